@@ -1,0 +1,68 @@
+/* manifest.h - manifests in and out: a YAML/JSON stream decoded into jansson values with
+ * the line and column of every node, and objects encoded as kubectl prints them.
+ *
+ * Decoding uses libyaml (YAML 1.1: flow style, trailing commas in flow collections,
+ * comments, anchors and aliases, multi-document streams; JSON is read as YAML). Scalars
+ * are typed as Kubernetes' YAML reader types them: quoted scalars are strings; plain
+ * scalars are null (~, null, empty), booleans (true/false/yes/no/on/off, any case as in
+ * YAML 1.1), integers, floats, else strings. Mapping keys are always strings.
+ * Limits (each refused with -EINVAL and a reason with line:column): nesting deeper than
+ * MANIFEST_MAX_DEPTH, more than MANIFEST_MAX_NODES nodes after alias expansion (alias
+ * bombs), duplicate mapping keys, non-mapping documents, invalid UTF-8, NUL bytes,
+ * anchors on unknown names. Inputs longer than MANIFEST_MAX_BYTES are -EFBIG.
+ * Empty documents (only comments, "---" alone) are skipped.
+ *
+ * Ownership: a struct manifest owns its documents and positions; manifest_release()
+ * frees them. The json_t values may be taken with json_incref(). No locking: one thread
+ * per struct manifest. libyaml's 1/0 and jansson's NULL are wrapped here and nowhere
+ * else. */
+#ifndef CLAIMFS_MANIFEST_H
+#define CLAIMFS_MANIFEST_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include "claimfs/error.h"
+#include "claimfs/strbuf.h"
+
+#define MANIFEST_MAX_BYTES (16u << 20) /* 16 MiB per written stream */
+#define MANIFEST_MAX_DEPTH 128         /* nesting of mappings and sequences */
+#define MANIFEST_MAX_NODES 4000000     /* nodes in a stream, counting alias expansions */
+
+struct manifest_pos; /* opaque: node -> (line, column) */
+
+struct manifest {
+	char *source;             /* name used in messages (a path in the mount); owned */
+	json_t **docs;            /* each a JSON object; owned references */
+	int *doc_line;            /* 1-based line of each document's start */
+	size_t ndocs;             /* number of non-empty documents */
+	struct manifest_pos *pos; /* positions of every node of every document; owned */
+};
+
+/* Decodes buf (len bytes, need not be NUL-terminated). On success fills *out (release it
+ * with manifest_release) and returns 0. On failure returns -EINVAL (syntax, types, limits)
+ * or -EFBIG (too long), err holding "source:line:column: reason", and *out is empty. */
+int manifest_decode(const char *buf, size_t len, const char *source, struct manifest *out,
+		    struct cfs_err *err);
+void manifest_release(struct manifest *m);
+
+/* 1-based line and column where node starts; 0 when found, -ENOENT when node is not one
+ * of m's nodes (then *line/*col are left alone). */
+int manifest_pos(const struct manifest *m, const json_t *node, int *line, int *col);
+
+/* Like cfs_errorf, with "source:line:column: " of node in front (of the nearest known
+ * position: pass the parent when the offending field is missing). m or node may be NULL
+ * (then only "source: " or nothing is put in front). Returns code. */
+int manifest_errorf(const struct manifest *m, const json_t *node, struct cfs_err *err, int code,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Appends obj as YAML in the shape `kubectl get -o yaml` prints: keys sorted, two-space
+ * indentation, sequences of a mapping not indented under their key ("- "), strings quoted
+ * only where YAML would read them as something else (numbers, booleans, null, leading
+ * indicators, ": " or " #", leading/trailing space), multi-line strings as |- blocks
+ * where safe. The output decodes back to an equal value with manifest_decode. */
+void manifest_emit_yaml(const json_t *obj, struct strbuf *out);
+/* Appends obj as JSON, indented by 4 like `kubectl get -o json`, keys in insertion order,
+ * with a final newline. */
+void manifest_emit_json(const json_t *obj, struct strbuf *out);
+
+#endif

@@ -1,0 +1,18 @@
+/* names.h - Kubernetes name validation (apimachinery util/validation).
+ *
+ * Each check returns 0 or -EINVAL with the upstream message (newer wording:
+ * "a lowercase RFC 1123 subdomain must consist of ..."). Pure, no locking. Any name that
+ * passes a check is safe as one path component: no '/', no "." or "..". */
+#ifndef CLAIMFS_NAMES_H
+#define CLAIMFS_NAMES_H
+
+#include "claimfs/error.h"
+
+int name_check_subdomain(const char *s, struct cfs_err *err);   /* <= 253, dotted labels */
+int name_check_label(const char *s, struct cfs_err *err);       /* <= 63, DNS-1123 label */
+int name_check_label_value(const char *s, struct cfs_err *err); /* label values, may be "" */
+/* Label and annotation keys: [prefix/]name, prefix a subdomain, name <= 63 of
+ * [A-Za-z0-9_.-] starting and ending alphanumeric. */
+int name_check_qualified(const char *s, struct cfs_err *err);
+
+#endif

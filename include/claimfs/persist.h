@@ -1,0 +1,53 @@
+/* persist.h - durable state in the state directory: a snapshot plus an append-only
+ * journal of JSON records, with group commit.
+ *
+ * Files in the state directory (created 0700):
+ *   lock              flock'ed by the one daemon that owns the directory
+ *   snapshot.json     {"claimfs":1,"gen":G,"state":<value>} written atomically
+ *                     (temp file, fsync, rename, fsync of the directory)
+ *   journal.G         records appended after snapshot generation G; each record is
+ *                     "<8 hex length> <8 hex crc32>\n<json>\n" so a torn tail is detected
+ * Loading replays journal.G after the snapshot and truncates an incomplete or corrupt tail
+ * (everything from the first bad record on), so recovery stops at the last complete
+ * record. The content of records and snapshot is the caller's (the cluster's).
+ *
+ * Locking: persist has its own mutex for the file and a condition for group commit.
+ * persist_append is called under the caller's lock so records keep its order; persist_sync
+ * is called without it and blocks until the record is on disk; concurrent syncs share one
+ * fdatasync. */
+#ifndef CLAIMFS_PERSIST_H
+#define CLAIMFS_PERSIST_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <jansson.h>
+#include "claimfs/error.h"
+
+struct persist;
+
+/* Opens (creating, mode 0700) the state directory and locks it. Returns -EBUSY with
+ * "state directory DIR is in use by another claimfs (pid N)" when another process holds
+ * it, other negative errnos for I/O errors. *is_new is 1 when no snapshot or journal
+ * existed. */
+int persist_open(const char *dir, struct persist **out, int *is_new, struct cfs_err *err);
+/* Reads the state: *snapshot gets the snapshot's "state" value (new reference) or NULL
+ * when there is none; then replay(ctx, record) is called for each complete journal record
+ * in order (record borrowed). A non-zero return from replay stops with that error. */
+int persist_load(struct persist *p, json_t **snapshot, int (*replay)(void *ctx, json_t *record),
+		 void *ctx, struct cfs_err *err);
+/* Appends a record with write(2), not waiting for the disk. Returns its sequence number
+ * (> 0) or a negative errno. */
+int64_t persist_append(struct persist *p, const json_t *record, struct cfs_err *err);
+/* Blocks until every record up to seq is durable (fdatasync). Group commit: one call's
+ * fdatasync covers all records appended before it. */
+int persist_sync(struct persist *p, int64_t seq, struct cfs_err *err);
+/* Writes state as the new snapshot and starts an empty journal; the old journal is removed
+ * after the snapshot is durable. Must not run concurrently with persist_append. */
+int persist_compact(struct persist *p, const json_t *state, struct cfs_err *err);
+uint64_t persist_journal_bytes(const struct persist *p); /* bytes in the current journal */
+void persist_close(struct persist *p);                   /* syncs, unlocks, frees */
+
+/* Test hook: when set (>= 0) persist_sync does not fsync. Never set in the daemon. */
+extern int persist_test_no_fsync;
+
+#endif

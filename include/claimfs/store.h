@@ -1,0 +1,104 @@
+/* store.h - the object store: every Kubernetes object of the simulated cluster, by kind,
+ * namespace and name, as jansson values in the API shape.
+ *
+ * LOCK DESIGN (the one lock design of claimfs, written here once):
+ *   1. cluster lock (struct cluster, a pthread mutex): guards the store, every object and
+ *      its json, the kind registry, the event log, the work queue and the controllers.
+ *      Taken by the FUSE adapter for each lookup/render/mutation and by the timer thread.
+ *      It is never held while replying to FUSE and never while waiting for fsync.
+ *   2. persist lock (inside struct persist): guards the journal file and group-commit
+ *      state. May be taken while holding the cluster lock (append), never the reverse.
+ *   No other locks. Order: cluster -> persist. Readers render a whole file into a private
+ *   buffer under the cluster lock, so a read never mixes two versions.
+ *
+ * The store itself has no lock: every function here requires the cluster lock.
+ * Objects are owned by the store; pointers stay valid until store_remove() of that object.
+ * Complexity: get O(1) (hash), insert/remove O(1), list O(1) (returns the kind's array). */
+#ifndef CLAIMFS_STORE_H
+#define CLAIMFS_STORE_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <time.h>
+#include <jansson.h>
+#include "claimfs/strbuf.h"
+
+struct cluster;
+struct manifest;
+struct cfs_err;
+struct object;
+
+/* What a kind does beyond being stored; see controllers.h. NULL ops: stored as-is. */
+struct kind_ops;
+
+struct kind {
+	const char *kind;         /* "PersistentVolumeClaim" */
+	const char *plural;       /* "persistentvolumeclaims": the directory name */
+	const char *api_version;  /* apiVersion written when a manifest has none */
+	int namespaced;           /* 1: under namespaces/<ns>/<plural>/ */
+	const struct kind_ops *ops; /* controllers and admission, or NULL */
+	size_t index;             /* slot in the registry */
+};
+
+struct object {
+	const struct kind *kind;  /* never NULL */
+	char *ns;                 /* namespace, NULL for cluster-scoped kinds; owned */
+	char *name;               /* metadata.name; owned */
+	json_t *json;             /* the live object; owned; change it then call store_touch */
+	uint64_t id;              /* unique for the daemon's life, never reused (inode base) */
+	uint64_t rv;              /* resourceVersion of the last change */
+	int64_t mtime_ms;         /* wall-clock ms of the last change */
+	int64_t ready_at_ms;      /* runtime only: when a simulated delay ends (0: none) */
+	/* private to the store */
+	size_t kind_slot;         /* index in the kind's array */
+	size_t ns_slot;           /* index in the (kind, namespace) array */
+	size_t dirty_slot;        /* index in the dirty list + 1, 0 when clean */
+	struct object *hnext;     /* hash chain */
+	unsigned queued : 1;      /* in the cluster's work queue */
+};
+
+typedef void (*store_hook_fn)(void *ctx, struct object *obj, int removed);
+
+struct store *store_new(void);
+void store_free(struct store *s);
+/* Called after every touch/insert and before every remove (the cluster enqueues work). */
+void store_set_hook(struct store *s, store_hook_fn fn, void *ctx);
+
+/* Kinds. Lookups return NULL when unknown. Registering an existing kind returns it. */
+const struct kind *store_kind(struct store *s, const char *kind);
+const struct kind *store_kind_by_plural(struct store *s, const char *plural);
+const struct kind *store_kind_register(struct store *s, const char *kind, const char *api_version,
+				       int namespaced, const struct kind_ops *ops);
+/* Every known kind; borrowed array. */
+const struct kind *const *store_kinds(struct store *s, size_t *n);
+/* The plural Kubernetes uses for a Kind: lower case, +s, y->ies, s/x/ch/sh->es. */
+void store_plural_of(const char *kind, char *buf, size_t len);
+
+struct object *store_get(struct store *s, const struct kind *k, const char *ns, const char *name);
+/* Objects of kind k in namespace ns (all namespaces when ns is NULL), in no particular
+ * order. Borrowed array, valid until the next insert or remove. */
+struct object *const *store_list(struct store *s, const struct kind *k, const char *ns,
+				 size_t *n);
+size_t store_count(struct store *s); /* all objects */
+
+/* Inserts a new object (json stolen, must carry metadata.name and, when namespaced,
+ * metadata.namespace). The caller has checked that it does not exist. Sets rv, mtime. */
+struct object *store_insert(struct store *s, const struct kind *k, json_t *json, int64_t now_ms);
+/* Records that obj->json changed: new rv (also in metadata.resourceVersion), mtime. */
+void store_touch(struct store *s, struct object *obj, int64_t now_ms);
+/* Removes and frees obj. */
+void store_remove(struct store *s, struct object *obj);
+
+uint64_t store_rv(struct store *s);           /* last resourceVersion handed out */
+void store_set_rv(struct store *s, uint64_t rv); /* when loading state */
+
+/* Journal support: the objects changed and the keys removed since the last call.
+ * Fills *puts (new array of new references to copies) and *dels (new array of
+ * [kind, namespace-or-null, name] arrays), and clears the dirty set. */
+void store_take_changes(struct store *s, json_t **puts, json_t **dels);
+int store_has_changes(struct store *s);
+
+/* "namespaces/<ns>/<plural>/<name>" or "<plural>/<name>": the object's path in the mount. */
+void object_path(const struct object *obj, struct strbuf *out);
+
+#endif

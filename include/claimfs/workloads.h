@@ -1,0 +1,30 @@
+/* workloads.h - read-side helpers of the workload controllers that the tree shows:
+ * pod DNS names, Service endpoints, the /dns zone, StatefulSet ordinals.
+ * All LOCKED (the caller holds the cluster lock); results go into caller buffers. */
+#ifndef CLAIMFS_WORKLOADS_H
+#define CLAIMFS_WORKLOADS_H
+
+#include <stdint.h>
+#include "claimfs/cluster.h"
+#include "claimfs/strbuf.h"
+
+#define CLUSTER_DOMAIN "cluster.local"
+
+/* "<hostname>.<subdomain>.<ns>.svc.cluster.local" when the pod has a subdomain naming an
+ * existing headless Service in its namespace; returns 0 and appends it, else -ENOENT. */
+int pod_fqdn(struct cluster *cl, const struct object *pod, struct strbuf *out);
+/* Is the pod Running with condition Ready true? */
+int pod_is_ready(const struct object *pod);
+/* Appends "<ip> <pod>\n" per endpoint of the Service (ready pods matching its selector,
+ * or all matching pods with an IP when publishNotReadyAddresses), sorted by pod name. */
+void service_endpoints(struct cluster *cl, const struct object *svc, struct strbuf *out);
+/* Appends zone-file lines for one Service (svc != NULL) or every Service (svc == NULL):
+ * A records for the Service and for each published pod with a hostname, SRV records for
+ * named ports. Format: "<name>. 30 IN A <ip>". */
+void dns_render(struct cluster *cl, const struct object *svc, struct strbuf *out);
+/* The pods a StatefulSet owns, by ordinal: fills ordinals[i]/pods[i] (new arrays, caller
+ * frees both), sorted by ordinal; returns the count. */
+size_t statefulset_pods(struct cluster *cl, const struct object *sts, int64_t **ordinals,
+			struct object ***pods);
+
+#endif
