@@ -74,5 +74,13 @@ void cluster_new_uid(struct cluster *cl, char *buf);
 struct object *storage_default_class(struct cluster *cl);
 /* Is the claim bound (phase Bound with a volumeName)? */
 int pvc_is_bound(const struct object *pvc);
+/* The simulated backend's pool of a class: capacity (parameters.capacity, default 100Gi)
+ * and allocated (sum of spec.capacity.storage of the PVs provisioned from it that still
+ * exist, Released ones included). Returns 0. */
+struct quantity;
+int storageclass_pool(struct cluster *cl, const struct object *sc, struct quantity *capacity,
+		      struct quantity *allocated);
+/* The provisioner name of the simulated backend. */
+#define CLAIMFS_PROVISIONER "claimfs.io/simulated"
 
 #endif
