@@ -46,7 +46,7 @@ int manifest_decode(const char *buf, size_t len, const char *source, struct mani
 void manifest_release(struct manifest *m);
 
 /* 1-based line and column where node starts; 0 when found, -ENOENT when node is not one
- * of m's nodes (then *line/*col are left alone). */
+ * of m's nodes (then line and col are left alone). */
 int manifest_pos(const struct manifest *m, const json_t *node, int *line, int *col);
 
 /* Like cfs_errorf, with "source:line:column: " of node in front (of the nearest known

@@ -93,7 +93,7 @@ uint64_t store_rv(struct store *s);           /* last resourceVersion handed out
 void store_set_rv(struct store *s, uint64_t rv); /* when loading state */
 
 /* Journal support: the objects changed and the keys removed since the last call.
- * Fills *puts (new array of new references to copies) and *dels (new array of
+ * Fills *puts (new array of references to the live values: serialise before unlocking) and *dels (new array of
  * [kind, namespace-or-null, name] arrays), and clears the dirty set. */
 void store_take_changes(struct store *s, json_t **puts, json_t **dels);
 int store_has_changes(struct store *s);

@@ -1,0 +1,399 @@
+/* store.c - the object store (store.h): a hash of every object by (kind, namespace,
+ * name), per-kind and per-(kind, namespace) arrays for listing, the kind registry, and the
+ * dirty set the journal takes after each transaction. No locking here: the cluster lock
+ * covers every call (see the lock design in store.h). */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include "claimfs/error.h"
+#include "claimfs/jsonutil.h"
+#include "claimfs/store.h"
+
+struct objvec {
+	struct object **v; /* the objects */
+	size_t n, cap;     /* used, allocated */
+};
+
+struct nsbucket {
+	char *ns;              /* namespace name */
+	struct objvec vec;     /* objects of one kind in that namespace */
+	struct nsbucket *next; /* next namespace of the same kind */
+};
+
+struct kindslot {
+	struct kind kind;          /* the descriptor handed out */
+	struct objvec all;         /* every object of the kind */
+	struct nsbucket *buckets;  /* per namespace (namespaced kinds only) */
+};
+
+struct store {
+	struct kindslot **kinds;   /* registry, by index */
+	size_t nkinds, capkinds;
+	const struct kind **kindptrs; /* what store_kinds returns */
+	struct object **table;     /* hash chains */
+	size_t tsize, count;       /* buckets, objects */
+	uint64_t next_id;          /* object ids, never reused */
+	uint64_t rv;               /* last resourceVersion */
+	struct objvec dirty;       /* objects changed since the last take (NULL: dropped) */
+	json_t *dels;              /* keys removed since the last take */
+	store_hook_fn hook;        /* change hook and its context */
+	void *hook_ctx;
+};
+
+static void vec_push(struct objvec *v, struct object *o, size_t *slot)
+{
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 16;
+		v->v = xrealloc(v->v, v->cap * sizeof(*v->v));
+	}
+	*slot = v->n;
+	v->v[v->n++] = o;
+}
+
+/* Swap-remove; slot_of tells which index field of the moved object to fix. */
+static void vec_remove(struct objvec *v, size_t slot, int which)
+{
+	struct object *last = v->v[--v->n];
+	if (slot < v->n) {
+		v->v[slot] = last;
+		if (which == 0)
+			last->kind_slot = slot;
+		else
+			last->ns_slot = slot;
+	}
+}
+
+static uint64_t hash_key(size_t kind, const char *ns, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)kind;
+	const char *p;
+	for (p = ns ? ns : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h;
+}
+
+static int same_ns(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+struct store *store_new(void)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	s->tsize = 1024;
+	s->table = xcalloc(s->tsize, sizeof(*s->table));
+	s->dels = json_array();
+	s->next_id = 1;
+	return s;
+}
+
+static void free_object(struct object *o)
+{
+	json_decref(o->json);
+	free(o->ns);
+	free(o->name);
+	free(o);
+}
+
+void store_free(struct store *s)
+{
+	size_t i;
+	if (!s)
+		return;
+	for (i = 0; i < s->tsize; i++) {
+		struct object *o = s->table[i], *next;
+		for (; o; o = next) {
+			next = o->hnext;
+			free_object(o);
+		}
+	}
+	for (i = 0; i < s->nkinds; i++) {
+		struct kindslot *ks = s->kinds[i];
+		struct nsbucket *b, *nb;
+		for (b = ks->buckets; b; b = nb) {
+			nb = b->next;
+			free(b->ns);
+			free(b->vec.v);
+			free(b);
+		}
+		free(ks->all.v);
+		free((char *)ks->kind.kind);
+		free((char *)ks->kind.plural);
+		free((char *)ks->kind.api_version);
+		free(ks);
+	}
+	free(s->kinds);
+	free(s->kindptrs);
+	free(s->table);
+	free(s->dirty.v);
+	json_decref(s->dels);
+	free(s);
+}
+
+void store_set_hook(struct store *s, store_hook_fn fn, void *ctx)
+{
+	s->hook = fn;
+	s->hook_ctx = ctx;
+}
+
+void store_plural_of(const char *kind, char *buf, size_t len)
+{
+	size_t n = strlen(kind), i;
+	char low[256];
+	if (n >= sizeof(low) - 4)
+		n = sizeof(low) - 4;
+	for (i = 0; i < n; i++)
+		low[i] = (char)tolower((unsigned char)kind[i]);
+	low[n] = '\0';
+	if (n > 1 && low[n - 1] == 'y' && !strchr("aeiou", low[n - 2]))
+		snprintf(buf, len, "%.*sies", (int)(n - 1), low);
+	else if ((n > 0 && (low[n - 1] == 's' || low[n - 1] == 'x')) ||
+		 (n > 1 && (strcmp(low + n - 2, "ch") == 0 || strcmp(low + n - 2, "sh") == 0)))
+		snprintf(buf, len, "%ses", low);
+	else
+		snprintf(buf, len, "%ss", low);
+}
+
+const struct kind *store_kind(struct store *s, const char *kind)
+{
+	size_t i;
+	for (i = 0; i < s->nkinds; i++)
+		if (strcmp(s->kinds[i]->kind.kind, kind) == 0)
+			return &s->kinds[i]->kind;
+	return NULL;
+}
+
+const struct kind *store_kind_by_plural(struct store *s, const char *plural)
+{
+	size_t i;
+	for (i = 0; i < s->nkinds; i++)
+		if (strcmp(s->kinds[i]->kind.plural, plural) == 0)
+			return &s->kinds[i]->kind;
+	return NULL;
+}
+
+const struct kind *store_kind_register(struct store *s, const char *kind, const char *api_version,
+				       int namespaced, const struct kind_ops *ops)
+{
+	const struct kind *old = store_kind(s, kind);
+	char plural[300];
+	size_t i;
+
+	if (old)
+		return old;
+	if (s->nkinds == s->capkinds) {
+		s->capkinds = s->capkinds ? s->capkinds * 2 : 16;
+		s->kinds = xrealloc(s->kinds, s->capkinds * sizeof(*s->kinds));
+		s->kindptrs = xrealloc(s->kindptrs, s->capkinds * sizeof(*s->kindptrs));
+	}
+	struct kindslot *ks = xcalloc(1, sizeof(*ks));
+	store_plural_of(kind, plural, sizeof(plural));
+	ks->kind.kind = xstrdup(kind);
+	ks->kind.plural = xstrdup(plural);
+	ks->kind.api_version = xstrdup(api_version ? api_version : "v1");
+	ks->kind.namespaced = namespaced;
+	ks->kind.ops = ops;
+	ks->kind.index = s->nkinds;
+	s->kinds[s->nkinds++] = ks;
+	for (i = 0; i < s->nkinds; i++)
+		s->kindptrs[i] = &s->kinds[i]->kind;
+	return &ks->kind;
+}
+
+const struct kind *const *store_kinds(struct store *s, size_t *n)
+{
+	*n = s->nkinds;
+	return s->kindptrs;
+}
+
+struct object *store_get(struct store *s, const struct kind *k, const char *ns, const char *name)
+{
+	if (!k || !name)
+		return NULL;
+	if (!k->namespaced)
+		ns = NULL;
+	struct object *o = s->table[hash_key(k->index, ns, name) & (s->tsize - 1)];
+	for (; o; o = o->hnext)
+		if (o->kind == k && strcmp(o->name, name) == 0 && same_ns(o->ns, ns))
+			return o;
+	return NULL;
+}
+
+static struct nsbucket *bucket_of(struct kindslot *ks, const char *ns, int create)
+{
+	struct nsbucket *b;
+	for (b = ks->buckets; b; b = b->next)
+		if (strcmp(b->ns, ns) == 0)
+			return b;
+	if (!create)
+		return NULL;
+	b = xcalloc(1, sizeof(*b));
+	b->ns = xstrdup(ns);
+	b->next = ks->buckets;
+	ks->buckets = b;
+	return b;
+}
+
+struct object *const *store_list(struct store *s, const struct kind *k, const char *ns, size_t *n)
+{
+	struct kindslot *ks = s->kinds[k->index];
+	if (!ns || !k->namespaced) {
+		*n = ks->all.n;
+		return ks->all.v;
+	}
+	struct nsbucket *b = bucket_of(ks, ns, 0);
+	*n = b ? b->vec.n : 0;
+	return b ? b->vec.v : NULL;
+}
+
+size_t store_count(struct store *s)
+{
+	return s->count;
+}
+
+static void rehash(struct store *s)
+{
+	size_t nsize = s->tsize * 2, i;
+	struct object **nt = xcalloc(nsize, sizeof(*nt));
+	for (i = 0; i < s->tsize; i++) {
+		struct object *o = s->table[i], *next;
+		for (; o; o = next) {
+			next = o->hnext;
+			size_t h = hash_key(o->kind->index, o->ns, o->name) & (nsize - 1);
+			o->hnext = nt[h];
+			nt[h] = o;
+		}
+	}
+	free(s->table);
+	s->table = nt;
+	s->tsize = nsize;
+}
+
+static void mark_dirty(struct store *s, struct object *o)
+{
+	size_t slot;
+	if (o->dirty_slot)
+		return;
+	vec_push(&s->dirty, o, &slot);
+	o->dirty_slot = slot + 1;
+}
+
+static void set_rv(struct store *s, struct object *o)
+{
+	char buf[32];
+	o->rv = ++s->rv;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->rv);
+	jset_str(o->json, "metadata.resourceVersion", buf);
+}
+
+struct object *store_insert(struct store *s, const struct kind *k, json_t *json, int64_t now_ms)
+{
+	struct object *o = xcalloc(1, sizeof(*o));
+	const char *ns = k->namespaced ? jnamespace(json) : NULL;
+	o->kind = k;
+	o->json = json;
+	o->name = xstrdup(jname(json));
+	o->ns = ns ? xstrdup(ns) : NULL;
+	o->id = s->next_id++;
+	o->mtime_ms = now_ms;
+	set_rv(s, o);
+
+	if (s->count + 1 > s->tsize)
+		rehash(s);
+	size_t h = hash_key(k->index, o->ns, o->name) & (s->tsize - 1);
+	o->hnext = s->table[h];
+	s->table[h] = o;
+	s->count++;
+
+	struct kindslot *ks = s->kinds[k->index];
+	vec_push(&ks->all, o, &o->kind_slot);
+	if (o->ns)
+		vec_push(&bucket_of(ks, o->ns, 1)->vec, o, &o->ns_slot);
+	mark_dirty(s, o);
+	if (s->hook)
+		s->hook(s->hook_ctx, o, 0);
+	return o;
+}
+
+void store_touch(struct store *s, struct object *o, int64_t now_ms)
+{
+	set_rv(s, o);
+	o->mtime_ms = now_ms;
+	mark_dirty(s, o);
+	if (s->hook)
+		s->hook(s->hook_ctx, o, 0);
+}
+
+void store_remove(struct store *s, struct object *o)
+{
+	if (s->hook)
+		s->hook(s->hook_ctx, o, 1);
+	size_t h = hash_key(o->kind->index, o->ns, o->name) & (s->tsize - 1);
+	struct object **pp = &s->table[h];
+	while (*pp && *pp != o)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = o->hnext;
+	s->count--;
+
+	struct kindslot *ks = s->kinds[o->kind->index];
+	vec_remove(&ks->all, o->kind_slot, 0);
+	if (o->ns) {
+		struct nsbucket *b = bucket_of(ks, o->ns, 0);
+		if (b)
+			vec_remove(&b->vec, o->ns_slot, 1);
+	}
+	if (o->dirty_slot)
+		s->dirty.v[o->dirty_slot - 1] = NULL;
+	json_t *key = json_pack("[ssO]", o->kind->kind, "", json_null());
+	json_array_set_new(key, 1, o->ns ? json_string(o->ns) : json_null());
+	json_array_set_new(key, 2, json_string(o->name));
+	json_array_append_new(s->dels, key);
+	s->rv++;
+	free_object(o);
+}
+
+uint64_t store_rv(struct store *s)
+{
+	return s->rv;
+}
+
+void store_set_rv(struct store *s, uint64_t rv)
+{
+	s->rv = rv;
+}
+
+int store_has_changes(struct store *s)
+{
+	return s->dirty.n > 0 || json_array_size(s->dels) > 0;
+}
+
+void store_take_changes(struct store *s, json_t **puts, json_t **dels)
+{
+	size_t i;
+	json_t *p = json_array();
+	for (i = 0; i < s->dirty.n; i++) {
+		struct object *o = s->dirty.v[i];
+		if (!o)
+			continue;
+		o->dirty_slot = 0;
+		json_array_append(p, o->json);
+	}
+	s->dirty.n = 0;
+	*puts = p;
+	*dels = s->dels;
+	s->dels = json_array();
+}
+
+void object_path(const struct object *obj, struct strbuf *out)
+{
+	if (obj->ns)
+		sb_addf(out, "namespaces/%s/%s/%s", obj->ns, obj->kind->plural, obj->name);
+	else
+		sb_addf(out, "%s/%s", obj->kind->plural, obj->name);
+}
