@@ -1,0 +1,198 @@
+/* test_cluster.c - the apply pipeline and durable state through the cluster API: any
+ * kind is stored, streams are all-or-nothing, scopes are enforced, a reopen (remount)
+ * shows the same objects and uids, namespaces cascade. */
+#include <string.h>
+#include "unit.h"
+#include "fixture.h"
+
+static const char *uid_of(struct fixture *fx, const char *kind, const char *ns, const char *name)
+{
+	return fx_str(fx, kind, ns, name, "metadata.uid");
+}
+
+START_TEST(any_kind_is_stored)
+{
+	struct fixture fx;
+	fx_open(&fx);
+	fx_apply_ok(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: '1'}\n"
+			 "---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n"
+			 "  name: pdb\nspec:\n  minAvailable: 1\n");
+	ck_assert_str_eq(fx_str(&fx, "ConfigMap", "default", "cfg", "data.a"), "1");
+	ck_assert_ptr_nonnull(fx_get(&fx, "PodDisruptionBudget", "default", "pdb"));
+	cluster_lock(fx.cl);
+	const struct kind *k = store_kind_by_plural(cluster_store(fx.cl), "poddisruptionbudgets");
+	cluster_unlock(fx.cl);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_int_eq(k->namespaced, 1);
+	ck_assert_ptr_nonnull(uid_of(&fx, "ConfigMap", "default", "cfg"));
+	fx_close(&fx);
+}
+END_TEST
+
+START_TEST(stream_is_all_or_nothing)
+{
+	struct fixture fx;
+	fx_open(&fx);
+	int rc = fx_apply(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\n---\n"
+			       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Two_Bad}\n");
+	ck_assert_int_eq(rc, -EINVAL);
+	ck_assert_ptr_nonnull(strstr(fx.err.msg, ":5:"));
+	ck_assert_ptr_null(fx_get(&fx, "ConfigMap", "default", "one"));
+	ck_assert(fx_has_event(&fx, "FailedApply", "Two_Bad"));
+	rc = fx_apply(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: nope}\n");
+	ck_assert_int_eq(rc, -ENOENT);
+	ck_assert_ptr_nonnull(strstr(fx.err.msg, "namespaces \"nope\" not found"));
+	/* a namespace created earlier in the same stream counts */
+	fx_apply_ok(&fx, "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n---\n"
+			 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: team}\n");
+	ck_assert_ptr_nonnull(fx_get(&fx, "ConfigMap", "team", "x"));
+	rc = fx_apply(&fx, "kind: ConfigMap\nmetadata: {name: y}\n");
+	ck_assert_int_eq(rc, -EINVAL);
+	ck_assert_ptr_nonnull(strstr(fx.err.msg, "apiVersion"));
+	rc = fx_apply(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: z, labels: {a: 1}}\n");
+	ck_assert_int_eq(rc, -EINVAL);
+	rc = fx_apply(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n---\n"
+			   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n");
+	ck_assert_int_eq(rc, -EINVAL);
+	ck_assert_ptr_null(fx_get(&fx, "ConfigMap", "default", "d"));
+	fx_close(&fx);
+}
+END_TEST
+
+START_TEST(scope_is_enforced)
+{
+	struct fixture fx;
+	const char *cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
+	fx_open(&fx);
+	cluster_lock(fx.cl);
+	struct apply_scope sc = {.kind = cluster_kind(fx.cl, "Secret"), .ns = "default"};
+	struct apply_scope named = {.kind = cluster_kind(fx.cl, "ConfigMap"),
+				    .ns = "default",
+				    .default_name = "fromfile"};
+	cluster_unlock(fx.cl);
+	ck_assert_int_eq(cluster_apply(fx.cl, cm, strlen(cm), "secrets/c.yaml", &sc, &fx.err),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(fx.err.msg, "Secret"));
+	const char *anon = "apiVersion: v1\nkind: ConfigMap\ndata: {k: v}\n";
+	ck_assert_int_eq(
+	    cluster_apply(fx.cl, anon, strlen(anon), "configmaps/fromfile.yaml", &named, &fx.err), 0);
+	ck_assert_str_eq(fx_str(&fx, "ConfigMap", "default", "fromfile", "data.k"), "v");
+	fx_close(&fx);
+}
+END_TEST
+
+START_TEST(update_merges_and_keeps_identity)
+{
+	struct fixture fx;
+	fx_open(&fx);
+	fx_apply_ok(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {a: x}}\n"
+			 "data: {k: v}\n");
+	char *uid = xstrdup(uid_of(&fx, "ConfigMap", "default", "c"));
+	const char *rv1 = fx_str(&fx, "ConfigMap", "default", "c", "metadata.resourceVersion");
+	char *rv = xstrdup(rv1);
+	fx_apply_ok(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, uid: forged}\n"
+			 "data: {k2: w}\n");
+	ck_assert_str_eq(uid_of(&fx, "ConfigMap", "default", "c"), uid);
+	ck_assert_str_eq(fx_str(&fx, "ConfigMap", "default", "c", "data.k"), "v");
+	ck_assert_str_eq(fx_str(&fx, "ConfigMap", "default", "c", "data.k2"), "w");
+	ck_assert_str_eq(fx_str(&fx, "ConfigMap", "default", "c", "metadata.labels.a"), "x");
+	ck_assert_str_ne(fx_str(&fx, "ConfigMap", "default", "c", "metadata.resourceVersion"), rv);
+	free(uid);
+	free(rv);
+	fx_close(&fx);
+}
+END_TEST
+
+START_TEST(reopen_keeps_state)
+{
+	struct fixture fx;
+	fx_open(&fx);
+	fx_apply_ok(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keep}\n---\n"
+			 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gone}\n");
+	char *uid = xstrdup(uid_of(&fx, "ConfigMap", "default", "keep"));
+	cluster_lock(fx.cl);
+	const struct kind *k = cluster_kind(fx.cl, "ConfigMap");
+	cluster_unlock(fx.cl);
+	ck_assert_int_eq(cluster_delete(fx.cl, k, "default", "gone", "rmdir", &fx.err), 0);
+	fx_reopen(&fx);
+	ck_assert_str_eq(uid_of(&fx, "ConfigMap", "default", "keep"), uid);
+	ck_assert_ptr_null(fx_get(&fx, "ConfigMap", "default", "gone"));
+	ck_assert_ptr_nonnull(fx_get(&fx, "Node", NULL, "node-2"));
+	/* new uids after a reopen never repeat old ones */
+	fx_apply_ok(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new}\n");
+	ck_assert_str_ne(uid_of(&fx, "ConfigMap", "default", "new"), uid);
+	free(uid);
+	fx_close(&fx);
+}
+END_TEST
+
+START_TEST(namespace_cascade)
+{
+	struct fixture fx;
+	fx_open(&fx);
+	ck_assert_int_eq(cluster_create_namespace(fx.cl, "team", "mkdir", &fx.err), 0);
+	ck_assert_int_eq(cluster_create_namespace(fx.cl, "team", "mkdir", &fx.err), -EEXIST);
+	ck_assert_int_eq(cluster_create_namespace(fx.cl, "Bad_Name", "mkdir", &fx.err), -EINVAL);
+	fx_apply_ok(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: team}\n");
+	cluster_lock(fx.cl);
+	const struct kind *k = cluster_kind(fx.cl, "Namespace");
+	cluster_unlock(fx.cl);
+	ck_assert_int_eq(cluster_delete(fx.cl, k, NULL, "team", "rmdir", &fx.err), 0);
+	ck_assert_ptr_null(fx_get(&fx, "ConfigMap", "team", "c"));
+	ck_assert_ptr_null(fx_get(&fx, "Namespace", NULL, "team"));
+	ck_assert_int_eq(cluster_delete(fx.cl, k, NULL, "default", "rmdir", &fx.err), -EPERM);
+	fx_close(&fx);
+}
+END_TEST
+
+START_TEST(object_limit)
+{
+	struct fixture fx;
+	persist_test_no_fsync = 1;
+	memset(&fx, 0, sizeof(fx));
+	strcpy(fx.dir, "/tmp/claimfs-unit.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
+	fx.opts.state_dir = fx.dir;
+	fx.opts.quiet = 1;
+	fx.opts.max_objects = 10;
+	ck_assert_int_eq(cluster_open(&fx.opts, &fx.cl, &fx.err), 0);
+	int rc = fx_apply(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
+			       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n---\n"
+			       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n"
+			       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n---\n"
+			       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: e}\n");
+	ck_assert_int_eq(rc, -ENOSPC);
+	ck_assert_ptr_nonnull(strstr(fx.err.msg, "10"));
+	ck_assert_ptr_null(fx_get(&fx, "ConfigMap", "default", "a"));
+	fx_close(&fx);
+}
+END_TEST
+
+START_TEST(second_open_is_refused)
+{
+	struct fixture fx;
+	struct cluster *other;
+	struct cfs_err err;
+	fx_open(&fx);
+	ck_assert_int_eq(cluster_open(&fx.opts, &other, &err), -EBUSY);
+	ck_assert_ptr_nonnull(strstr(err.msg, "in use"));
+	fx_close(&fx);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+	Suite *s = suite_create("cluster");
+	TCase *tc = tcase_create("cluster");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, any_kind_is_stored);
+	tcase_add_test(tc, stream_is_all_or_nothing);
+	tcase_add_test(tc, scope_is_enforced);
+	tcase_add_test(tc, update_merges_and_keeps_identity);
+	tcase_add_test(tc, reopen_keeps_state);
+	tcase_add_test(tc, namespace_cascade);
+	tcase_add_test(tc, object_limit);
+	tcase_add_test(tc, second_open_is_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}

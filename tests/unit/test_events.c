@@ -1,0 +1,59 @@
+/* test_events.c - the event log: line format, per-object filtering, bounded history with
+ * sequence numbers that never repeat, rendering only what is new. */
+#include <string.h>
+#include "unit.h"
+#include "claimfs/events.h"
+
+START_TEST(format_and_filter)
+{
+	struct eventlog *log = eventlog_new(10);
+	struct strbuf sb = STRBUF_INIT;
+	eventlog_add(log, 0, "Normal", "ProvisioningSucceeded", "namespaces/default/pvcs/a",
+		     "Successfully provisioned\nvolume");
+	eventlog_add(log, 1000, "Warning", "FailedApply", "apply", "bad: x");
+	eventlog_render(log, &sb, NULL, 0);
+	ck_assert_str_eq(sb_str(&sb), "1970-01-01T00:00:00Z Normal ProvisioningSucceeded "
+				      "namespaces/default/pvcs/a Successfully provisioned volume\n"
+				      "1970-01-01T00:00:01Z Warning FailedApply apply bad: x\n");
+	sb_reset(&sb);
+	eventlog_render(log, &sb, "apply", 0);
+	ck_assert_str_eq(sb_str(&sb), "1970-01-01T00:00:01Z Warning FailedApply apply bad: x\n");
+	sb_reset(&sb);
+	ck_assert_uint_eq(eventlog_render(log, &sb, NULL, 1), 2);
+	ck_assert_ptr_nonnull(strstr(sb_str(&sb), "FailedApply"));
+	ck_assert_ptr_null(strstr(sb_str(&sb), "Provisioning"));
+	sb_release(&sb);
+	eventlog_free(log);
+}
+END_TEST
+
+START_TEST(bounded)
+{
+	struct eventlog *log = eventlog_new(5);
+	struct strbuf sb = STRBUF_INIT;
+	char msg[16];
+	int i;
+	for (i = 0; i < 12; i++) {
+		snprintf(msg, sizeof(msg), "m%d", i);
+		eventlog_add(log, 0, "Normal", "R", "o", msg);
+	}
+	ck_assert_uint_eq(eventlog_last_seq(log), 12);
+	ck_assert_uint_eq(eventlog_first_seq(log), 8);
+	eventlog_render(log, &sb, NULL, 0);
+	ck_assert_ptr_null(strstr(sb_str(&sb), "m6\n"));
+	ck_assert_ptr_nonnull(strstr(sb_str(&sb), "m7\n"));
+	ck_assert_ptr_nonnull(strstr(sb_str(&sb), "m11\n"));
+	sb_release(&sb);
+	eventlog_free(log);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+	Suite *s = suite_create("events");
+	TCase *tc = tcase_create("events");
+	tcase_add_test(tc, format_and_filter);
+	tcase_add_test(tc, bounded);
+	suite_add_tcase(s, tc);
+	return s;
+}
