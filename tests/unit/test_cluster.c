@@ -154,7 +154,7 @@ START_TEST(object_limit)
 	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
 	fx.opts.state_dir = fx.dir;
 	fx.opts.quiet = 1;
-	fx.opts.max_objects = 10;
+	fx.opts.max_objects = 8;
 	ck_assert_int_eq(cluster_open(&fx.opts, &fx.cl, &fx.err), 0);
 	int rc = fx_apply(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
 			       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n---\n"
@@ -162,7 +162,7 @@ START_TEST(object_limit)
 			       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n---\n"
 			       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: e}\n");
 	ck_assert_int_eq(rc, -ENOSPC);
-	ck_assert_ptr_nonnull(strstr(fx.err.msg, "10"));
+	ck_assert_ptr_nonnull(strstr(fx.err.msg, "8"));
 	ck_assert_ptr_null(fx_get(&fx, "ConfigMap", "default", "a"));
 	fx_close(&fx);
 }
