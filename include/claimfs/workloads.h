@@ -15,6 +15,12 @@
 int pod_fqdn(struct cluster *cl, const struct object *pod, struct strbuf *out);
 /* Is the pod Running with condition Ready true? */
 int pod_is_ready(const struct object *pod);
+/* The StatefulSet ordinal of a pod its StatefulSet controls ("web-2" -> 2), or -1. */
+int64_t pod_ordinal(const struct object *pod);
+/* Is the node's condition Ready "True"? */
+int node_is_ready(const struct object *node);
+/* Is the Service headless (clusterIP None)? */
+int service_is_headless(const struct object *svc);
 /* Appends "<ip> <pod>\n" per endpoint of the Service (ready pods matching its selector,
  * or all matching pods with an IP when publishNotReadyAddresses), sorted by pod name. */
 void service_endpoints(struct cluster *cl, const struct object *svc, struct strbuf *out);

@@ -1,6 +1,7 @@
 /* test_cluster.c - the apply pipeline and durable state through the cluster API: any
  * kind is stored, streams are all-or-nothing, scopes are enforced, a reopen (remount)
  * shows the same objects and uids, namespaces cascade. */
+#include <errno.h>
 #include <string.h>
 #include "unit.h"
 #include "fixture.h"

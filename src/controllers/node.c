@@ -1,0 +1,166 @@
+/* node.c - the simulated Nodes: admission gives a new node a Ready condition (its
+ * kubelet posts status at once); the sync plays the node IPAM and node lifecycle
+ * controllers: a pod range 10.244.<n>.0/24 and an InternalIP 192.168.49.<n+1>, in
+ * creation order, and the node.kubernetes.io/unreachable (Ready Unknown) or not-ready
+ * (Ready False) taints, NoSchedule and NoExecute, while the node is not Ready. The watch
+ * wakes the node's pods and every pod still waiting for a node. */
+#include <stdio.h>
+#include <string.h>
+#include "workload_internal.h"
+
+int node_is_ready(const struct object *node)
+{
+	return wl_condition_is(node->json, "Ready", "True");
+}
+
+int node_index(const struct object *node)
+{
+	int a, b, idx;
+	const char *cidr = jstr(node->json, "spec.podCIDR");
+	if (cidr && sscanf(cidr, "%d.%d.%d.", &a, &b, &idx) == 3 && idx >= 0 && idx < 256)
+		return idx;
+	return 0;
+}
+
+const char *node_internal_ip(const struct object *node)
+{
+	json_t *a;
+	size_t i;
+	json_array_foreach(jget(node->json, "status.addresses"), i, a)
+	{
+		if (strcmp(jstr_or(a, "type", ""), "InternalIP") == 0)
+			return jstr(a, "address");
+	}
+	return NULL;
+}
+
+static int node_admit(struct cluster *cl, const struct manifest *m, json_t *doc, json_t *obj,
+		      const struct object *old, struct cfs_err *err)
+{
+	char when[40];
+	if (old)
+		return 0;
+	wl_now(cl, when, sizeof(when));
+	jset(obj, "status.conditions",
+	     json_pack("[{s:s,s:s,s:s,s:s,s:s,s:s}]", "type", "Ready", "status", "True", "reason",
+		       "KubeletReady", "message", "kubelet is posting ready status",
+		       "lastHeartbeatTime", when, "lastTransitionTime", when));
+	return 0;
+}
+
+/* The lowest pod range index no other node has (1-based: node 1 gets 10.244.1.0/24). */
+static int free_index(struct cluster *cl, const struct object *self)
+{
+	size_t n, i;
+	struct object *const *nodes = store_list(cluster_store(cl), self->kind, NULL, &n);
+	int idx;
+	for (idx = 1; idx < 255; idx++) {
+		int used = 0;
+		for (i = 0; i < n && !used; i++)
+			if (nodes[i] != self && jstr(nodes[i]->json, "spec.podCIDR") &&
+			    node_index(nodes[i]) == idx)
+				used = 1;
+		if (!used)
+			return idx;
+	}
+	return 255;
+}
+
+static int is_readiness_taint(const json_t *t)
+{
+	const char *k = jstr_or(t, "key", "");
+	return strcmp(k, TAINT_UNREACHABLE) == 0 || strcmp(k, TAINT_NOT_READY) == 0;
+}
+
+static void sync_taints(struct cluster *cl, json_t *node)
+{
+	json_t *taints = jget(node, "spec.taints"), *t;
+	json_t *ready = wl_condition(node, "Ready");
+	const char *status = ready ? jstr_or(ready, "status", "Unknown") : "Unknown";
+	const char *want = strcmp(status, "True") == 0	  ? NULL
+			   : strcmp(status, "False") == 0 ? TAINT_NOT_READY
+							  : TAINT_UNREACHABLE;
+	static const char *const effects[] = {"NoSchedule", "NoExecute"};
+	size_t i, e;
+	char when[40];
+
+	for (i = 0; i < json_array_size(taints);) {
+		t = json_array_get(taints, i);
+		if (is_readiness_taint(t) && (!want || strcmp(jstr_or(t, "key", ""), want) != 0)) {
+			json_array_remove(taints, i);
+			continue;
+		}
+		i++;
+	}
+	if (want) {
+		wl_now(cl, when, sizeof(when));
+		for (e = 0; e < 2; e++) {
+			int found = 0;
+			json_array_foreach(taints, i, t)
+			{
+				if (strcmp(jstr_or(t, "key", ""), want) == 0 &&
+				    strcmp(jstr_or(t, "effect", ""), effects[e]) == 0)
+					found = 1;
+			}
+			if (found)
+				continue;
+			if (!json_is_array(taints)) {
+				taints = json_array();
+				jset(node, "spec.taints", taints);
+			}
+			json_array_append_new(taints,
+					      json_pack("{s:s,s:s,s:s}", "key", want, "effect",
+							effects[e], "timeAdded", when));
+		}
+	}
+	if (json_is_array(taints) && json_array_size(taints) == 0)
+		jdel(node, "spec.taints");
+}
+
+static void node_sync(struct cluster *cl, struct object *node)
+{
+	json_t *before = json_deep_copy(node->json);
+	char buf[64];
+	if (!jstr(node->json, "spec.podCIDR")) {
+		int idx = free_index(cl, node);
+		snprintf(buf, sizeof(buf), "10.244.%d.0/24", idx);
+		jset_str(node->json, "spec.podCIDR", buf);
+		jset(node->json, "spec.podCIDRs", json_pack("[s]", buf));
+	}
+	if (!jget(node->json, "status.addresses")) {
+		snprintf(buf, sizeof(buf), "192.168.49.%d", node_index(node) + 1);
+		jset(node->json, "status.addresses",
+		     json_pack("[{s:s,s:s},{s:s,s:s}]", "type", "InternalIP", "address", buf,
+			       "type", "Hostname", "address", node->name));
+	}
+	if (!jget(node->json, "status.nodeInfo"))
+		jset(node->json, "status.nodeInfo",
+		     json_pack("{s:s,s:s,s:s,s:s}", "architecture", "amd64", "operatingSystem",
+			       "linux", "kubeletVersion", "v1.30.0-claimfs",
+			       "containerRuntimeVersion", "claimfs://simulated"));
+	sync_taints(cl, node->json);
+	wl_commit(cl, node, before);
+}
+
+static void node_watch(struct cluster *cl, struct object *node, int removed)
+{
+	const struct kind *pk = cluster_kind(cl, "Pod");
+	size_t n, i;
+	struct object *const *pods = pk ? store_list(cluster_store(cl), pk, NULL, &n) : NULL;
+	if (!pods)
+		return;
+	/* The node's own sync (pod range, addresses) goes before its pods'. */
+	if (!removed)
+		cluster_enqueue(cl, node);
+	for (i = 0; i < n; i++) {
+		const char *nn = jstr(pods[i]->json, "spec.nodeName");
+		if ((nn && strcmp(nn, node->name) == 0) || !pod_is_bound(pods[i]->json))
+			cluster_enqueue(cl, pods[i]);
+	}
+}
+
+const struct kind_ops node_ops = {
+    .admit = node_admit,
+    .sync = node_sync,
+    .watch = node_watch,
+};

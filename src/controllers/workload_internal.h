@@ -1,0 +1,158 @@
+/* workload_internal.h - what the workload controllers (pods, nodes, StatefulSets,
+ * Deployments, ReplicaSets, Services) share and nobody else uses: the API-server-like
+ * create path, owner references, template hashes, conditions, pod spec validation, and
+ * the three stages of a pod's life (scheduler, attach/detach, kubelet).
+ * Everything here is LOCKED (the caller holds the cluster lock). */
+#ifndef CLAIMFS_WORKLOAD_INTERNAL_H
+#define CLAIMFS_WORKLOAD_INTERNAL_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include "claimfs/controllers.h"
+#include "claimfs/jsonutil.h"
+#include "claimfs/manifest.h"
+#include "claimfs/strbuf.h"
+#include "claimfs/workloads.h"
+
+/* Annotations and labels Kubernetes' workload controllers use. */
+#define ANN_SELECTED_NODE "volume.kubernetes.io/selected-node"
+#define ANN_BETA_CLASS "volume.beta.kubernetes.io/storage-class"
+#define ANN_TOLERATE_UNREADY "service.alpha.kubernetes.io/tolerate-unready-endpoints"
+#define ANN_DEPLOY_REVISION "deployment.kubernetes.io/revision"
+#define LABEL_STS_POD_NAME "statefulset.kubernetes.io/pod-name"
+#define LABEL_POD_INDEX "apps.kubernetes.io/pod-index"
+#define LABEL_REVISION_HASH "controller-revision-hash"
+#define LABEL_TEMPLATE_HASH "pod-template-hash"
+#define LABEL_HOSTNAME "kubernetes.io/hostname"
+#define LABEL_ZONE "topology.kubernetes.io/zone"
+#define LABEL_ZONE_BETA "failure-domain.beta.kubernetes.io/zone"
+#define TAINT_UNREACHABLE "node.kubernetes.io/unreachable"
+#define TAINT_NOT_READY "node.kubernetes.io/not-ready"
+#define TAINT_UNSCHEDULABLE "node.kubernetes.io/unschedulable"
+
+/* ---- workload_util.c ---- */
+
+/* Creates an object the way a controller's API request would: the kind's admission
+ * (defaults and validation) runs first, then cluster_create. json is stolen. On failure
+ * returns NULL with err holding the API server's text ("Pod \"web-0\" is invalid: ..."
+ * or "pods \"web-0\" already exists"). */
+struct object *wl_create(struct cluster *cl, const struct kind *k, json_t *json,
+			 struct cfs_err *err);
+/* Records obj's change when its json differs from before (a deep copy taken before the
+ * change); frees before. Returns 1 when something changed. */
+int wl_commit(struct cluster *cl, struct object *obj, json_t *before);
+
+/* An ownerReference naming owner (new reference). */
+json_t *wl_owner_ref(const struct object *owner, int controller);
+/* The uid of obj's controller ownerReference (controller: true) of that Kind, or NULL. */
+const char *wl_controller_uid(const json_t *obj, const char *kind);
+/* Does obj carry an ownerReference with this uid? */
+int wl_has_owner(const json_t *obj, const char *uid);
+/* Adds (once) / removes an ownerReference to owner. Return 1 when obj->json changed. */
+int wl_add_owner(json_t *obj, const struct object *owner, int controller);
+int wl_remove_owner(json_t *obj, const char *uid);
+
+/* 10 characters of [bcdfghjklmnpqrstvwxz2456789] from the FNV-1a hash of v (compact,
+ * keys sorted), as apimachinery's SafeEncodeString of the decimal hash. out >= 11. */
+void wl_hash10(const json_t *v, char *out);
+/* A generateName suffix: 5 random-looking (cluster-deterministic) characters from the
+ * same alphabet. out >= 6. */
+void wl_random_suffix(struct cluster *cl, char *out);
+/* Go's %#v of a map[string]string: map[string]string{"a":"b", "c":"d"} (keys sorted). */
+void wl_go_map(const json_t *map, struct strbuf *out);
+
+/* status.conditions[type] of obj, or NULL. */
+json_t *wl_condition(const json_t *obj, const char *type);
+int wl_condition_is(const json_t *obj, const char *type, const char *status);
+/* Sets a condition in obj's status.conditions; lastTransitionTime changes only when the
+ * status does. reason/message may be NULL (removed). */
+void wl_set_condition(json_t *obj, const char *type, const char *status, const char *reason,
+		      const char *message, int64_t now_ms);
+/* RFC 3339 of cluster_now_ms into buf (>= 32). */
+void wl_now(struct cluster *cl, char *buf, size_t len);
+/* Integer or percentage ("25%") of total, rounded up or down; dflt when absent/invalid. */
+int64_t wl_int_or_percent(const json_t *v, int64_t total, int round_up, int64_t dflt);
+
+/* ---- pod_spec.c: pod spec defaults and validation (pods and pod templates) ---- */
+
+/* Defaults a pod spec as the API server does (restartPolicy, dnsPolicy, schedulerName,
+ * imagePullPolicy, protocols, ...). */
+void podspec_default(json_t *spec);
+/* Validates spec at path ("spec" or "spec.template.spec"); extra_volumes (NULL-terminated,
+ * may be NULL) are volume names that mounts may also use (a StatefulSet's claim
+ * templates). Errors carry m's positions. */
+int podspec_validate(const struct manifest *m, json_t *spec, const char *path,
+		     const char *const *extra_volumes, struct cfs_err *err);
+/* Kubernetes' selector-vs-template check for workloads: selector required, non-empty, and
+ * matching the template labels; kind_lower names the kind in "empty selector is invalid
+ * for <kind>". at is where the error points. */
+int wl_check_selector(const struct manifest *m, json_t *obj, const char *kind_lower,
+		      struct cfs_err *err);
+/* Validates spec.template (labels present, pod spec) and defaults its spec. */
+int wl_check_template(const struct manifest *m, json_t *obj, const char *const *extra_volumes,
+		      struct cfs_err *err);
+
+/* spec.replicas: a non-negative integer within --max-replicas (-ENOSPC beyond). */
+int wl_check_replicas(struct cluster *cl, const struct manifest *m, json_t *obj,
+		      struct cfs_err *err);
+
+/* ---- pod helpers (pod.c) ---- */
+
+/* The claim a pod volume uses (persistentVolumeClaim.claimName), or NULL. */
+const char *pod_volume_claim(const json_t *volume);
+/* Does the pod use this claim? */
+int pod_uses_claim(const json_t *pod, const char *claim);
+/* Has the pod's volume setup passed (attached, sandbox ready)? */
+int pod_is_attached(const json_t *pod);
+/* Is the pod bound to its node (the scheduler accepted spec.nodeName)? */
+int pod_is_bound(const json_t *pod);
+/* Node helpers (node.c). */
+/* The node's index in 10.244.<index>.0/24, from spec.podCIDR; 0 when unknown. */
+int node_index(const struct object *node);
+/* The node's InternalIP, or NULL. */
+const char *node_internal_ip(const struct object *node);
+
+/* The claim's StorageClass name: the beta annotation, else spec.storageClassName; NULL
+ * when neither is set. */
+const char *wl_claim_class(const json_t *pvc);
+
+/* ---- the three stages of a pod (pod_scheduler.c, pod_attach.c, pod_kubelet.c) ---- */
+
+/* Binds an unbound pod to a node when one fits (Scheduled event) and prepares its
+ * WaitForFirstConsumer claims; otherwise leaves it Pending with a FailedScheduling
+ * event and the PodScheduled condition. Returns 1 when the pod is bound. */
+int sched_pod(struct cluster *cl, struct object *pod);
+/* Attaches the pod's volumes on its node, or reports why not (FailedAttachVolume,
+ * Multi-Attach). Returns 1 when every volume is usable on the node. */
+int attach_pod(struct cluster *cl, struct object *pod, const struct object *node);
+/* Runs a bound pod on its node: attach, IP, containers, readiness, node failures. */
+void kubelet_sync(struct cluster *cl, struct object *pod, struct object *node);
+
+/* ---- StatefulSet internals (statefulset_*.c) ---- */
+
+/* The StatefulSet controller's reconcile (statefulset_sync.c). */
+void sts_sync(struct cluster *cl, struct object *set);
+/* "<set>-<hash>" of the set's current template into out (>= 128). */
+void sts_revision(const struct object *set, char *out, size_t len);
+/* Parses "<set>-<ordinal>" for this set; -1 when the name does not fit. */
+int64_t sts_parse_ordinal(const char *set, const char *pod);
+/* Creates the claims pod ordinal ord needs (events on set); returns 0, or a negative
+ * errno with err set (a claim is being deleted, creation failed). */
+int sts_create_claims(struct cluster *cl, struct object *set, const char *pod, int64_t ord,
+		      struct cfs_err *err);
+/* Applies persistentVolumeClaimRetentionPolicy to the claims of ordinal ord (pod may be
+ * NULL when it does not exist); in_range: the ordinal is within the replicas. */
+void sts_fix_claim_owners(struct cluster *cl, struct object *set, struct object *pod, int64_t ord,
+			  int in_range);
+/* Fills a new claim's json for a template and ordinal (new reference). */
+json_t *sts_claim_json(const struct object *set, const json_t *tmpl, int64_t ord);
+/* "<template>-<set>-<ordinal>" into out. */
+void sts_claim_name(const json_t *tmpl, const char *set, int64_t ord, char *out, size_t len);
+
+/* ---- Services (service.c) ---- */
+
+/* Is the pod an endpoint the Service publishes (matching, with an IP, ready or published
+ * though unready)? */
+int service_publishes(const struct object *svc, const struct object *pod);
+
+#endif
