@@ -84,6 +84,23 @@ int cluster_set_node_ready(struct cluster *cl, const char *node, int ready, cons
 int cluster_create_namespace(struct cluster *cl, const char *name, const char *source,
 			     struct cfs_err *err);
 
+/* Change notification for the FUSE adapter's caches and poll handles. The callbacks run
+ * LOCKED, in the middle of the change, in the thread that made it; they must not block,
+ * take the cluster lock or call into the cluster. Any of them may be NULL. */
+struct cluster_watch {
+	void *ctx;
+	/* obj was created or changed (removed == 0), or is about to be removed (removed ==
+	 * 1; obj is still valid during the call). */
+	void (*object)(void *ctx, const struct object *obj, int removed);
+	/* An event line was added; object_path is its object column (a path in the mount). */
+	void (*event)(void *ctx, const char *object_path);
+	/* The timer thread (simulated delays) committed a change: nobody waits for it, so
+	 * the adapter should flush what the callbacks above collected. */
+	void (*background)(void *ctx);
+};
+/* Installs the watcher (copied). Call once, before the cluster is shared. UNLOCKED. */
+void cluster_set_watch(struct cluster *cl, const struct cluster_watch *w);
+
 /* Records a refused input: a "Warning FailedApply <source> <reason>" event and a line on
  * stderr. LOCKED. */
 void cluster_report_failure(struct cluster *cl, const char *source, const char *reason);

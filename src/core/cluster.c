@@ -129,10 +129,19 @@ void cluster_settle(struct cluster *cl)
 	}
 }
 
+void cluster_set_watch(struct cluster *cl, const struct cluster_watch *w)
+{
+	cluster_lock(cl);
+	cl->watch = *w;
+	cluster_unlock(cl);
+}
+
 void cluster_store_hook(void *ctx, struct object *obj, int removed)
 {
 	struct cluster *cl = ctx;
 	cl->generation++;
+	if (cl->watch.object)
+		cl->watch.object(cl->watch.ctx, obj, removed);
 	if (cl->loading)
 		return;
 	if (obj->kind->ops && obj->kind->ops->watch)
@@ -205,6 +214,8 @@ static void *timer_main(void *arg)
 			struct cfs_err err;
 			cluster_settle(cl);
 			int64_t seq = cluster_commit(cl, &err);
+			if (cl->watch.background)
+				cl->watch.background(cl->watch.ctx);
 			if (seq > 0) {
 				cluster_unlock_and_sync(cl, seq, &err);
 				cluster_lock(cl);

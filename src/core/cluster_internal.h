@@ -36,6 +36,7 @@ struct cluster {
 	pthread_cond_t timer_cond;    /* signalled when a timer is added or on stop */
 	int timer_started, stopping;
 
+	struct cluster_watch watch;   /* the FUSE adapter's change callbacks */
 	uint64_t snapshot_bytes;      /* size of the last snapshot, for compaction policy */
 };
 

@@ -160,6 +160,8 @@ void cluster_event(struct cluster *cl, const struct object *obj, const char *typ
 	object_path(obj, &path);
 	eventlog_add(cl->events, cluster_now_ms(cl), type, reason, sb_str(&path), sb_str(&msg));
 	cl->generation++;
+	if (cl->watch.event)
+		cl->watch.event(cl->watch.ctx, sb_str(&path));
 	sb_release(&path);
 	sb_release(&msg);
 }
@@ -168,6 +170,8 @@ void cluster_report_failure(struct cluster *cl, const char *source, const char *
 {
 	eventlog_add(cl->events, cluster_now_ms(cl), "Warning", "FailedApply", source, reason);
 	cl->generation++;
+	if (cl->watch.event)
+		cl->watch.event(cl->watch.ctx, source);
 	if (!cl->opts.quiet)
 		fprintf(stderr, "claimfs: %s: %s\n", source, reason);
 }
