@@ -30,7 +30,26 @@ struct kind_ops {
 	void (*watch)(struct cluster *cl, struct object *obj, int removed);
 	/* Finalizers this kind's objects get at creation (NULL-terminated), may be NULL. */
 	const char *const *finalizers;
+	/* Keeps a controller's private indexes current: called for every insert and change
+	 * (removed == 0) and before every removal (removed == 1), also while the state is
+	 * being loaded (when sync and watch are not called). Must not change any object or
+	 * enqueue anything. May be NULL. */
+	void (*index)(struct cluster *cl, struct object *obj, int removed);
 };
+
+/* Per-cluster private state of a controller module (its indexes and caches): slot s is
+ * created by init() on first use and freed by fini() when the cluster closes. */
+enum cluster_slot {
+	CLUSTER_SLOT_STORAGE,   /* src/controllers storage (PV/PVC/StorageClass) */
+	CLUSTER_SLOT_WORKLOADS, /* src/controllers workloads */
+	CLUSTER_SLOT_RENDER,    /* metrics and tables */
+	CLUSTER_SLOT_TREE,      /* src/tree */
+	CLUSTER_SLOT_SPARE1,
+	CLUSTER_SLOT_SPARE2,
+	CLUSTER_NSLOTS
+};
+void *cluster_slot(struct cluster *cl, enum cluster_slot s, void *(*init)(void),
+		   void (*fini)(void *));
 
 /* Built-in kinds' operations (src/controllers). */
 extern const struct kind_ops namespace_ops, node_ops, storageclass_ops, pv_ops, pvc_ops;

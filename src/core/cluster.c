@@ -136,10 +136,22 @@ void cluster_set_watch(struct cluster *cl, const struct cluster_watch *w)
 	cluster_unlock(cl);
 }
 
+void *cluster_slot(struct cluster *cl, enum cluster_slot s, void *(*init)(void),
+		   void (*fini)(void *))
+{
+	if (!cl->slots[s]) {
+		cl->slots[s] = init();
+		cl->slot_fini[s] = fini;
+	}
+	return cl->slots[s];
+}
+
 void cluster_store_hook(void *ctx, struct object *obj, int removed)
 {
 	struct cluster *cl = ctx;
 	cl->generation++;
+	if (obj->kind->ops && obj->kind->ops->index)
+		obj->kind->ops->index(cl, obj, removed);
 	if (cl->watch.object)
 		cl->watch.object(cl->watch.ctx, obj, removed);
 	if (cl->loading)
@@ -323,8 +335,13 @@ static void load_put(struct cluster *cl, json_t *o)
 		return;
 	struct object *old = store_get(cl->store, k, jnamespace(o), name);
 	if (old) {
+		const struct kind_ops *ops = old->kind->ops;
+		if (ops && ops->index)
+			ops->index(cl, old, 1);
 		json_decref(old->json);
 		old->json = json_incref(o);
+		if (ops && ops->index)
+			ops->index(cl, old, 0);
 		int64_t rv;
 		if (jint(o, "metadata.resourceVersion", &rv) == 0)
 			old->rv = (uint64_t)rv;
@@ -573,6 +590,9 @@ void cluster_close(struct cluster *cl)
 	if (cl->persist)
 		persist_close(cl->persist);
 	store_free(cl->store);
+	for (i = 0; i < CLUSTER_NSLOTS; i++)
+		if (cl->slots[i] && cl->slot_fini[i])
+			cl->slot_fini[i](cl->slots[i]);
 	eventlog_free(cl->events);
 	for (i = 0; i < cl->ntimers; i++) {
 		free(cl->timers[i].ns);

@@ -36,6 +36,8 @@ struct cluster {
 	pthread_cond_t timer_cond;    /* signalled when a timer is added or on stop */
 	int timer_started, stopping;
 
+	void *slots[CLUSTER_NSLOTS];  /* controllers' private state (cluster_slot) */
+	void (*slot_fini[CLUSTER_NSLOTS])(void *);
 	struct cluster_watch watch;   /* the FUSE adapter's change callbacks */
 	uint64_t snapshot_bytes;      /* size of the last snapshot, for compaction policy */
 };
