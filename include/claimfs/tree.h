@@ -123,4 +123,15 @@ int tree_unlink(struct cluster *cl, const struct tree_node *dir, const char *nam
  * it is namespaces/), or 0 when there is none. LOCKED. */
 uint64_t tree_kind_dir_ino(struct cluster *cl, const struct kind *k, const char *ns);
 
+/* Change feed for tree_mtime and the inode map: the adapter calls these from its
+ * cluster_watch callbacks (they do not block and do not take the lock). tree_note_change:
+ * obj was created or changed (removed == 0) or is about to be removed (removed == 1);
+ * updates the mtime of obj's kind directory and forgets the inode numbers of obj's
+ * variable entries once it is removed. tree_note_event: an event about object_path (a
+ * path in the mount) was added; updates the mtime of /events and of that object's
+ * events file. Without these calls the tree still works: kind directories then report
+ * the time the change was first noticed. LOCKED. */
+void tree_note_change(struct cluster *cl, const struct object *obj, int removed);
+void tree_note_event(struct cluster *cl, const char *object_path);
+
 #endif
