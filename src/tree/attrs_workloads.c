@@ -1,0 +1,508 @@
+/* attrs_workloads.c - the attribute tables of the workload kinds: Node, Pod, StatefulSet,
+ * Deployment, ReplicaSet, Service and Namespace (one-value files, kubectl's pod STATUS, the
+ * pod -> claim and pod -> node symlinks, a set's ordinals/, a node's pods/), and their
+ * writable files: replicas (cluster_patch) and a node's ready (cluster_set_node_ready).
+ * Shows are LOCKED; stores UNLOCKED.
+ * Complexity: files O(1) (fqdn, endpoints and dns cost what workloads.h costs); a pod's
+ * volumes/ O(its volumes); a set's ordinals/ listing O(pods in the namespace), lookup
+ * O(1); a node's pods/ listing O(all pods), lookup O(1). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "claimfs/jsonutil.h"
+#include "claimfs/workloads.h"
+#include "tree_internal.h"
+
+#define LABEL_ZONE "topology.kubernetes.io/zone"
+#define LABEL_ZONE_BETA "failure-domain.beta.kubernetes.io/zone"
+
+static int show_phase(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	return tree_show_path(obj, "status.phase", out);
+}
+
+/* The ownerReference with controller: true, or NULL. */
+static json_t *controller_ref(const json_t *obj)
+{
+	json_t *r;
+	size_t i;
+	json_array_foreach(jget(obj, "metadata.ownerReferences"), i,
+			   r) if (jbool(r, "controller", 0)) return r;
+	return NULL;
+}
+
+/* Stores a replica count: strict integer, then a merge patch of spec.replicas. */
+static int store_replicas(struct cluster *cl, const struct tree_node *node, const char *val,
+			  struct cfs_err *err)
+{
+	struct strbuf source = STRBUF_INIT;
+	int64_t n;
+	int rc;
+	tree_node_path(node, &source);
+	rc = tree_parse_count("spec.replicas", val, &n, err);
+	if (rc < 0) {
+		rc = tree_refuse(cl, sb_str(&source), rc, err);
+	} else {
+		json_t *patch = json_pack("{s:{s:I}}", "spec", "replicas", (json_int_t)n);
+		rc = cluster_patch(cl, node->kind, node->ns, node->name, patch, sb_str(&source),
+				   err);
+		json_decref(patch);
+	}
+	sb_release(&source);
+	return rc;
+}
+
+/* spec.replicas, or Kubernetes' default of 1 when unset. */
+static int show_replicas(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	int64_t v = 1;
+	jint(obj->json, "spec.replicas", &v);
+	sb_addf(out, "%lld\n", (long long)v);
+	return 0;
+}
+
+static int show_ready_replicas(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	return tree_show_count(obj, "status.readyReplicas", out);
+}
+
+static int show_current_replicas(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	return tree_show_count(obj, "status.currentReplicas", out);
+}
+
+static int show_updated_replicas(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	return tree_show_count(obj, "status.updatedReplicas", out);
+}
+
+static int show_available_replicas(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	return tree_show_count(obj, "status.availableReplicas", out);
+}
+
+/* ---- Node ---- */
+
+static int node_ready(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	return tree_show_bool(node_is_ready(obj), out);
+}
+
+static int node_ready_store(struct cluster *cl, const struct tree_node *node, const char *val,
+			    struct cfs_err *err)
+{
+	struct strbuf source = STRBUF_INIT;
+	int ready, rc;
+	tree_node_path(node, &source);
+	rc = tree_parse_bool("ready", val, &ready, err);
+	if (rc < 0)
+		rc = tree_refuse(cl, sb_str(&source), rc, err);
+	else
+		rc = cluster_set_node_ready(cl, node->name, ready, sb_str(&source), err);
+	sb_release(&source);
+	return rc;
+}
+
+static int node_zone(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	const char *z = jlabel(obj->json, LABEL_ZONE);
+	return tree_show_string(z ? z : jlabel(obj->json, LABEL_ZONE_BETA), out);
+}
+
+/* pods/<pod>.<ns> -> ../../../namespaces/<ns>/pods/<pod>: a namespace is a DNS label (no
+ * dot), so the last dot splits the name. Listing O(all pods). */
+static void node_pods_list(struct cluster *cl, const struct object *obj, struct tree_links *out)
+{
+	struct strbuf name = STRBUF_INIT, target = STRBUF_INIT;
+	size_t n, i;
+	struct object *const *pods =
+	    store_list(cluster_store(cl), cluster_kind(cl, "Pod"), NULL, &n);
+	for (i = 0; i < n; i++) {
+		const char *node = jstr(pods[i]->json, "spec.nodeName");
+		if (!node || strcmp(node, obj->name) != 0)
+			continue;
+		sb_reset(&name);
+		sb_reset(&target);
+		sb_addf(&name, "%s.%s", pods[i]->name, pods[i]->ns);
+		sb_addf(&target, "../../../namespaces/%s/pods/%s", pods[i]->ns, pods[i]->name);
+		tree_links_add(out, sb_str(&name), sb_str(&target));
+	}
+	sb_release(&name);
+	sb_release(&target);
+}
+
+static int node_pods_find(struct cluster *cl, const struct object *obj, const char *name,
+			  struct strbuf *target)
+{
+	const char *dot = strrchr(name, '.');
+	if (!dot || dot == name || !dot[1])
+		return -ENOENT;
+	char *pod = xstrndup(name, (size_t)(dot - name));
+	struct object *p = store_get(cluster_store(cl), cluster_kind(cl, "Pod"), dot + 1, pod);
+	const char *node = p ? jstr(p->json, "spec.nodeName") : NULL;
+	int rc = -ENOENT;
+	if (node && strcmp(node, obj->name) == 0) {
+		sb_addf(target, "../../../namespaces/%s/pods/%s", dot + 1, pod);
+		rc = 0;
+	}
+	free(pod);
+	return rc;
+}
+
+static const struct tree_attr node_attrs[] = {
+    TREE_COMMON_ATTRS,
+    {"ready", TREE_FILE, 0644, TREE_OWN | TREE_STORE, NULL, node_ready, node_ready_store, NULL,
+     NULL},
+    {"zone", TREE_FILE, 0444, TREE_OWN, NULL, node_zone, NULL, NULL, NULL},
+    {"pods", TREE_DIR, 0555, 0, NULL, NULL, NULL, node_pods_list, node_pods_find},
+};
+const struct tree_table tree_table_node = {"Node", node_attrs,
+					   sizeof(node_attrs) / sizeof(node_attrs[0]), 1};
+
+/* ---- Pod ---- */
+
+/* kubectl's STATUS column (printers.go printPod): the phase, or the pod's reason, or the
+ * first unfinished init container, or the last container's waiting/terminated reason;
+ * Terminating when deleting. */
+static int pod_status(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	const json_t *pod = obj->json;
+	const char *reason = jstr_or(pod, "status.phase", "");
+	char buf[96];
+	json_t *c, *inits = jget(pod, "status.initContainerStatuses");
+	json_t *cs = jget(pod, "status.containerStatuses");
+	size_t i, ninit = json_array_size(jget(pod, "spec.initContainers"));
+	int initializing = 0, running = 0;
+	int64_t code = 0, sig = 0;
+
+	if (jstr(pod, "status.reason") && *jstr(pod, "status.reason"))
+		reason = jstr(pod, "status.reason");
+	json_array_foreach(inits, i, c)
+	{
+		json_t *term = jget(c, "state.terminated");
+		const char *wr = jstr(c, "state.waiting.reason");
+		code = sig = 0;
+		jint(term, "exitCode", &code);
+		jint(term, "signal", &sig);
+		if (term && code == 0)
+			continue;
+		if (term && jstr(term, "reason") && *jstr(term, "reason"))
+			snprintf(buf, sizeof(buf), "Init:%s", jstr(term, "reason"));
+		else if (term && sig)
+			snprintf(buf, sizeof(buf), "Init:Signal:%lld", (long long)sig);
+		else if (term)
+			snprintf(buf, sizeof(buf), "Init:ExitCode:%lld", (long long)code);
+		else if (wr && *wr && strcmp(wr, "PodInitializing") != 0)
+			snprintf(buf, sizeof(buf), "Init:%s", wr);
+		else
+			snprintf(buf, sizeof(buf), "Init:%zu/%zu", i, ninit);
+		reason = buf;
+		initializing = 1;
+		break;
+	}
+	if (!initializing) {
+		for (i = json_array_size(cs); i-- > 0;) {
+			c = json_array_get(cs, i);
+			json_t *term = jget(c, "state.terminated");
+			const char *wr = jstr(c, "state.waiting.reason");
+			code = sig = 0;
+			jint(term, "exitCode", &code);
+			jint(term, "signal", &sig);
+			if (wr && *wr) {
+				reason = wr;
+			} else if (term && jstr(term, "reason") && *jstr(term, "reason")) {
+				reason = jstr(term, "reason");
+			} else if (term) {
+				snprintf(buf, sizeof(buf), sig ? "Signal:%lld" : "ExitCode:%lld",
+					 (long long)(sig ? sig : code));
+				reason = buf;
+			} else if (jbool(c, "ready", 0) && jget(c, "state.running")) {
+				running = 1;
+			}
+		}
+		if (strcmp(reason, "Completed") == 0 && running)
+			reason = pod_is_ready(obj) ? "Running" : "NotReady";
+	}
+	if (jis_deleting(pod))
+		reason = strcmp(jstr_or(pod, "status.reason", ""), "NodeLost") == 0 ? "Unknown"
+										    : "Terminating";
+	return tree_show_string(reason, out);
+}
+
+static int pod_ready(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	return tree_show_bool(pod_is_ready(obj), out);
+}
+
+static int pod_node_name(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	return tree_show_path(obj, "spec.nodeName", out);
+}
+
+static int pod_ip(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	return tree_show_path(obj, "status.podIP", out);
+}
+
+static int pod_hostname(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	const char *h = jstr(obj->json, "spec.hostname");
+	return tree_show_string(h && *h ? h : obj->name, out);
+}
+
+static int pod_fqdn_show(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (pod_fqdn(cl, obj, &sb) == 0)
+		tree_show_string(sb_str(&sb), out);
+	sb_release(&sb);
+	return 0;
+}
+
+static int pod_ordinal_present(struct cluster *cl, const struct object *obj)
+{
+	return pod_ordinal(obj) >= 0;
+}
+
+static int pod_ordinal_show(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	int64_t ord = pod_ordinal(obj);
+	if (ord < 0)
+		return -ENOENT;
+	sb_addf(out, "%lld\n", (long long)ord);
+	return 0;
+}
+
+static int show_owner(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	json_t *r = controller_ref(obj->json);
+	if (r && jstr(r, "kind") && jstr(r, "name"))
+		sb_addf(out, "%s/%s\n", jstr(r, "kind"), jstr(r, "name"));
+	return 0;
+}
+
+/* The claim a pod volume uses: persistentVolumeClaim.claimName, or the claim Kubernetes
+ * makes for a generic ephemeral volume, "<pod>-<volume>". Appends it; 0 or -ENOENT. */
+static int volume_claim(const struct object *pod, const json_t *vol, struct strbuf *out)
+{
+	const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
+	const char *name = jstr(vol, "name");
+	if (claim && *claim) {
+		sb_adds(out, claim);
+		return 0;
+	}
+	if (name && jget(vol, "ephemeral")) {
+		sb_addf(out, "%s-%s", pod->name, name);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static void pod_volumes_list(struct cluster *cl, const struct object *obj, struct tree_links *out)
+{
+	struct strbuf target = STRBUF_INIT;
+	json_t *v;
+	size_t i;
+	json_array_foreach(jget(obj->json, "spec.volumes"), i, v)
+	{
+		const char *name = jstr(v, "name");
+		sb_reset(&target);
+		sb_adds(&target, "../../../persistentvolumeclaims/");
+		if (name && volume_claim(obj, v, &target) == 0)
+			tree_links_add(out, name, sb_str(&target));
+	}
+	sb_release(&target);
+}
+
+static int pod_volumes_find(struct cluster *cl, const struct object *obj, const char *name,
+			    struct strbuf *target)
+{
+	json_t *v;
+	size_t i;
+	json_array_foreach(jget(obj->json, "spec.volumes"), i, v)
+	{
+		const char *vn = jstr(v, "name");
+		if (!vn || strcmp(vn, name) != 0)
+			continue;
+		size_t mark = target->len;
+		sb_adds(target, "../../../persistentvolumeclaims/");
+		if (volume_claim(obj, v, target) == 0)
+			return 0;
+		target->len = mark;
+		if (target->buf)
+			target->buf[mark] = '\0';
+		return -ENOENT;
+	}
+	return -ENOENT;
+}
+
+static int pod_node_present(struct cluster *cl, const struct object *obj)
+{
+	const char *n = jstr(obj->json, "spec.nodeName");
+	return n && *n;
+}
+
+static int pod_node(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	if (!pod_node_present(cl, obj))
+		return -ENOENT;
+	sb_addf(out, "../../../../nodes/%s", jstr(obj->json, "spec.nodeName"));
+	return 0;
+}
+
+static const struct tree_attr pod_attrs[] = {
+    TREE_COMMON_ATTRS,
+    {"phase", TREE_FILE, 0444, TREE_OWN, NULL, show_phase, NULL, NULL, NULL},
+    {"status", TREE_FILE, 0444, TREE_OWN, NULL, pod_status, NULL, NULL, NULL},
+    {"ready", TREE_FILE, 0444, TREE_OWN, NULL, pod_ready, NULL, NULL, NULL},
+    {"nodeName", TREE_FILE, 0444, TREE_OWN, NULL, pod_node_name, NULL, NULL, NULL},
+    {"podIP", TREE_FILE, 0444, TREE_OWN, NULL, pod_ip, NULL, NULL, NULL},
+    {"hostname", TREE_FILE, 0444, TREE_OWN, NULL, pod_hostname, NULL, NULL, NULL},
+    {"fqdn", TREE_FILE, 0444, 0, NULL, pod_fqdn_show, NULL, NULL, NULL},
+    {"ordinal", TREE_FILE, 0444, TREE_OWN, pod_ordinal_present, pod_ordinal_show, NULL, NULL, NULL},
+    {"owner", TREE_FILE, 0444, TREE_OWN, NULL, show_owner, NULL, NULL, NULL},
+    {"volumes", TREE_DIR, 0555, TREE_OWN, NULL, NULL, NULL, pod_volumes_list, pod_volumes_find},
+    {"node", TREE_LINK, 0777, TREE_OWN, pod_node_present, pod_node, NULL, NULL, NULL},
+};
+const struct tree_table tree_table_pod = {"Pod", pod_attrs,
+					  sizeof(pod_attrs) / sizeof(pod_attrs[0]), 1};
+
+/* ---- StatefulSet ---- */
+
+static int sts_service_name(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	return tree_show_path(obj, "spec.serviceName", out);
+}
+
+static int sts_policy(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	return tree_show_string(jstr_or(obj->json, "spec.podManagementPolicy", "OrderedReady"),
+				out);
+}
+
+/* ordinals/<n> -> ../../../pods/<set>-<n>: the pods the set controls (statefulset_pods). */
+static void sts_ordinals_list(struct cluster *cl, const struct object *obj, struct tree_links *out)
+{
+	int64_t *ords;
+	struct object **pods;
+	char name[32];
+	struct strbuf target = STRBUF_INIT;
+	size_t n = statefulset_pods(cl, obj, &ords, &pods), i;
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%lld", (long long)ords[i]);
+		sb_reset(&target);
+		sb_addf(&target, "../../../pods/%s", pods[i]->name);
+		tree_links_add(out, name, sb_str(&target));
+	}
+	sb_release(&target);
+	free(ords);
+	free(pods);
+}
+
+/* O(1): the pod "<set>-<n>" if this set is its controller. */
+static int sts_ordinals_find(struct cluster *cl, const struct object *obj, const char *name,
+			     struct strbuf *target)
+{
+	char pod_name[300];
+	size_t len = strlen(name);
+	if (!len || len > 12 || strspn(name, "0123456789") != len || (name[0] == '0' && len > 1))
+		return -ENOENT;
+	snprintf(pod_name, sizeof(pod_name), "%s-%s", obj->name, name);
+	struct object *pod =
+	    store_get(cluster_store(cl), cluster_kind(cl, "Pod"), obj->ns, pod_name);
+	json_t *ref = pod ? controller_ref(pod->json) : NULL;
+	const char *uid = juid(obj->json);
+	if (!ref || !uid || strcmp(jstr_or(ref, "uid", ""), uid) != 0 || pod_ordinal(pod) < 0)
+		return -ENOENT;
+	sb_addf(target, "../../../pods/%s", pod_name);
+	return 0;
+}
+
+static const struct tree_attr sts_attrs[] = {
+    TREE_COMMON_ATTRS,
+    {"replicas", TREE_FILE, 0644, TREE_OWN | TREE_STORE, NULL, show_replicas, store_replicas, NULL,
+     NULL},
+    {"readyReplicas", TREE_FILE, 0444, TREE_OWN, NULL, show_ready_replicas, NULL, NULL, NULL},
+    {"currentReplicas", TREE_FILE, 0444, TREE_OWN, NULL, show_current_replicas, NULL, NULL, NULL},
+    {"updatedReplicas", TREE_FILE, 0444, TREE_OWN, NULL, show_updated_replicas, NULL, NULL, NULL},
+    {"availableReplicas", TREE_FILE, 0444, TREE_OWN, NULL, show_available_replicas, NULL, NULL,
+     NULL},
+    {"serviceName", TREE_FILE, 0444, TREE_OWN, NULL, sts_service_name, NULL, NULL, NULL},
+    {"podManagementPolicy", TREE_FILE, 0444, TREE_OWN, NULL, sts_policy, NULL, NULL, NULL},
+    {"ordinals", TREE_DIR, 0555, 0, NULL, NULL, NULL, sts_ordinals_list, sts_ordinals_find},
+};
+const struct tree_table tree_table_statefulset = {"StatefulSet", sts_attrs,
+						  sizeof(sts_attrs) / sizeof(sts_attrs[0]), 1};
+
+/* ---- Deployment, ReplicaSet ---- */
+
+static int deploy_strategy(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	return tree_show_string(jstr_or(obj->json, "spec.strategy.type", "RollingUpdate"), out);
+}
+
+static const struct tree_attr deploy_attrs[] = {
+    TREE_COMMON_ATTRS,
+    {"replicas", TREE_FILE, 0644, TREE_OWN | TREE_STORE, NULL, show_replicas, store_replicas, NULL,
+     NULL},
+    {"readyReplicas", TREE_FILE, 0444, TREE_OWN, NULL, show_ready_replicas, NULL, NULL, NULL},
+    {"updatedReplicas", TREE_FILE, 0444, TREE_OWN, NULL, show_updated_replicas, NULL, NULL, NULL},
+    {"availableReplicas", TREE_FILE, 0444, TREE_OWN, NULL, show_available_replicas, NULL, NULL,
+     NULL},
+    {"strategy", TREE_FILE, 0444, TREE_OWN, NULL, deploy_strategy, NULL, NULL, NULL},
+};
+const struct tree_table tree_table_deployment = {"Deployment", deploy_attrs,
+						 sizeof(deploy_attrs) / sizeof(deploy_attrs[0]), 1};
+
+static const struct tree_attr rs_attrs[] = {
+    TREE_COMMON_ATTRS,
+    {"replicas", TREE_FILE, 0644, TREE_OWN | TREE_STORE, NULL, show_replicas, store_replicas, NULL,
+     NULL},
+    {"readyReplicas", TREE_FILE, 0444, TREE_OWN, NULL, show_ready_replicas, NULL, NULL, NULL},
+};
+const struct tree_table tree_table_replicaset = {"ReplicaSet", rs_attrs,
+						 sizeof(rs_attrs) / sizeof(rs_attrs[0]), 1};
+
+/* ---- Service ---- */
+
+static int svc_cluster_ip(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	return tree_show_path(obj, "spec.clusterIP", out);
+}
+
+static int svc_type(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	return tree_show_string(jstr_or(obj->json, "spec.type", "ClusterIP"), out);
+}
+
+static int svc_endpoints(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	service_endpoints(cl, obj, out);
+	return 0;
+}
+
+static int svc_dns(struct cluster *cl, const struct object *obj, struct strbuf *out)
+{
+	dns_render(cl, obj, out);
+	return 0;
+}
+
+static const struct tree_attr svc_attrs[] = {
+    TREE_COMMON_ATTRS,
+    {"clusterIP", TREE_FILE, 0444, TREE_OWN, NULL, svc_cluster_ip, NULL, NULL, NULL},
+    {"type", TREE_FILE, 0444, TREE_OWN, NULL, svc_type, NULL, NULL, NULL},
+    {"endpoints", TREE_FILE, 0444, 0, NULL, svc_endpoints, NULL, NULL, NULL},
+    {"dns", TREE_FILE, 0444, 0, NULL, svc_dns, NULL, NULL, NULL},
+};
+const struct tree_table tree_table_service = {"Service", svc_attrs,
+					      sizeof(svc_attrs) / sizeof(svc_attrs[0]), 1};
+
+/* ---- Namespace (its directory also holds its kind directories: tree_kinds.c) ---- */
+
+static const struct tree_attr ns_attrs[] = {
+    TREE_COMMON_ATTRS,
+    {"phase", TREE_FILE, 0444, TREE_OWN, NULL, show_phase, NULL, NULL, NULL},
+};
+const struct tree_table tree_table_namespace = {"Namespace", ns_attrs,
+						sizeof(ns_attrs) / sizeof(ns_attrs[0]), 0};
