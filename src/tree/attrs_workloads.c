@@ -12,6 +12,7 @@
 #include <string.h>
 #include "claimfs/jsonutil.h"
 #include "claimfs/workloads.h"
+#include "render_internal.h"
 #include "tree_internal.h"
 
 #define LABEL_ZONE "topology.kubernetes.io/zone"
@@ -162,71 +163,13 @@ const struct tree_table tree_table_node = {"Node", node_attrs,
 
 /* ---- Pod ---- */
 
-/* kubectl's STATUS column (printers.go printPod): the phase, or the pod's reason, or the
- * first unfinished init container, or the last container's waiting/terminated reason;
- * Terminating when deleting. */
+/* kubectl's STATUS column: the .table's own printer (render_pod.c), so both agree. */
 static int pod_status(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	const json_t *pod = obj->json;
-	const char *reason = jstr_or(pod, "status.phase", "");
-	char buf[96];
-	json_t *c, *inits = jget(pod, "status.initContainerStatuses");
-	json_t *cs = jget(pod, "status.containerStatuses");
-	size_t i, ninit = json_array_size(jget(pod, "spec.initContainers"));
-	int initializing = 0, running = 0;
-	int64_t code = 0, sig = 0;
-
-	if (jstr(pod, "status.reason") && *jstr(pod, "status.reason"))
-		reason = jstr(pod, "status.reason");
-	json_array_foreach(inits, i, c)
-	{
-		json_t *term = jget(c, "state.terminated");
-		const char *wr = jstr(c, "state.waiting.reason");
-		code = sig = 0;
-		jint(term, "exitCode", &code);
-		jint(term, "signal", &sig);
-		if (term && code == 0)
-			continue;
-		if (term && jstr(term, "reason") && *jstr(term, "reason"))
-			snprintf(buf, sizeof(buf), "Init:%s", jstr(term, "reason"));
-		else if (term && sig)
-			snprintf(buf, sizeof(buf), "Init:Signal:%lld", (long long)sig);
-		else if (term)
-			snprintf(buf, sizeof(buf), "Init:ExitCode:%lld", (long long)code);
-		else if (wr && *wr && strcmp(wr, "PodInitializing") != 0)
-			snprintf(buf, sizeof(buf), "Init:%s", wr);
-		else
-			snprintf(buf, sizeof(buf), "Init:%zu/%zu", i, ninit);
-		reason = buf;
-		initializing = 1;
-		break;
-	}
-	if (!initializing) {
-		for (i = json_array_size(cs); i-- > 0;) {
-			c = json_array_get(cs, i);
-			json_t *term = jget(c, "state.terminated");
-			const char *wr = jstr(c, "state.waiting.reason");
-			code = sig = 0;
-			jint(term, "exitCode", &code);
-			jint(term, "signal", &sig);
-			if (wr && *wr) {
-				reason = wr;
-			} else if (term && jstr(term, "reason") && *jstr(term, "reason")) {
-				reason = jstr(term, "reason");
-			} else if (term) {
-				snprintf(buf, sizeof(buf), sig ? "Signal:%lld" : "ExitCode:%lld",
-					 (long long)(sig ? sig : code));
-				reason = buf;
-			} else if (jbool(c, "ready", 0) && jget(c, "state.running")) {
-				running = 1;
-			}
-		}
-		if (strcmp(reason, "Completed") == 0 && running)
-			reason = pod_is_ready(obj) ? "Running" : "NotReady";
-	}
-	if (jis_deleting(pod))
-		reason = strcmp(jstr_or(pod, "status.reason", ""), "NodeLost") == 0 ? "Unknown"
-										    : "Terminating";
+	char reason[128], restarts[64];
+	int64_t ready, total;
+	pod_status_cells(obj->json, cluster_now_ms(cl), reason, sizeof(reason), &ready, &total,
+			 restarts, sizeof(restarts));
 	return tree_show_string(reason, out);
 }
 
