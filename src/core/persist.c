@@ -44,6 +44,7 @@
 #define HDR_LEN 18u		    /* "%08x %08x\n" */
 #define RECORD_MAX 0xffffffffu	    /* the length field has 8 hex digits */
 #define BUF_INITIAL (64u << 10)	    /* record buffer, grows to the largest record */
+#define BUF_KEEP_MAX (4u << 20)	    /* larger record buffers are shrunk after use */
 #define SNAP_WRITE_CHUNK (1u << 20) /* snapshot writer's buffer */
 
 int persist_test_no_fsync;
@@ -637,6 +638,10 @@ int64_t persist_append(struct persist *p, const json_t *record, struct cfs_err *
 	}
 	p->jbytes += total;
 	rc = ++p->appended;
+	if (p->cap > BUF_KEEP_MAX) { /* one huge apply should not pin its buffer for good */
+		p->cap = BUF_INITIAL;
+		p->buf = xrealloc(p->buf, p->cap);
+	}
 out:
 	pthread_mutex_unlock(&p->mu);
 	return rc;

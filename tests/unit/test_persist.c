@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "claimfs/persist.h"
@@ -288,8 +289,23 @@ START_TEST(test_reopen_after_close)
 	p = open_ok(tmp, 0);
 	json_decref(load_ok(p, NULL));
 	append_n(p, 4);
+	/* A record larger than the buffer kept between appends (a 16 MiB apply). */
+	size_t big_len = 5u << 20;
+	char *big = xmalloc(big_len + 1);
+	memset(big, 'b', big_len);
+	big[big_len] = '\0';
+	json_t *r = json_pack("{s:i,s:s}", "n", 5, "pad", big);
+	append_ok(p, r);
+	json_decref(r);
+	append_n(p, 6);
 	persist_close(p);
-	expect_state(tmp, NULL, "1,2,3,4");
+	expect_state(tmp, NULL, "1,2,3,4,5,6");
+	p = open_ok(tmp, 0);
+	json_t *recs = load_ok(p, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(recs, 4), "pad")), big);
+	json_decref(recs);
+	persist_close(p);
+	free(big);
 
 	/* The record format on disk: "<8 hex length> <8 hex crc32>\n<json>\n". */
 	size_t len;
@@ -879,6 +895,67 @@ START_TEST(test_compaction_during_sync)
 }
 END_TEST
 
+/* Another process appends and syncs until it is killed with SIGKILL at a random moment:
+ * every record it acknowledged is there afterwards, in order, and the lock is free. */
+START_TEST(test_kill_9)
+{
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct persist *p;
+		int is_new;
+		close(fds[0]);
+		if (persist_open(tmp, &p, &is_new, &err) < 0)
+			_exit(2);
+		for (int i = 1;; i++) {
+			json_t *r = rec(i);
+			int64_t seq = persist_append(p, r, &err);
+			json_decref(r);
+			if (seq <= 0 || persist_sync(p, seq, &err) < 0)
+				_exit(3);
+			if (write(fds[1], &i, sizeof(i)) != sizeof(i)) /* acknowledged */
+				_exit(4);
+		}
+	}
+	close(fds[1]);
+	int acked = 0, i, n = 0;
+	while (acked < 300 && read(fds[0], &i, sizeof(i)) == sizeof(i))
+		acked = i;
+	ck_assert_int_eq(acked, 300);
+
+	/* While it runs, the directory is its. */
+	struct persist *q = NULL;
+	int is_new;
+	char want[256];
+	ck_assert_int_eq(persist_open(tmp, &q, &is_new, &err), -EBUSY);
+	snprintf(want, sizeof(want), "(pid %ld)", (long)pid);
+	ck_assert_msg(strstr(err.msg, want) != NULL, "%s", err.msg);
+
+	usleep((useconds_t)(rand() % 3000));
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status));
+	while (read(fds[0], &i, sizeof(i)) == sizeof(i))
+		acked = i;
+	close(fds[0]);
+
+	struct persist *p = open_ok(tmp, 0);
+	json_t *recs = load_ok(p, NULL), *v;
+	size_t k;
+	json_array_foreach(recs, k, v)
+	{
+		ck_assert_int_eq(json_integer_value(json_object_get(v, "n")), (json_int_t)k + 1);
+		n++;
+	}
+	ck_assert_msg(n >= acked, "%d records after kill -9, %d were acknowledged", n, acked);
+	json_decref(recs);
+	persist_close(p);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("persist");
@@ -902,6 +979,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_append_throughput);
 	tcase_add_test(tc, test_group_commit);
 	tcase_add_test(tc, test_compaction_during_sync);
+	tcase_add_test(tc, test_kill_9);
 	suite_add_tcase(s, tc);
 	return s;
 }
