@@ -32,7 +32,8 @@ struct persist;
 int persist_open(const char *dir, struct persist **out, int *is_new, struct cfs_err *err);
 /* Reads the state: *snapshot gets the snapshot's "state" value (new reference) or NULL
  * when there is none; then replay(ctx, record) is called for each complete journal record
- * in order (record borrowed). A non-zero return from replay stops with that error. */
+ * in order (record borrowed). A non-zero return from replay stops with that error. On
+ * failure *snapshot is NULL (anything loaded was freed). */
 int persist_load(struct persist *p, json_t **snapshot, int (*replay)(void *ctx, json_t *record),
 		 void *ctx, struct cfs_err *err);
 /* Appends a record with write(2), not waiting for the disk. Returns its sequence number
@@ -44,10 +45,12 @@ int persist_sync(struct persist *p, int64_t seq, struct cfs_err *err);
 /* Writes state as the new snapshot and starts an empty journal; the old journal is removed
  * after the snapshot is durable. Must not run concurrently with persist_append. */
 int persist_compact(struct persist *p, const json_t *state, struct cfs_err *err);
-uint64_t persist_journal_bytes(const struct persist *p); /* bytes in the current journal */
+/* Bytes in the current journal. Takes no lock: the caller serialises it with append and
+ * compact (the cluster lock does). */
+uint64_t persist_journal_bytes(const struct persist *p);
 void persist_close(struct persist *p);                   /* syncs, unlocks, frees */
 
-/* Test hook: when set (>= 0) persist_sync does not fsync. Never set in the daemon. */
+/* Test hook: when non-zero persist_sync does not fsync. Never set in the daemon. */
 extern int persist_test_no_fsync;
 
 #endif
