@@ -1,8 +1,9 @@
 /* names.h - Kubernetes name validation (apimachinery util/validation).
  *
  * Each check returns 0 or -EINVAL with the upstream message (newer wording:
- * "a lowercase RFC 1123 subdomain must consist of ..."). Pure, no locking. Any name that
- * passes a check is safe as one path component: no '/', no "." or "..". */
+ * "a lowercase RFC 1123 subdomain must consist of ..."). Pure, no locking. A name that
+ * passes the subdomain or label check (or a non-empty label value) is safe as one path
+ * component: no '/', never "." or "..". Qualified names contain '/' by design. */
 #ifndef CLAIMFS_NAMES_H
 #define CLAIMFS_NAMES_H
 

@@ -37,7 +37,8 @@ void quantity_format(const struct quantity *q, char *buf, size_t len);
 /* Convenience: parse and print canonically in one step. */
 int quantity_canonical(const char *s, char *buf, size_t len, struct cfs_err *err);
 int quantity_cmp(const struct quantity *a, const struct quantity *b);
-/* Exact sums; -ERANGE when the result leaves +-(2^63-1) units. fmt is a's. */
+/* Exact sums; -ERANGE when the result leaves +-(2^63-1) units. fmt is a's, or b's when a
+ * is zero (as upstream: summing from zero keeps 1Gi binary). */
 int quantity_add(const struct quantity *a, const struct quantity *b, struct quantity *out);
 int quantity_sub(const struct quantity *a, const struct quantity *b, struct quantity *out);
 /* Whole units, rounded up (bytes for storage). Fits: magnitudes are capped at 2^63-1. */
