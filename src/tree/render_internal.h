@@ -26,10 +26,10 @@ struct table {
 
 /* Appends the next cell of the current row; cells beyond ncols are dropped, so a row
  * printer may always give the wide cells. */
-void tbl_cell(struct table *t, const char *s);
-void tbl_cellf(struct table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void render_cell(struct table *t, const char *s);
+void render_cellf(struct table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* AGE of metadata.creationTimestamp: translateTimestampSince ("<unknown>" when unset). */
-void tbl_age(struct table *t, const json_t *obj);
+void render_cell_age(struct table *t, const json_t *obj);
 
 /* ---- render_rows.c: kubectl's per-kind printers (printers.go) ---- */
 
@@ -43,30 +43,30 @@ struct table_kind {
 };
 
 /* The printer of a Kind, or the NAME AGE printer of kinds kubectl has none for. */
-const struct table_kind *table_kind_of(const char *kind);
+const struct table_kind *render_table_kind(const char *kind);
 /* kubectl's pod STATUS (printPod): into reason (len >= 64); fills the READY counts and
  * the RESTARTS cell text (len >= 64). */
-void pod_status_cells(const json_t *pod, int64_t now_ms, char *reason, size_t rlen, int64_t *ready,
-		      int64_t *total, char *restarts, size_t restarts_len);
+void render_pod_status(const json_t *pod, int64_t now_ms, char *reason, size_t rlen, int64_t *ready,
+		       int64_t *total, char *restarts, size_t restarts_len);
 /* render_pod.c: the pod printer's row. */
-void row_pod(struct table *t, const json_t *pod);
+void render_row_pod(struct table *t, const json_t *pod);
 
 /* ---- render_util.c: helpers of kubectl's printers ---- */
 
 /* GetAccessModesAsString: de-duplicated RWO,ROX,RWX,RWOP. */
-void access_modes_string(const json_t *modes, char *buf, size_t len);
+void render_access_modes(const json_t *modes, char *buf, size_t len);
 /* A quantity field (string, or a plain integer as YAML may give); 0 or -EINVAL/-ENOENT. */
-int json_quantity(const json_t *v, struct quantity *q);
+int render_json_quantity(const json_t *v, struct quantity *q);
 /* Quantity.String() of a field: canonical form, "0" when missing (the zero Quantity). */
-void quantity_cell(const json_t *v, char *buf, size_t len);
+void render_quantity_cell(const json_t *v, char *buf, size_t len);
 /* labels.FormatLabels: "a=b,c=d" sorted by key, "<none>" when empty. */
-void format_labels(const json_t *map, struct strbuf *out);
+void render_format_labels(const json_t *map, struct strbuf *out);
 /* LabelSelectorAsSelector(sel).String(): requirements sorted by key ("a=b,c in (x,y)"),
  * "" for a NULL or empty selector. -EINVAL (nothing appended) for an unknown operator. */
-int format_selector(const json_t *sel, struct strbuf *out);
+int render_format_selector(const json_t *sel, struct strbuf *out);
 /* Go's strconv.FormatFloat(float64(v), 'g', -1, 64) for an integer (exact below 2^53). */
-void prom_int(int64_t v, char *buf, size_t len);
+void render_prom_int(int64_t v, char *buf, size_t len);
 /* Objects sorted by namespace then name (new array, caller frees). */
-struct object **sorted_objects(struct object *const *objs, size_t n);
+struct object **render_sorted_objects(struct object *const *objs, size_t n);
 
 #endif

@@ -33,15 +33,14 @@ struct family {
 
 static void add_escaped(struct strbuf *out, const char *s)
 {
-	for (; s && *s; s++) {
-		if (*s == '\\')
-			sb_adds(out, "\\\\");
-		else if (*s == '"')
-			sb_adds(out, "\\\"");
-		else if (*s == '\n')
-			sb_adds(out, "\\n");
-		else
-			sb_addc(out, *s);
+	while (s && *s) {
+		size_t n = strcspn(s, "\\\"\n");
+		sb_add(out, s, n);
+		s += n;
+		if (!*s)
+			break;
+		sb_adds(out, *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : "\\n");
+		s++;
 	}
 }
 
@@ -82,7 +81,7 @@ static const char *int_value(const json_t *obj, const char *path, char *buf)
 {
 	int64_t v = 0;
 	jint(obj, path, &v);
-	prom_int(v, buf, 32);
+	render_prom_int(v, buf, 32);
 	return buf;
 }
 
@@ -93,7 +92,7 @@ static const char *unix_seconds(const json_t *obj, const char *path, char *buf)
 	int64_t ms = s ? jtime_parse(s) : -1;
 	if (ms == -1)
 		return NULL;
-	prom_int(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000), buf, 32);
+	render_prom_int(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000), buf, 32);
 	return buf;
 }
 
@@ -161,7 +160,7 @@ static void pvc_request(struct mctx *m, const char *name, const json_t *o)
 {
 	struct quantity q;
 	char buf[64];
-	if (json_quantity(jget(o, "spec.resources.requests.storage"), &q) < 0)
+	if (render_json_quantity(jget(o, "spec.resources.requests.storage"), &q) < 0)
 		return;
 	quantity_prom_float(&q, buf, sizeof(buf));
 	sample(m, name, buf, PVC_LABELS(o), NULL);
@@ -301,7 +300,7 @@ static void pv_capacity(struct mctx *m, const char *name, const json_t *o)
 {
 	struct quantity q;
 	char buf[64] = "0";
-	if (json_quantity(jget(o, "spec.capacity.storage"), &q) == 0)
+	if (render_json_quantity(jget(o, "spec.capacity.storage"), &q) == 0)
 		quantity_prom_float(&q, buf, sizeof(buf));
 	sample(m, name, buf, "persistentvolume", jname(o), NULL);
 }
@@ -499,7 +498,7 @@ static struct object **objects_of(struct cluster *cl, const char *kind, size_t *
 	struct object *const *objs = k ? store_list(cluster_store(cl), k, NULL, n) : NULL;
 	if (!k)
 		*n = 0;
-	return sorted_objects(objs, *n);
+	return render_sorted_objects(objs, *n);
 }
 
 #define NFAM(a) (sizeof(a) / sizeof((a)[0]))
@@ -531,6 +530,6 @@ void render_metrics(struct cluster *cl, struct strbuf *out)
 	static const struct family events = {"claimfs_events_total", "counter", 0,
 					     "Events recorded since the daemon started.", NULL};
 	header(&m, &events);
-	prom_int((int64_t)eventlog_last_seq(cluster_events(cl)), buf, sizeof(buf));
+	render_prom_int((int64_t)eventlog_last_seq(cluster_events(cl)), buf, sizeof(buf));
 	sample(&m, events.name, buf, NULL);
 }

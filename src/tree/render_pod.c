@@ -63,8 +63,8 @@ static void exit_reason(const json_t *term, const char *prefix, char *reason, si
 			 (long long)int_or0(term, "exitCode"));
 }
 
-void pod_status_cells(const json_t *pod, int64_t now_ms, char *reason, size_t rlen, int64_t *ready,
-		      int64_t *total, char *restarts, size_t restarts_len)
+void render_pod_status(const json_t *pod, int64_t now_ms, char *reason, size_t rlen, int64_t *ready,
+		       int64_t *total, char *restarts, size_t restarts_len)
 {
 	const char *phase = jstr_or(pod, "status.phase", "");
 	json_t *ics = jget(pod, "status.initContainerStatuses");
@@ -173,27 +173,27 @@ static const char *none_if_empty(const char *s)
 	return s && *s ? s : "<none>";
 }
 
-void row_pod(struct table *t, const json_t *pod)
+void render_row_pod(struct table *t, const json_t *pod)
 {
 	char reason[256], restarts[64];
 	int64_t ready, total;
 	json_t *g, *c;
 	size_t i, j;
 
-	pod_status_cells(pod, t->now_ms, reason, sizeof(reason), &ready, &total, restarts,
-			 sizeof(restarts));
-	tbl_cell(t, jname(pod));
-	tbl_cellf(t, "%lld/%lld", (long long)ready, (long long)total);
-	tbl_cell(t, reason);
-	tbl_cell(t, restarts);
-	tbl_age(t, pod);
+	render_pod_status(pod, t->now_ms, reason, sizeof(reason), &ready, &total, restarts,
+			  sizeof(restarts));
+	render_cell(t, jname(pod));
+	render_cellf(t, "%lld/%lld", (long long)ready, (long long)total);
+	render_cell(t, reason);
+	render_cell(t, restarts);
+	render_cell_age(t, pod);
 	if (!t->wide)
 		return;
-	tbl_cell(t, none_if_empty(jstr(json_array_get(jget(pod, "status.podIPs"), 0), "ip")));
-	tbl_cell(t, none_if_empty(jstr(pod, "spec.nodeName")));
-	tbl_cell(t, none_if_empty(jstr(pod, "status.nominatedNodeName")));
+	render_cell(t, none_if_empty(jstr(json_array_get(jget(pod, "status.podIPs"), 0), "ip")));
+	render_cell(t, none_if_empty(jstr(pod, "spec.nodeName")));
+	render_cell(t, none_if_empty(jstr(pod, "status.nominatedNodeName")));
 	if (json_array_size(jget(pod, "spec.readinessGates")) == 0) {
-		tbl_cell(t, "<none>");
+		render_cell(t, "<none>");
 		return;
 	}
 	size_t ok = 0;
@@ -209,5 +209,5 @@ void row_pod(struct table *t, const json_t *pod)
 			}
 		}
 	}
-	tbl_cellf(t, "%zu/%zu", ok, json_array_size(jget(pod, "spec.readinessGates")));
+	render_cellf(t, "%zu/%zu", ok, json_array_size(jget(pod, "spec.readinessGates")));
 }

@@ -47,18 +47,18 @@ static void row_pvc(struct table *t, const json_t *o)
 	char cap[QTY_STR_MAX] = "", modes[32] = "";
 
 	if (*vol) {
-		quantity_cell(jget(o, "status.capacity.storage"), cap, sizeof(cap));
-		access_modes_string(jget(o, "status.accessModes"), modes, sizeof(modes));
+		render_quantity_cell(jget(o, "status.capacity.storage"), cap, sizeof(cap));
+		render_access_modes(jget(o, "status.accessModes"), modes, sizeof(modes));
 	}
-	tbl_cell(t, jname(o));
-	tbl_cell(t, phase_or_terminating(o));
-	tbl_cell(t, vol);
-	tbl_cell(t, cap);
-	tbl_cell(t, modes);
-	tbl_cell(t, volume_class(o));
-	tbl_cell(t, unset_if_nil(o, "spec.volumeAttributesClassName"));
-	tbl_age(t, o);
-	tbl_cell(t, unset_if_nil(o, "spec.volumeMode"));
+	render_cell(t, jname(o));
+	render_cell(t, phase_or_terminating(o));
+	render_cell(t, vol);
+	render_cell(t, cap);
+	render_cell(t, modes);
+	render_cell(t, volume_class(o));
+	render_cell(t, unset_if_nil(o, "spec.volumeAttributesClassName"));
+	render_cell_age(t, o);
+	render_cell(t, unset_if_nil(o, "spec.volumeMode"));
 }
 
 static void row_pv(struct table *t, const json_t *o)
@@ -66,22 +66,22 @@ static void row_pv(struct table *t, const json_t *o)
 	char cap[QTY_STR_MAX], modes[32];
 	json_t *ref = jget(o, "spec.claimRef");
 
-	quantity_cell(jget(o, "spec.capacity.storage"), cap, sizeof(cap));
-	access_modes_string(jget(o, "spec.accessModes"), modes, sizeof(modes));
-	tbl_cell(t, jname(o));
-	tbl_cell(t, cap);
-	tbl_cell(t, modes);
-	tbl_cell(t, jstr_or(o, "spec.persistentVolumeReclaimPolicy", ""));
-	tbl_cell(t, phase_or_terminating(o));
+	render_quantity_cell(jget(o, "spec.capacity.storage"), cap, sizeof(cap));
+	render_access_modes(jget(o, "spec.accessModes"), modes, sizeof(modes));
+	render_cell(t, jname(o));
+	render_cell(t, cap);
+	render_cell(t, modes);
+	render_cell(t, jstr_or(o, "spec.persistentVolumeReclaimPolicy", ""));
+	render_cell(t, phase_or_terminating(o));
 	if (json_is_object(ref))
-		tbl_cellf(t, "%s/%s", jstr_or(ref, "namespace", ""), jstr_or(ref, "name", ""));
+		render_cellf(t, "%s/%s", jstr_or(ref, "namespace", ""), jstr_or(ref, "name", ""));
 	else
-		tbl_cell(t, "");
-	tbl_cell(t, volume_class(o));
-	tbl_cell(t, unset_if_nil(o, "spec.volumeAttributesClassName"));
-	tbl_cell(t, jstr_or(o, "status.reason", ""));
-	tbl_age(t, o);
-	tbl_cell(t, unset_if_nil(o, "spec.volumeMode"));
+		render_cell(t, "");
+	render_cell(t, volume_class(o));
+	render_cell(t, unset_if_nil(o, "spec.volumeAttributesClassName"));
+	render_cell(t, jstr_or(o, "status.reason", ""));
+	render_cell_age(t, o);
+	render_cell(t, unset_if_nil(o, "spec.volumeMode"));
 }
 
 /* storageutil.IsDefaultAnnotation: every class so annotated is marked, as kubectl does. */
@@ -95,12 +95,12 @@ static int is_default_class(const json_t *o)
 
 static void row_storageclass(struct table *t, const json_t *o)
 {
-	tbl_cellf(t, "%s%s", jname(o), is_default_class(o) ? " (default)" : "");
-	tbl_cell(t, jstr_or(o, "provisioner", ""));
-	tbl_cell(t, jstr_or(o, "reclaimPolicy", "Delete"));
-	tbl_cell(t, jstr_or(o, "volumeBindingMode", "Immediate"));
-	tbl_cell(t, jbool(o, "allowVolumeExpansion", 0) ? "true" : "false");
-	tbl_age(t, o);
+	render_cellf(t, "%s%s", jname(o), is_default_class(o) ? " (default)" : "");
+	render_cell(t, jstr_or(o, "provisioner", ""));
+	render_cell(t, jstr_or(o, "reclaimPolicy", "Delete"));
+	render_cell(t, jstr_or(o, "volumeBindingMode", "Immediate"));
+	render_cell(t, jbool(o, "allowVolumeExpansion", 0) ? "true" : "false");
+	render_cell_age(t, o);
 }
 
 /* layoutContainerCells: names and images, comma-joined. */
@@ -114,18 +114,18 @@ static void container_cells(struct table *t, const json_t *containers)
 		sb_addf(&names, "%s%s", i ? "," : "", jstr_or(c, "name", ""));
 		sb_addf(&images, "%s%s", i ? "," : "", jstr_or(c, "image", ""));
 	}
-	tbl_cell(t, sb_str(&names));
-	tbl_cell(t, sb_str(&images));
+	render_cell(t, sb_str(&names));
+	render_cell(t, sb_str(&images));
 	sb_release(&names);
 	sb_release(&images);
 }
 
 static void row_statefulset(struct table *t, const json_t *o)
 {
-	tbl_cell(t, jname(o));
-	tbl_cellf(t, "%lld/%lld", (long long)int_or(o, "status.readyReplicas", 0),
-		  (long long)int_or(o, "spec.replicas", 1));
-	tbl_age(t, o);
+	render_cell(t, jname(o));
+	render_cellf(t, "%lld/%lld", (long long)int_or(o, "status.readyReplicas", 0),
+		     (long long)int_or(o, "spec.replicas", 1));
+	render_cell_age(t, o);
 	container_cells(t, jget(o, "spec.template.spec.containers"));
 }
 
@@ -133,16 +133,16 @@ static void row_deployment(struct table *t, const json_t *o)
 {
 	struct strbuf sel = STRBUF_INIT;
 
-	tbl_cell(t, jname(o));
-	tbl_cellf(t, "%lld/%lld", (long long)int_or(o, "status.readyReplicas", 0),
-		  (long long)int_or(o, "spec.replicas", 1));
-	tbl_cellf(t, "%lld", (long long)int_or(o, "status.updatedReplicas", 0));
-	tbl_cellf(t, "%lld", (long long)int_or(o, "status.availableReplicas", 0));
-	tbl_age(t, o);
+	render_cell(t, jname(o));
+	render_cellf(t, "%lld/%lld", (long long)int_or(o, "status.readyReplicas", 0),
+		     (long long)int_or(o, "spec.replicas", 1));
+	render_cellf(t, "%lld", (long long)int_or(o, "status.updatedReplicas", 0));
+	render_cellf(t, "%lld", (long long)int_or(o, "status.availableReplicas", 0));
+	render_cell_age(t, o);
 	container_cells(t, jget(o, "spec.template.spec.containers"));
-	if (format_selector(jget(o, "spec.selector"), &sel) < 0)
+	if (render_format_selector(jget(o, "spec.selector"), &sel) < 0)
 		sb_adds(&sel, "<invalid>");
-	tbl_cell(t, sb_str(&sel));
+	render_cell(t, sb_str(&sel));
 	sb_release(&sel);
 }
 
@@ -150,18 +150,18 @@ static void row_replicaset(struct table *t, const json_t *o)
 {
 	struct strbuf sel = STRBUF_INIT;
 
-	tbl_cell(t, jname(o));
-	tbl_cellf(t, "%lld", (long long)int_or(o, "spec.replicas", 1));
-	tbl_cellf(t, "%lld", (long long)int_or(o, "status.replicas", 0));
-	tbl_cellf(t, "%lld", (long long)int_or(o, "status.readyReplicas", 0));
-	tbl_age(t, o);
+	render_cell(t, jname(o));
+	render_cellf(t, "%lld", (long long)int_or(o, "spec.replicas", 1));
+	render_cellf(t, "%lld", (long long)int_or(o, "status.replicas", 0));
+	render_cellf(t, "%lld", (long long)int_or(o, "status.readyReplicas", 0));
+	render_cell_age(t, o);
 	container_cells(t, jget(o, "spec.template.spec.containers"));
 	/* metav1.FormatLabelSelector */
-	if (format_selector(jget(o, "spec.selector"), &sel) < 0)
+	if (render_format_selector(jget(o, "spec.selector"), &sel) < 0)
 		sb_adds(&sel, "<error>");
 	else if (sel.len == 0)
 		sb_adds(&sel, "<none>");
-	tbl_cell(t, sb_str(&sel));
+	render_cell(t, sb_str(&sel));
 	sb_release(&sel);
 }
 
@@ -240,14 +240,15 @@ static void row_service(struct table *t, const json_t *o)
 			sb_addf(&ports, ":%lld", (long long)np);
 		sb_addf(&ports, "/%s", jstr_or(p, "protocol", "TCP"));
 	}
-	tbl_cell(t, jname(o));
-	tbl_cell(t, jstr_or(o, "spec.type", ""));
-	tbl_cell(t, json_string_value(json_array_get(jget(o, "spec.clusterIPs"), 0)) ?: "<none>");
-	tbl_cell(t, sb_str(&ext));
-	tbl_cell(t, ports.len ? sb_str(&ports) : "<none>");
-	tbl_age(t, o);
-	format_labels(jget(o, "spec.selector"), &sel);
-	tbl_cell(t, sb_str(&sel));
+	render_cell(t, jname(o));
+	render_cell(t, jstr_or(o, "spec.type", ""));
+	render_cell(t,
+		    json_string_value(json_array_get(jget(o, "spec.clusterIPs"), 0)) ?: "<none>");
+	render_cell(t, sb_str(&ext));
+	render_cell(t, ports.len ? sb_str(&ports) : "<none>");
+	render_cell_age(t, o);
+	render_format_labels(jget(o, "spec.selector"), &sel);
+	render_cell(t, sb_str(&sel));
 	sb_release(&ext);
 	sb_release(&ports);
 	sb_release(&sel);
@@ -300,33 +301,33 @@ static void row_node(struct table *t, const json_t *o)
 	}
 	join_set(r, n, &roles);
 	free(r);
-	tbl_cell(t, jname(o));
-	tbl_cell(t, sb_str(&status));
-	tbl_cell(t, roles.len ? sb_str(&roles) : "<none>");
-	tbl_age(t, o);
-	tbl_cell(t, jstr_or(o, "status.nodeInfo.kubeletVersion", ""));
-	tbl_cell(t, node_address(o, "InternalIP"));
-	tbl_cell(t, node_address(o, "ExternalIP"));
-	tbl_cell(t, unknown_if_empty(jstr(o, "status.nodeInfo.osImage")));
-	tbl_cell(t, unknown_if_empty(jstr(o, "status.nodeInfo.kernelVersion")));
-	tbl_cell(t, unknown_if_empty(jstr(o, "status.nodeInfo.containerRuntimeVersion")));
+	render_cell(t, jname(o));
+	render_cell(t, sb_str(&status));
+	render_cell(t, roles.len ? sb_str(&roles) : "<none>");
+	render_cell_age(t, o);
+	render_cell(t, jstr_or(o, "status.nodeInfo.kubeletVersion", ""));
+	render_cell(t, node_address(o, "InternalIP"));
+	render_cell(t, node_address(o, "ExternalIP"));
+	render_cell(t, unknown_if_empty(jstr(o, "status.nodeInfo.osImage")));
+	render_cell(t, unknown_if_empty(jstr(o, "status.nodeInfo.kernelVersion")));
+	render_cell(t, unknown_if_empty(jstr(o, "status.nodeInfo.containerRuntimeVersion")));
 	sb_release(&status);
 	sb_release(&roles);
 }
 
 static void row_namespace(struct table *t, const json_t *o)
 {
-	tbl_cell(t, jname(o));
-	tbl_cell(t, jstr_or(o, "status.phase", ""));
-	tbl_age(t, o);
+	render_cell(t, jname(o));
+	render_cell(t, jstr_or(o, "status.phase", ""));
+	render_cell_age(t, o);
 }
 
 static void row_configmap(struct table *t, const json_t *o)
 {
-	tbl_cell(t, jname(o));
-	tbl_cellf(t, "%zu",
-		  json_object_size(jget(o, "data")) + json_object_size(jget(o, "binaryData")));
-	tbl_age(t, o);
+	render_cell(t, jname(o));
+	render_cellf(t, "%zu",
+		     json_object_size(jget(o, "data")) + json_object_size(jget(o, "binaryData")));
+	render_cell_age(t, o);
 }
 
 /* The API server folds stringData into data; count a key once. */
@@ -341,16 +342,16 @@ static void row_secret(struct table *t, const json_t *o)
 		if (!json_object_get(data, k))
 			n++;
 	}
-	tbl_cell(t, jname(o));
-	tbl_cell(t, jstr_or(o, "type", "Opaque"));
-	tbl_cellf(t, "%zu", n);
-	tbl_age(t, o);
+	render_cell(t, jname(o));
+	render_cell(t, jstr_or(o, "type", "Opaque"));
+	render_cellf(t, "%zu", n);
+	render_cell_age(t, o);
 }
 
 static void row_default(struct table *t, const json_t *o)
 {
-	tbl_cell(t, jname(o));
-	tbl_age(t, o);
+	render_cell(t, jname(o));
+	render_cell_age(t, o);
 }
 
 static const char *const pvc_cols[] = {"NAME",
@@ -392,7 +393,7 @@ static const struct table_kind kinds[] = {
     {"StatefulSet", sts_cols, 3, 5, row_statefulset},
     {"Deployment", deploy_cols, 5, 8, row_deployment},
     {"ReplicaSet", rs_cols, 5, 8, row_replicaset},
-    {"Pod", pod_cols, 5, 9, row_pod},
+    {"Pod", pod_cols, 5, 9, render_row_pod},
     {"Service", svc_cols, 6, 7, row_service},
     {"Node", node_cols, 5, 10, row_node},
     {"Namespace", ns_cols, 3, 3, row_namespace},
@@ -401,7 +402,7 @@ static const struct table_kind kinds[] = {
 };
 static const struct table_kind default_kind = {NULL, default_cols, 2, 2, row_default};
 
-const struct table_kind *table_kind_of(const char *kind)
+const struct table_kind *render_table_kind(const char *kind)
 {
 	size_t i;
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)

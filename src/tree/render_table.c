@@ -21,7 +21,7 @@
 #define TAB_MINWIDTH 6
 #define TAB_PADDING 3
 
-void tbl_cell(struct table *t, const char *s)
+void render_cell(struct table *t, const char *s)
 {
 	if (t->rowcell++ >= t->ncols)
 		return;
@@ -35,7 +35,7 @@ void tbl_cell(struct table *t, const char *s)
 	t->off[++t->ncells] = t->txt.len;
 }
 
-void tbl_cellf(struct table *t, const char *fmt, ...)
+void render_cellf(struct table *t, const char *fmt, ...)
 {
 	char buf[512], *big = NULL;
 	va_list ap;
@@ -44,29 +44,29 @@ void tbl_cellf(struct table *t, const char *fmt, ...)
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (n >= 0 && (size_t)n < sizeof(buf)) {
-		tbl_cell(t, buf);
+		render_cell(t, buf);
 		return;
 	}
 	va_start(ap, fmt);
 	if (vasprintf(&big, fmt, ap) < 0)
 		big = NULL;
 	va_end(ap);
-	tbl_cell(t, big ? big : "");
+	render_cell(t, big ? big : "");
 	free(big);
 }
 
-void tbl_age(struct table *t, const json_t *obj)
+void render_cell_age(struct table *t, const json_t *obj)
 {
 	const char *ts = jstr(obj, "metadata.creationTimestamp");
 	int64_t created = ts ? jtime_parse(ts) : -1;
 	char buf[32];
 
 	if (created == -1) {
-		tbl_cell(t, "<unknown>");
+		render_cell(t, "<unknown>");
 		return;
 	}
 	render_age(t->now_ms - created, buf, sizeof(buf));
-	tbl_cell(t, buf);
+	render_cell(t, buf);
 }
 
 /* Go's tabwriter measures cells in runes (utf8.RuneCount). */
@@ -114,7 +114,7 @@ static void layout(const struct table *t, struct strbuf *out)
 void render_table(struct cluster *cl, const struct kind *k, const char *ns, int wide,
 		  int64_t now_ms, struct strbuf *out)
 {
-	const struct table_kind *tk = table_kind_of(k->kind);
+	const struct table_kind *tk = render_table_kind(k->kind);
 	int all_ns = k->namespaced && !ns;
 	struct table t;
 	size_t n, i, c;
@@ -131,18 +131,18 @@ void render_table(struct cluster *cl, const struct kind *k, const char *ns, int 
 
 	t.rowcell = 0;
 	if (all_ns)
-		tbl_cell(&t, "NAMESPACE");
+		render_cell(&t, "NAMESPACE");
 	for (c = 0; c < tk->nwide; c++)
-		tbl_cell(&t, tk->headers[c]);
+		render_cell(&t, tk->headers[c]);
 
-	sorted = sorted_objects(objs, n);
+	sorted = render_sorted_objects(objs, n);
 	for (i = 0; i < n; i++) {
 		t.rowcell = 0;
 		if (all_ns)
-			tbl_cell(&t, sorted[i]->ns);
+			render_cell(&t, sorted[i]->ns);
 		tk->row(&t, sorted[i]->json);
 		while (t.rowcell < t.ncols) /* a printer that gave too few cells */
-			tbl_cell(&t, "");
+			render_cell(&t, "");
 	}
 	free(sorted);
 	layout(&t, out);

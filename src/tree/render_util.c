@@ -11,7 +11,7 @@
 #include "claimfs/store.h"
 #include "render_internal.h"
 
-void access_modes_string(const json_t *modes, char *buf, size_t len)
+void render_access_modes(const json_t *modes, char *buf, size_t len)
 {
 	static const struct {
 		const char *mode, *abbrev;
@@ -33,7 +33,7 @@ void access_modes_string(const json_t *modes, char *buf, size_t len)
 	}
 }
 
-int json_quantity(const json_t *v, struct quantity *q)
+int render_json_quantity(const json_t *v, struct quantity *q)
 {
 	char num[32];
 
@@ -46,11 +46,11 @@ int json_quantity(const json_t *v, struct quantity *q)
 	return v ? -EINVAL : -ENOENT;
 }
 
-void quantity_cell(const json_t *v, char *buf, size_t len)
+void render_quantity_cell(const json_t *v, char *buf, size_t len)
 {
 	struct quantity q;
 
-	if (json_quantity(v, &q) == 0)
+	if (render_json_quantity(v, &q) == 0)
 		quantity_format(&q, buf, len);
 	else if (json_is_string(v))
 		snprintf(buf, len, "%s", json_string_value(v)); /* never stored; show it as is */
@@ -63,7 +63,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-void format_labels(const json_t *map, struct strbuf *out)
+void render_format_labels(const json_t *map, struct strbuf *out)
 {
 	size_t n = json_object_size(map), i = 0;
 	const char **keys;
@@ -116,7 +116,7 @@ static void add_values(const json_t *arr, struct strbuf *out)
 	free(vals);
 }
 
-int format_selector(const json_t *sel, struct strbuf *out)
+int render_format_selector(const json_t *sel, struct strbuf *out)
 {
 	const json_t *ml = jget(sel, "matchLabels"), *me = jget(sel, "matchExpressions");
 	size_t n = json_object_size(ml) + json_array_size(me), i = 0, j;
@@ -175,7 +175,7 @@ int format_selector(const json_t *sel, struct strbuf *out)
 	return 0;
 }
 
-void prom_int(int64_t v, char *buf, size_t len)
+void render_prom_int(int64_t v, char *buf, size_t len)
 {
 	char digits[24];
 	size_t nd, dp;
@@ -212,7 +212,7 @@ static int cmp_obj(const void *a, const void *b)
 	return c ? c : strcmp(x->name, y->name);
 }
 
-struct object **sorted_objects(struct object *const *objs, size_t n)
+struct object **render_sorted_objects(struct object *const *objs, size_t n)
 {
 	struct object **v = xcalloc(n ? n : 1, sizeof(*v));
 
