@@ -168,8 +168,8 @@ static int pod_status(struct cluster *cl, const struct object *obj, struct strbu
 {
 	char reason[128], restarts[64];
 	int64_t ready, total;
-	pod_status_cells(obj->json, cluster_now_ms(cl), reason, sizeof(reason), &ready, &total,
-			 restarts, sizeof(restarts));
+	render_pod_status(obj->json, cluster_now_ms(cl), reason, sizeof(reason), &ready, &total,
+			  restarts, sizeof(restarts));
 	return tree_show_string(reason, out);
 }
 
