@@ -270,19 +270,20 @@ static void sc_pvs_list(struct cluster *cl, const struct object *obj, struct tre
 			continue;
 		sb_reset(&target);
 		sb_addf(&target, "../../../persistentvolumes/%s", pvs[i]->name);
-		tree_links_add(out, pvs[i]->name, sb_str(&target));
+		tree_links_add(out, pvs[i]->name, sb_str(&target), pvs[i]->id);
 	}
 	sb_release(&target);
 }
 
 static int sc_pvs_find(struct cluster *cl, const struct object *obj, const char *name,
-		       struct strbuf *target)
+		       struct strbuf *target, uint64_t *id)
 {
 	struct object *pv =
 	    store_get(cluster_store(cl), cluster_kind(cl, "PersistentVolume"), NULL, name);
 	if (!pv || !pv_of_class(pv, obj))
 		return -ENOENT;
 	sb_addf(target, "../../../persistentvolumes/%s", name);
+	*id = pv->id;
 	return 0;
 }
 

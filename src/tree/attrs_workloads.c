@@ -127,14 +127,14 @@ static void node_pods_list(struct cluster *cl, const struct object *obj, struct 
 		sb_reset(&target);
 		sb_addf(&name, "%s.%s", pods[i]->name, pods[i]->ns);
 		sb_addf(&target, "../../../namespaces/%s/pods/%s", pods[i]->ns, pods[i]->name);
-		tree_links_add(out, sb_str(&name), sb_str(&target));
+		tree_links_add(out, sb_str(&name), sb_str(&target), pods[i]->id);
 	}
 	sb_release(&name);
 	sb_release(&target);
 }
 
 static int node_pods_find(struct cluster *cl, const struct object *obj, const char *name,
-			  struct strbuf *target)
+			  struct strbuf *target, uint64_t *id)
 {
 	const char *dot = strrchr(name, '.');
 	if (!dot || dot == name || !dot[1])
@@ -145,6 +145,7 @@ static int node_pods_find(struct cluster *cl, const struct object *obj, const ch
 	int rc = -ENOENT;
 	if (node && strcmp(node, obj->name) == 0) {
 		sb_addf(target, "../../../namespaces/%s/pods/%s", dot + 1, pod);
+		*id = p->id;
 		rc = 0;
 	}
 	free(pod);
@@ -253,13 +254,13 @@ static void pod_volumes_list(struct cluster *cl, const struct object *obj, struc
 		sb_reset(&target);
 		sb_adds(&target, "../../../persistentvolumeclaims/");
 		if (name && volume_claim(obj, v, &target) == 0)
-			tree_links_add(out, name, sb_str(&target));
+			tree_links_add(out, name, sb_str(&target), 0);
 	}
 	sb_release(&target);
 }
 
 static int pod_volumes_find(struct cluster *cl, const struct object *obj, const char *name,
-			    struct strbuf *target)
+			    struct strbuf *target, uint64_t *id)
 {
 	json_t *v;
 	size_t i;
@@ -269,6 +270,7 @@ static int pod_volumes_find(struct cluster *cl, const struct object *obj, const 
 		if (!vn || strcmp(vn, name) != 0)
 			continue;
 		size_t mark = target->len;
+		*id = 0;
 		sb_adds(target, "../../../persistentvolumeclaims/");
 		if (volume_claim(obj, v, target) == 0)
 			return 0;
@@ -336,7 +338,7 @@ static void sts_ordinals_list(struct cluster *cl, const struct object *obj, stru
 		snprintf(name, sizeof(name), "%lld", (long long)ords[i]);
 		sb_reset(&target);
 		sb_addf(&target, "../../../pods/%s", pods[i]->name);
-		tree_links_add(out, name, sb_str(&target));
+		tree_links_add(out, name, sb_str(&target), pods[i]->id);
 	}
 	sb_release(&target);
 	free(ords);
@@ -345,7 +347,7 @@ static void sts_ordinals_list(struct cluster *cl, const struct object *obj, stru
 
 /* O(1): the pod "<set>-<n>" if this set is its controller. */
 static int sts_ordinals_find(struct cluster *cl, const struct object *obj, const char *name,
-			     struct strbuf *target)
+			     struct strbuf *target, uint64_t *id)
 {
 	char pod_name[300];
 	size_t len = strlen(name);
@@ -359,6 +361,7 @@ static int sts_ordinals_find(struct cluster *cl, const struct object *obj, const
 	if (!ref || !uid || strcmp(jstr_or(ref, "uid", ""), uid) != 0 || pod_ordinal(pod) < 0)
 		return -ENOENT;
 	sb_addf(target, "../../../pods/%s", pod_name);
+	*id = pod->id;
 	return 0;
 }
 

@@ -53,12 +53,13 @@ enum tree_role {
 struct tree_link {
 	char *name;   /* entry name; owned */
 	char *target; /* symlink target; owned */
+	uint64_t id;  /* id of the object it names, 0 when it is a part of its own object */
 };
 struct tree_links {
 	struct tree_link *v; /* entries */
 	size_t n, cap;	     /* used, allocated */
 };
-void tree_links_add(struct tree_links *l, const char *name, const char *target);
+void tree_links_add(struct tree_links *l, const char *name, const char *target, uint64_t id);
 void tree_links_sort(struct tree_links *l);
 void tree_links_release(struct tree_links *l);
 
@@ -76,10 +77,12 @@ struct tree_attr {
 	int (*store)(struct cluster *cl, const struct tree_node *node, const char *val,
 		     struct cfs_err *err);
 	/* TREE_DIR: every entry (unsorted; the caller sorts), and one entry by name (0 with
-	 * its target appended, or -ENOENT). */
+	 * its target appended and *id set as in struct tree_link, or -ENOENT). An entry that
+	 * names another object takes its inode number from that object's id, so the number
+	 * goes away with that object (tree_note_change). */
 	void (*list)(struct cluster *cl, const struct object *obj, struct tree_links *out);
 	int (*find)(struct cluster *cl, const struct object *obj, const char *name,
-		    struct strbuf *target);
+		    struct strbuf *target, uint64_t *id);
 };
 
 struct tree_table {

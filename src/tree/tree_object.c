@@ -8,6 +8,7 @@
  * O(table) or O(n log n) in a variable directory's entries. */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include "claimfs/events.h"
 #include "tree_internal.h"
@@ -40,12 +41,25 @@ static void attr_node(const struct object *obj, size_t i, const struct tree_attr
 		      ROLE_ATTR + (int)i, obj->kind, obj->id, obj->ns, obj->name, NULL);
 }
 
-static void var_node(struct cluster *cl, const struct object *obj, size_t i,
-		     const struct tree_attr *a, const char *sub, int own, struct tree_node *out)
+/* Map slots of variable entries that name another object: keyed by that object's id. */
+#define SLOT_TARGET 0x50000u
+
+static uint64_t var_ino(struct cluster *cl, const struct object *obj, size_t i, const char *sub,
+			uint64_t id)
 {
-	tree_node_set(out, own, tree_map_ino(cl, obj->id, (uint32_t)i, sub), TREE_LINK, 0777,
-		      a->flags & TREE_OWN, ROLE_VAR + (int)i, obj->kind, obj->id, obj->ns,
-		      obj->name, sub);
+	char owner[24];
+	if (!id)
+		return tree_map_ino(cl, obj->id, (uint32_t)i, sub);
+	snprintf(owner, sizeof(owner), "%llu", (unsigned long long)obj->id);
+	return tree_map_ino(cl, id, SLOT_TARGET + (uint32_t)i, owner);
+}
+
+static void var_node(struct cluster *cl, const struct object *obj, size_t i,
+		     const struct tree_attr *a, const char *sub, uint64_t id, int own,
+		     struct tree_node *out)
+{
+	tree_node_set(out, own, var_ino(cl, obj, i, sub, id), TREE_LINK, 0777, a->flags & TREE_OWN,
+		      ROLE_VAR + (int)i, obj->kind, obj->id, obj->ns, obj->name, sub);
 }
 
 static int attr_present(struct cluster *cl, const struct object *obj, const struct tree_attr *a)
@@ -80,11 +94,12 @@ int tree_object_lookup(struct cluster *cl, const struct tree_node *dir, const ch
 	if (!a || a->type != TREE_DIR || dir->role >= ROLE_VAR)
 		return -ENOTDIR;
 	struct strbuf target = STRBUF_INIT;
-	int rc = a->find(cl, obj, name, &target);
+	uint64_t id = 0;
+	int rc = a->find(cl, obj, name, &target, &id);
 	sb_release(&target);
 	if (rc < 0)
 		return rc;
-	var_node(cl, obj, (size_t)(dir->role - ROLE_ATTR), a, name, 1, out);
+	var_node(cl, obj, (size_t)(dir->role - ROLE_ATTR), a, name, id, 1, out);
 	return 0;
 }
 
@@ -118,7 +133,8 @@ int tree_object_readdir(struct cluster *cl, const struct tree_node *dir, tree_fi
 	a->list(cl, obj, &links);
 	tree_links_sort(&links);
 	for (i = 0; i < links.n && rc == 0; i++) {
-		var_node(cl, obj, (size_t)(dir->role - ROLE_ATTR), a, links.v[i].name, 0, &n);
+		var_node(cl, obj, (size_t)(dir->role - ROLE_ATTR), a, links.v[i].name,
+			 links.v[i].id, 0, &n);
 		rc = fill(ctx, links.v[i].name, &n);
 	}
 	tree_links_release(&links);
@@ -132,8 +148,9 @@ int tree_object_read(struct cluster *cl, const struct tree_node *n, struct strbu
 	const struct tree_attr *a = tree_node_attr(n);
 	if (!obj || !a)
 		return -ENOENT;
+	uint64_t id;
 	if (n->role >= ROLE_VAR)
-		return a->find(cl, obj, n->sub, out);
+		return a->find(cl, obj, n->sub, out, &id);
 	if (a->type == TREE_DIR)
 		return -EISDIR;
 	if (a->flags & TREE_LOG) {
@@ -164,9 +181,15 @@ int tree_object_revalidate(struct cluster *cl, const struct tree_node *n)
 		return -ENOENT;
 	if (n->role >= ROLE_VAR) {
 		struct strbuf target = STRBUF_INIT;
-		rc = a->find(cl, obj, n->sub, &target);
+		uint64_t id = 0;
+		rc = a->find(cl, obj, n->sub, &target, &id);
 		sb_release(&target);
-		return rc < 0 ? -ENOENT : 0;
+		if (rc < 0)
+			return -ENOENT;
+		/* the entry now names another object (a recreated pod): a new node */
+		return var_ino(cl, obj, (size_t)(n->role - ROLE_VAR), n->sub, id) == n->ino
+			   ? 0
+			   : -ENOENT;
 	}
 	return attr_present(cl, obj, a) ? 0 : -ENOENT;
 }

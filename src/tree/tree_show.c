@@ -102,7 +102,7 @@ int tree_show_phase_status(const struct object *obj, struct strbuf *out)
 	return tree_show_path(obj, "status.phase", out);
 }
 
-void tree_links_add(struct tree_links *l, const char *name, const char *target)
+void tree_links_add(struct tree_links *l, const char *name, const char *target, uint64_t id)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 8;
@@ -110,6 +110,7 @@ void tree_links_add(struct tree_links *l, const char *name, const char *target)
 	}
 	l->v[l->n].name = xstrdup(name);
 	l->v[l->n].target = xstrdup(target);
+	l->v[l->n].id = id;
 	l->n++;
 }
 

@@ -594,7 +594,7 @@ END_TEST
 
 START_TEST(test_inode_stability)
 {
-	struct tree_node a, b, oldpod, oldphase, oldvol, newpod;
+	struct tree_node a, b, oldpod, oldphase, oldvol, oldord, newpod;
 	seed();
 	a = must(POD0 "/phase");
 	b = must(POD0 "/phase");
@@ -622,6 +622,8 @@ START_TEST(test_inode_stability)
 	oldpod = must(NS "pods/mysql-1");
 	oldphase = must(NS "pods/mysql-1/phase");
 	oldvol = must(NS "pods/mysql-1/volumes/mysql-volume");
+	oldord = must(STS "/ordinals/1");
+	b = must(STS "/ordinals/0");
 	a = must(NS "pods");
 	ck_assert_int_eq(tree_rmdir(fx.cl, &a, "mysql-1", &fx.err), 0);
 	tree_node_release(&a);
@@ -633,10 +635,19 @@ START_TEST(test_inode_stability)
 	a = must(NS "pods/mysql-1/volumes/mysql-volume");
 	ck_assert_uint_ne(a.ino, oldvol.ino);
 	tree_node_release(&a);
+	/* ordinals/1 names the new pod: a new number; ordinals/0 keeps its own */
+	a = must(STS "/ordinals/1");
+	ck_assert_uint_ne(a.ino, oldord.ino);
+	tree_node_release(&a);
+	a = must(STS "/ordinals/0");
+	ck_assert_uint_eq(a.ino, b.ino);
+	tree_node_release(&a);
+	tree_node_release(&b);
 	cluster_lock(fx.cl);
 	ck_assert_int_eq(tree_revalidate(fx.cl, &oldpod), -ENOENT);
 	ck_assert_int_eq(tree_revalidate(fx.cl, &oldphase), -ENOENT);
 	ck_assert_int_eq(tree_revalidate(fx.cl, &oldvol), -ENOENT);
+	ck_assert_int_eq(tree_revalidate(fx.cl, &oldord), -ENOENT);
 	ck_assert_int_eq(tree_revalidate(fx.cl, &newpod), 0);
 	struct strbuf sb = STRBUF_INIT;
 	ck_assert_int_eq(tree_read(fx.cl, &oldphase, &sb, NULL), -ENOENT);
@@ -646,6 +657,7 @@ START_TEST(test_inode_stability)
 	tree_node_release(&oldpod);
 	tree_node_release(&oldphase);
 	tree_node_release(&oldvol);
+	tree_node_release(&oldord);
 	tree_node_release(&newpod);
 }
 END_TEST
