@@ -1,0 +1,259 @@
+/* fs_internal.h - what the files of the FUSE adapter (src/fs) share: the mount's state
+ * (struct fs), rendered contents (struct fs_blob), the inode table (fs_nodes.c), open
+ * files (fs_handles.c), attributes and cache timeouts (fs_attr.c), cache invalidation
+ * and poll wake-ups (fs_notify.c), the op table (fs_ops.c) and the command line
+ * (fs_opts.c, main.c). Only src/fs includes <fuse_lowlevel.h>; the core never does.
+ *
+ * Locks of the adapter, in the order they are taken (the one written lock design is the
+ * LOCK DESIGN comment of include/claimfs/store.h): a handle lock (an op on an open file
+ * may call into the cluster while holding it), then the cluster lock, then the nodes
+ * lock, then the notify lock. No lock of ours is held while replying to FUSE or while
+ * calling a fuse_lowlevel_notify_* function.
+ * Errors: 0 or a negative errno, as in the core; fs_ops.c turns them into replies. */
+#ifndef CLAIMFS_FS_INTERNAL_H
+#define CLAIMFS_FS_INTERNAL_H
+
+#define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 14)
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include "claimfs/cluster.h"
+#include "claimfs/strbuf.h"
+#include "claimfs/tree.h"
+
+/* Kernel cache lifetime of entries and attributes that are invalidated explicitly. */
+#define FS_TTL_LONG 86400.0
+/* Files up to this size may stay in the page cache between opens (keep_cache). */
+#define FS_KEEP_CACHE_MAX 4096
+/* Inode numbers of files being created (not in the tree): high bit set. tree.h numbers
+ * stay below 1 << 63 (tree_internal.h: the map starts at 1 << 62). */
+#define FS_INO_TEMP (1ULL << 63)
+
+struct fs_nodes;
+struct fs_notify;
+
+/* ---- the mount ---- */
+
+struct fs {
+	struct cluster *cl;	  /* the simulated cluster; its lock guards everything in it */
+	struct fuse_session *se;  /* set before the loop starts, read-only afterwards */
+	struct fs_nodes *nodes;	  /* inode table (own lock) */
+	struct fs_notify *notify; /* invalidations and poll wake-ups (own lock) */
+	uid_t uid;		  /* owner of every file */
+	gid_t gid;
+	int no_cache;	   /* --no-cache: every timeout 0, direct_io everywhere */
+	int single_thread; /* -s: the op thread is the only one answering the kernel */
+};
+
+/* ---- rendered contents: immutable, shared by the node cache and open handles ---- */
+
+struct fs_blob {
+	unsigned refs;	 /* atomic reference count */
+	size_t len;	 /* bytes in data */
+	uint64_t hash;	 /* FNV-1a of data */
+	uint64_t cursor; /* TREE_LOG: sequence of the last event rendered */
+	char data[];	 /* the content (not NUL-terminated) */
+};
+
+/* Takes the strbuf's bytes into a new blob (refs 1); the strbuf is released. */
+struct fs_blob *fs_blob_from(struct strbuf *sb, uint64_t cursor);
+struct fs_blob *fs_blob_ref(struct fs_blob *b);
+void fs_blob_unref(struct fs_blob *b); /* NULL is fine */
+uint64_t fs_hash(const void *data, size_t len);
+
+/* ---- inode table (fs_nodes.c) ----
+ * Every inode the kernel holds a reference to (lookup count > 0), with its tree node,
+ * where it was found (parent, name), the size, hash and refined mtime of its last
+ * rendering and an LRU cache of recent renderings. Indexed by inode number and by object
+ * id (to invalidate every inode of a changed object in O(its inodes)). Own mutex (the
+ * nodes lock): taken under the cluster lock or alone, never the other way round. */
+
+/* What an op needs of a node, copied out so that a FORGET cannot free it under the op. */
+struct fs_node_info {
+	struct tree_node tn; /* owned copy */
+	uint64_t parent;     /* inode of the directory it was found in (0: root) */
+	char *name;	     /* its name there; owned; NULL for the root */
+	int temp;	     /* a file being created in a TREE_CREATE directory */
+};
+void fs_node_info_release(struct fs_node_info *ni);
+
+/* What rendering a node gave (fs_nodes_render). */
+struct fs_rendered {
+	size_t size;	      /* bytes a read of the whole file returns */
+	int64_t mtime_ms;     /* refined mtime */
+	uint64_t inval;	      /* the node's invalidation count when rendered */
+	struct fs_blob *blob; /* the content when asked for (a reference), else NULL */
+};
+
+struct fs_nodes *fs_nodes_new(void);
+void fs_nodes_free(struct fs_nodes *t);
+/* The kernel got one more reference to tn (lookup, readdirplus, mkdir): adds the node or
+ * bumps its lookup count. parent/name: where it was found. */
+void fs_nodes_remember(struct fs_nodes *t, const struct tree_node *tn, uint64_t parent,
+		       const char *name);
+/* A new file being created: a temporary inode (lookup count 1) under parent. */
+uint64_t fs_nodes_add_temp(struct fs_nodes *t, uint64_t parent, const char *name);
+/* FORGET: drops n references; the node is freed at 0 (never the root). */
+void fs_nodes_forget(struct fs_nodes *t, uint64_t ino, uint64_t n);
+/* Copies node ino out: 0, or -ENOENT when the kernel does not hold it. */
+int fs_nodes_get(struct fs_nodes *t, uint64_t ino, struct fs_node_info *out);
+int fs_nodes_known(struct fs_nodes *t, uint64_t ino);
+/* The object obj_id changed or went away: every node of it loses its cached rendering,
+ * its invalidation count goes up, and fn(ctx, ino) is called for each (nodes lock held:
+ * fn may only take the notify lock). */
+void fs_nodes_obj_changed(struct fs_nodes *t, uint64_t obj_id, void (*fn)(void *, uint64_t),
+			  void *ctx);
+/* Renders tn (a file or symlink) or reuses the cached rendering when it is still valid
+ * (same cluster generation, or TREE_OWN and not invalidated since), refines the mtime
+ * (same hash: old mtime; new hash: the model's mtime, never going back) and fills out;
+ * want_blob: also the content. Directories: size 0, mtime from tree_mtime. LOCKED
+ * (cluster lock). Returns tree_read's error (-ENOENT when the node is gone). */
+int fs_nodes_render(struct fs *fs, const struct tree_node *tn, int want_blob,
+		    struct fs_rendered *out);
+/* Page cache bookkeeping for keep_cache: a read served a snapshot older than the node's
+ * last invalidation (mark), and an open asks whether the kernel's cache may hold such
+ * content (take: returns and clears the mark). */
+void fs_nodes_mark_stale_cache(struct fs_nodes *t, uint64_t ino);
+int fs_nodes_take_stale_cache(struct fs_nodes *t, uint64_t ino);
+uint64_t fs_nodes_inval_count(struct fs_nodes *t, uint64_t ino);
+
+/* ---- attributes and cache policy (fs_attr.c) ---- */
+
+/* Fills st for tn from a rendering (LOCKED: renders when needed); *attr_timeout gets the
+ * kernel's attribute lifetime. Temporary nodes: an empty 0644 file. */
+int fs_attr_get(struct fs *fs, const struct fs_node_info *ni, struct stat *st,
+		double *attr_timeout);
+/* The entry of child tn found in directory dir (lookup, readdirplus, mkdir): attributes
+ * and both timeouts. LOCKED. */
+int fs_attr_entry(struct fs *fs, const struct tree_node *dir, const struct tree_node *tn,
+		  struct fuse_entry_param *e);
+/* Attributes of a file being created (temporary inode). */
+void fs_attr_temp(struct fs *fs, uint64_t ino, size_t size, struct stat *st);
+/* May a directory's listing be cached by the kernel (cache_readdir)? */
+int fs_attr_dir_cacheable(const struct fs *fs, const struct tree_node *dir);
+
+/* ---- open files (fs_handles.c) ---- */
+
+enum fs_hkind {
+	FS_H_READ,  /* a snapshot rendered at open */
+	FS_H_LOG,   /* TREE_LOG: a growing buffer and a cursor */
+	FS_H_STORE, /* TREE_STORE opened for writing: each write(2) is stored */
+	FS_H_APPLY, /* TREE_APPLY or a created file: writes buffered, applied at flush */
+	FS_H_DIR,   /* an open directory: the listing taken at opendir */
+};
+
+/* A poll registration (fs_notify.c owns every field; notify lock). */
+struct fs_poller {
+	int active;		    /* in the notifier's list */
+	int is_log;		    /* wake on events (else on changes of obj_id) */
+	char *path;		    /* log of one object: its path in events; NULL: all */
+	uint64_t obj_id;	    /* object whose changes wake it (0: none) */
+	struct fuse_pollhandle *ph; /* the kernel's handle, until woken */
+	struct fs_poller *next, *prev;
+};
+
+struct fs_dirent {
+	char *name;	     /* owned */
+	struct tree_node tn; /* owned copy */
+};
+
+struct fs_handle {
+	enum fs_hkind kind;
+	pthread_mutex_t lock;	/* serialises ops on this handle (taken before the cluster lock) */
+	uint64_t ino;		/* the inode it was opened on */
+	struct fs_node_info ni; /* the node (for a created file: its directory in ni.tn) */
+	char *filename;		/* created file: its name in the directory; owned */
+	struct fs_blob *snap;	/* FS_H_READ / readable FS_H_STORE: the content at open */
+	uint64_t inval;		/* the node's invalidation count at open */
+	int cached;		/* opened without direct_io: reads fill the page cache */
+	/* FS_H_LOG */
+	struct strbuf log; /* rendered lines not yet dropped */
+	uint64_t log_base; /* file offset of log.buf[0] */
+	uint64_t cursor;   /* sequence of the last event rendered */
+	uint64_t read_end; /* end of the last read: what the reader has seen */
+	/* FS_H_APPLY */
+	struct strbuf wbuf; /* the written bytes */
+	int dirty;	    /* written since the last apply */
+	/* FS_H_DIR */
+	struct fs_dirent *ents; /* the listing (without . and ..), taken at offset 0 */
+	size_t nents;
+	int listed;		 /* ents holds a listing */
+	struct fs_poller poller; /* poll(2) registration */
+};
+
+struct fs_handle *fs_handle_new(enum fs_hkind kind, uint64_t ino, const struct fs_node_info *ni);
+void fs_handle_free(struct fs_handle *h);
+/* Copies up to size bytes at off into dst and returns how many: from the snapshot, or
+ * from the log, rendering the events added since when the read goes past its end (takes
+ * the cluster lock then). Handle lock held. */
+size_t fs_handle_read(struct fs *fs, struct fs_handle *h, off_t off, size_t size, char *dst);
+/* Renders the log events added since the handle's cursor (takes the cluster lock).
+ * Returns 1 when the reader has unread bytes. Handle lock held. */
+int fs_handle_log_refresh(struct fs *fs, struct fs_handle *h);
+/* Buffers a write of an FS_H_APPLY handle: 0, -EFBIG beyond MANIFEST_MAX_BYTES. */
+int fs_handle_write(struct fs_handle *h, const char *buf, size_t size, off_t off);
+int fs_handle_truncate(struct fs_handle *h, off_t size);
+/* Takes a directory listing (LOCKED). */
+int fs_handle_list(struct fs *fs, struct fs_handle *h);
+
+/* ---- invalidation and poll wake-ups (fs_notify.c; design at its top) ---- */
+
+struct fs_notify *fs_notify_new(struct fs *fs);
+/* Installs the cluster_watch callbacks and starts the two notifier threads. */
+int fs_notify_start(struct fs_notify *nf);
+/* Stops the threads (after the session loop ended); pending notifications are dropped. */
+void fs_notify_stop(struct fs_notify *nf);
+void fs_notify_free(struct fs_notify *nf);
+
+/* An op that may change the cluster: */
+struct fs_op {
+	struct fs_batch *batch; /* what the op's changes invalidate */
+	int holds_dir;		/* the kernel holds a directory lock for this op */
+};
+/* Starts collecting the invalidations of this thread's changes. */
+void fs_op_begin(struct fs *fs, struct fs_op *op, int holds_dir);
+/* Before the reply: sends the collected inode invalidations and poll wake-ups (through the
+ * notifier thread) and, unless holds_dir, the entry invalidations; waits until sent. */
+void fs_op_before_reply(struct fs *fs, struct fs_op *op);
+/* After the reply: hands the deferred entry invalidations to the entry thread. */
+void fs_op_after_reply(struct fs *fs, struct fs_op *op);
+
+/* Asks for an asynchronous inode invalidation (a read filled the page cache with an
+ * outdated snapshot). */
+void fs_notify_inval_async(struct fs *fs, uint64_t ino);
+/* poll(2): registers ph (stolen; the previous one is destroyed) on the handle's poller. */
+void fs_notify_poll_arm(struct fs *fs, struct fs_poller *p, struct fuse_pollhandle *ph);
+/* Removes the poller (release). */
+void fs_notify_poll_disarm(struct fs *fs, struct fs_poller *p);
+
+/* ---- the op table (fs_ops.c) ---- */
+
+extern const struct fuse_lowlevel_ops fs_ops;
+
+/* ---- command line (fs_opts.c) ---- */
+
+struct fs_cmdline {
+	const char *mountpoint;
+	const char *state_dir; /* NULL: the default (fs_default_state_dir) */
+	const char *cluster_file;
+	struct strbuf fuse_opts; /* -o options, comma-separated, passed to libfuse */
+	int64_t pod_start_delay_ms;
+	int64_t provision_delay_ms;
+	size_t max_objects, max_replicas;
+	int foreground, debug, single_thread, no_cache, allow_other;
+	int show_help, show_version;
+};
+
+/* Parses argv: 0, or -1 with a message in err (the caller prints it and exits 2). */
+int fs_cmdline_parse(int argc, char **argv, struct fs_cmdline *cmd, struct cfs_err *err);
+void fs_cmdline_release(struct fs_cmdline *cmd);
+void fs_usage(FILE *out, const char *prog);
+/* "500ms", "2s", "1m30s", "1.5h" -> milliseconds (rounded up): 0 or -EINVAL. */
+int fs_parse_duration(const char *s, int64_t *ms);
+/* $XDG_STATE_HOME/claimfs or ~/.local/state/claimfs, parents created; caller frees. */
+char *fs_default_state_dir(struct cfs_err *err);
+
+#endif

@@ -1,0 +1,451 @@
+/* fs_nodes.c - the inode table: every inode the kernel holds (lookup count > 0) with its
+ * tree node, where it was found, and what its last rendering gave (size, hash, refined
+ * mtime), plus a bounded LRU of recent renderings so that stat + open + read render once.
+ * Two intrusive hash indexes: by inode number (every op) and by object id (invalidation
+ * of every inode of a changed object). Also the shared rendered contents (fs_blob).
+ *
+ * Locking: one mutex (the nodes lock) guards everything here. It is taken alone or under
+ * the cluster lock (fs_nodes_render, the watch callbacks), never the other way round; the
+ * only lock taken under it is the notify lock (fs_nodes_obj_changed's callback).
+ * Complexity: get/remember/forget O(1) expected; obj_changed O(inodes of the object);
+ * render O(size of the file) on a miss, O(1) on a hit. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "claimfs/error.h"
+#include "fs_internal.h"
+
+/* LRU of renderings kept for the next open: bounded in bytes and count. */
+#define CACHE_MAX_BYTES (32u << 20)
+#define CACHE_MAX_BLOBS 16384
+#define CACHE_MAX_ONE (8u << 20)
+
+struct node {
+	uint64_t ino;		  /* tree_node.ino, or FS_INO_TEMP | n */
+	struct tree_node tn;	  /* owned copy */
+	uint64_t parent;	  /* where it was found (0 for the root) */
+	char *name;		  /* its name there; owned */
+	uint64_t nlookup;	  /* the kernel's references */
+	unsigned temp : 1;	  /* a file being created */
+	unsigned attr_ok : 1;	  /* size/hash/mtime are from a rendering still valid */
+	unsigned have_hash : 1;	  /* hash/size hold a previous rendering (for mtime) */
+	unsigned stale_cache : 1; /* the page cache may hold an outdated snapshot */
+	uint64_t attr_gen;	  /* cluster generation of that rendering */
+	size_t size;		  /* bytes of the last rendering */
+	uint64_t hash;		  /* its hash */
+	int64_t mtime_ms;	  /* refined mtime */
+	uint64_t inval;		  /* invalidations so far (object changes) */
+	struct fs_blob *blob;	  /* cached rendering, in the LRU; may be NULL */
+	struct node *lru_prev;	  /* LRU links (most recent at the head) */
+	struct node *lru_next;
+	struct node *inext; /* chain by inode number */
+	struct node *onext; /* chain by object id (only when tn.obj_id != 0) */
+};
+
+struct fs_nodes {
+	pthread_mutex_t lock;  /* the nodes lock */
+	struct node **ib;      /* buckets by inode */
+	struct node **ob;      /* buckets by object id */
+	size_t nb;	       /* bucket count (power of two, both tables) */
+	size_t count;	       /* nodes */
+	struct node *lru_head; /* most recently rendered */
+	struct node *lru_tail;
+	size_t lru_bytes, lru_n; /* what the LRU holds */
+	uint64_t next_temp;	 /* temporary inode numbers handed out */
+};
+
+/* ---- blobs ---- */
+
+uint64_t fs_hash(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+struct fs_blob *fs_blob_from(struct strbuf *sb, uint64_t cursor)
+{
+	struct fs_blob *b = xmalloc(sizeof(*b) + sb->len + 1);
+	b->refs = 1;
+	b->len = sb->len;
+	b->cursor = cursor;
+	if (sb->len)
+		memcpy(b->data, sb->buf, sb->len);
+	b->data[sb->len] = '\0';
+	b->hash = fs_hash(b->data, b->len);
+	sb_release(sb);
+	return b;
+}
+
+struct fs_blob *fs_blob_ref(struct fs_blob *b)
+{
+	if (b)
+		__atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
+	return b;
+}
+
+void fs_blob_unref(struct fs_blob *b)
+{
+	if (b && __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(b);
+}
+
+/* ---- table ---- */
+
+static size_t bucket(const struct fs_nodes *t, uint64_t key)
+{
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdULL;
+	key ^= key >> 33;
+	return (size_t)key & (t->nb - 1);
+}
+
+static struct node *find(struct fs_nodes *t, uint64_t ino)
+{
+	struct node *n;
+	for (n = t->ib[bucket(t, ino)]; n; n = n->inext)
+		if (n->ino == ino)
+			return n;
+	return NULL;
+}
+
+static void link_node(struct fs_nodes *t, struct node *n)
+{
+	size_t b = bucket(t, n->ino);
+	n->inext = t->ib[b];
+	t->ib[b] = n;
+	if (n->tn.obj_id) {
+		b = bucket(t, n->tn.obj_id);
+		n->onext = t->ob[b];
+		t->ob[b] = n;
+	}
+}
+
+static void grow(struct fs_nodes *t)
+{
+	struct node **oib = t->ib, *n, *next;
+	size_t onb = t->nb, i;
+	t->nb *= 2;
+	t->ib = xcalloc(t->nb, sizeof(*t->ib));
+	free(t->ob);
+	t->ob = xcalloc(t->nb, sizeof(*t->ob));
+	for (i = 0; i < onb; i++)
+		for (n = oib[i]; n; n = next) {
+			next = n->inext;
+			link_node(t, n);
+		}
+	free(oib);
+}
+
+static void lru_unlink(struct fs_nodes *t, struct node *n)
+{
+	if (!n->blob)
+		return;
+	if (n->lru_prev)
+		n->lru_prev->lru_next = n->lru_next;
+	else
+		t->lru_head = n->lru_next;
+	if (n->lru_next)
+		n->lru_next->lru_prev = n->lru_prev;
+	else
+		t->lru_tail = n->lru_prev;
+	n->lru_prev = n->lru_next = NULL;
+	t->lru_bytes -= n->blob->len;
+	t->lru_n--;
+	fs_blob_unref(n->blob);
+	n->blob = NULL;
+}
+
+static void lru_push(struct fs_nodes *t, struct node *n, struct fs_blob *b)
+{
+	lru_unlink(t, n);
+	if (b->len > CACHE_MAX_ONE)
+		return;
+	n->blob = fs_blob_ref(b);
+	n->lru_prev = NULL;
+	n->lru_next = t->lru_head;
+	if (t->lru_head)
+		t->lru_head->lru_prev = n;
+	else
+		t->lru_tail = n;
+	t->lru_head = n;
+	t->lru_bytes += b->len;
+	t->lru_n++;
+	while (t->lru_tail && t->lru_tail != n &&
+	       (t->lru_bytes > CACHE_MAX_BYTES || t->lru_n > CACHE_MAX_BLOBS))
+		lru_unlink(t, t->lru_tail);
+}
+
+static void unlink_node(struct fs_nodes *t, struct node *n)
+{
+	struct node **pp;
+	for (pp = &t->ib[bucket(t, n->ino)]; *pp; pp = &(*pp)->inext)
+		if (*pp == n) {
+			*pp = n->inext;
+			break;
+		}
+	if (n->tn.obj_id)
+		for (pp = &t->ob[bucket(t, n->tn.obj_id)]; *pp; pp = &(*pp)->onext)
+			if (*pp == n) {
+				*pp = n->onext;
+				break;
+			}
+	lru_unlink(t, n);
+}
+
+static void free_node(struct node *n)
+{
+	tree_node_release(&n->tn);
+	free(n->name);
+	fs_blob_unref(n->blob);
+	free(n);
+}
+
+static struct node *add(struct fs_nodes *t, const struct tree_node *tn, uint64_t ino,
+			uint64_t parent, const char *name)
+{
+	struct node *n = xcalloc(1, sizeof(*n));
+	if (tn)
+		tree_node_copy(&n->tn, tn);
+	n->ino = ino;
+	n->parent = parent;
+	n->name = name ? xstrdup(name) : NULL;
+	if (t->count + 1 > t->nb)
+		grow(t);
+	link_node(t, n);
+	t->count++;
+	return n;
+}
+
+struct fs_nodes *fs_nodes_new(void)
+{
+	struct fs_nodes *t = xcalloc(1, sizeof(*t));
+	struct tree_node root;
+	pthread_mutex_init(&t->lock, NULL);
+	t->nb = 1024;
+	t->ib = xcalloc(t->nb, sizeof(*t->ib));
+	t->ob = xcalloc(t->nb, sizeof(*t->ob));
+	tree_root(&root);
+	add(t, &root, root.ino, 0, NULL)->nlookup = 1;
+	tree_node_release(&root);
+	return t;
+}
+
+void fs_nodes_free(struct fs_nodes *t)
+{
+	size_t i;
+	struct node *n, *next;
+	if (!t)
+		return;
+	for (i = 0; i < t->nb; i++)
+		for (n = t->ib[i]; n; n = next) {
+			next = n->inext;
+			free_node(n);
+		}
+	free(t->ib);
+	free(t->ob);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+void fs_nodes_remember(struct fs_nodes *t, const struct tree_node *tn, uint64_t parent,
+		       const char *name)
+{
+	pthread_mutex_lock(&t->lock);
+	struct node *n = find(t, tn->ino);
+	if (!n)
+		n = add(t, tn, tn->ino, parent, name);
+	n->nlookup++;
+	pthread_mutex_unlock(&t->lock);
+}
+
+uint64_t fs_nodes_add_temp(struct fs_nodes *t, uint64_t parent, const char *name)
+{
+	pthread_mutex_lock(&t->lock);
+	uint64_t ino = FS_INO_TEMP | ++t->next_temp;
+	struct node *n = add(t, NULL, ino, parent, name);
+	n->temp = 1;
+	n->tn.ino = ino;
+	n->tn.type = TREE_FILE;
+	n->tn.mode = 0644;
+	n->nlookup = 1;
+	pthread_mutex_unlock(&t->lock);
+	return ino;
+}
+
+void fs_nodes_forget(struct fs_nodes *t, uint64_t ino, uint64_t count)
+{
+	pthread_mutex_lock(&t->lock);
+	struct node *n = find(t, ino);
+	if (n && ino != 1) {
+		n->nlookup = n->nlookup > count ? n->nlookup - count : 0;
+		if (n->nlookup == 0) {
+			unlink_node(t, n);
+			t->count--;
+			free_node(n);
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+int fs_nodes_get(struct fs_nodes *t, uint64_t ino, struct fs_node_info *out)
+{
+	int rc = -ENOENT;
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&t->lock);
+	struct node *n = find(t, ino);
+	if (n) {
+		tree_node_copy(&out->tn, &n->tn);
+		out->parent = n->parent;
+		out->name = n->name ? xstrdup(n->name) : NULL;
+		out->temp = n->temp;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+void fs_node_info_release(struct fs_node_info *ni)
+{
+	tree_node_release(&ni->tn);
+	free(ni->name);
+	ni->name = NULL;
+}
+
+int fs_nodes_known(struct fs_nodes *t, uint64_t ino)
+{
+	pthread_mutex_lock(&t->lock);
+	int known = find(t, ino) != NULL;
+	pthread_mutex_unlock(&t->lock);
+	return known;
+}
+
+void fs_nodes_obj_changed(struct fs_nodes *t, uint64_t obj_id, void (*fn)(void *, uint64_t),
+			  void *ctx)
+{
+	struct node *n;
+	if (!obj_id)
+		return;
+	pthread_mutex_lock(&t->lock);
+	for (n = t->ob[bucket(t, obj_id)]; n; n = n->onext) {
+		if (n->tn.obj_id != obj_id)
+			continue;
+		n->attr_ok = 0;
+		n->inval++;
+		lru_unlink(t, n);
+		if (fn)
+			fn(ctx, n->ino);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* A rendering stays valid while nothing changed (same generation) or, for a node whose
+ * content is a function of its own object, until that object changes (obj_changed). */
+static int still_valid(const struct node *n, uint64_t gen)
+{
+	if (!n->attr_ok)
+		return 0;
+	if (n->attr_gen == gen)
+		return 1;
+	return (n->tn.flags & TREE_OWN) && !(n->tn.flags & TREE_LOG) && n->tn.obj_id;
+}
+
+int fs_nodes_render(struct fs *fs, const struct tree_node *tn, int want_blob,
+		    struct fs_rendered *out)
+{
+	struct fs_nodes *t = fs->nodes;
+	uint64_t gen = cluster_generation(fs->cl);
+	struct strbuf sb = STRBUF_INIT;
+	uint64_t cursor = 0;
+	struct node *n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (tn->type == TREE_DIR) {
+		out->mtime_ms = tree_mtime(fs->cl, tn);
+		return 0;
+	}
+	pthread_mutex_lock(&t->lock);
+	n = find(t, tn->ino);
+	if (n && still_valid(n, gen) && (!want_blob || n->blob)) {
+		out->size = n->size;
+		out->mtime_ms = n->mtime_ms;
+		out->inval = n->inval;
+		if (want_blob)
+			out->blob = fs_blob_ref(n->blob);
+		pthread_mutex_unlock(&t->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+
+	rc = tree_read(fs->cl, tn, &sb, (tn->flags & TREE_LOG) ? &cursor : NULL);
+	if (rc < 0) {
+		sb_release(&sb);
+		return rc;
+	}
+	struct fs_blob *b = fs_blob_from(&sb, cursor);
+	int64_t model = tree_mtime(fs->cl, tn), mtime = model;
+
+	pthread_mutex_lock(&t->lock);
+	n = find(t, tn->ino);
+	if (n) {
+		if (n->have_hash && n->hash == b->hash && n->size == b->len)
+			mtime = n->mtime_ms; /* same content: an unrelated change */
+		else if (n->have_hash && model <= n->mtime_ms)
+			mtime = n->mtime_ms + 1; /* changed: never go back in time */
+		n->have_hash = 1;
+		n->hash = b->hash;
+		n->size = b->len;
+		n->mtime_ms = mtime;
+		n->attr_ok = 1;
+		n->attr_gen = gen;
+		out->inval = n->inval;
+		lru_push(t, n, b);
+	}
+	pthread_mutex_unlock(&t->lock);
+	out->size = b->len;
+	out->mtime_ms = mtime;
+	if (want_blob)
+		out->blob = b;
+	else
+		fs_blob_unref(b);
+	return 0;
+}
+
+void fs_nodes_mark_stale_cache(struct fs_nodes *t, uint64_t ino)
+{
+	pthread_mutex_lock(&t->lock);
+	struct node *n = find(t, ino);
+	if (n)
+		n->stale_cache = 1;
+	pthread_mutex_unlock(&t->lock);
+}
+
+int fs_nodes_take_stale_cache(struct fs_nodes *t, uint64_t ino)
+{
+	int stale = 0;
+	pthread_mutex_lock(&t->lock);
+	struct node *n = find(t, ino);
+	if (n) {
+		stale = n->stale_cache;
+		n->stale_cache = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return stale;
+}
+
+uint64_t fs_nodes_inval_count(struct fs_nodes *t, uint64_t ino)
+{
+	uint64_t v = 0;
+	pthread_mutex_lock(&t->lock);
+	struct node *n = find(t, ino);
+	if (n)
+		v = n->inval;
+	pthread_mutex_unlock(&t->lock);
+	return v;
+}

@@ -1,0 +1,854 @@
+/* fs_ops.c - the FUSE low-level op table: each kernel request mapped onto tree.h, with
+ * the caching decisions of fs_attr.c and the invalidations of fs_notify.c. This is the one
+ * place where the core's negative errnos become syscall results (reply_err).
+ *
+ * Rules every op follows: the cluster lock is held only around tree.h calls marked
+ * LOCKED and rendering, and never while replying; an op that changes the cluster runs
+ * its tree.h call between fs_op_begin and fs_op_before_reply, replies, then calls
+ * fs_op_after_reply (fs_notify.c explains why). A node whose object is gone answers
+ * ESTALE, so that the VFS looks the path up again (LOOKUP_REVAL) and finds what is there
+ * now; an unknown name answers ENOENT without a negative entry, so a created object is
+ * visible at once.
+ * Complexity: every op is O(1) lookups plus the rendering or listing it returns. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+#include "claimfs/manifest.h"
+#include "fs_internal.h"
+
+static struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static struct fs_handle *handle_of(const struct fuse_file_info *fi)
+{
+	return (struct fs_handle *)(uintptr_t)fi->fh;
+}
+
+/* The edge: a negative errno (or 0) becomes the reply. */
+static void reply_err(fuse_req_t req, int rc)
+{
+	fuse_reply_err(req, rc < 0 ? -rc : 0);
+}
+
+static int node_of(struct fs *fs, fuse_ino_t ino, struct fs_node_info *ni)
+{
+	return fs_nodes_get(fs->nodes, ino, ni) < 0 ? -ESTALE : 0;
+}
+
+/* Does the node still name something? LOCKED. */
+static int still_there(struct fs *fs, const struct fs_node_info *ni)
+{
+	if (ni->temp)
+		return 0;
+	return tree_revalidate(fs->cl, &ni->tn) < 0 ? -ESTALE : 0;
+}
+
+static mode_t type_bits(enum tree_type t)
+{
+	return t == TREE_DIR ? S_IFDIR : t == TREE_LINK ? S_IFLNK : S_IFREG;
+}
+
+/* ---- life ---- */
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO; /* always plus: one round trip for ls -l */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* Caches are invalidated explicitly (fs_notify.c); nothing is written back. */
+	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_POSIX_ACL |
+			FUSE_CAP_EXPORT_SUPPORT | FUSE_CAP_CACHE_SYMLINKS);
+}
+
+/* ---- names ---- */
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node_info dir;
+	struct tree_node tn;
+	struct fuse_entry_param e;
+	int rc = node_of(fs, parent, &dir);
+	if (rc < 0) {
+		reply_err(req, rc);
+		return;
+	}
+	memset(&tn, 0, sizeof(tn));
+	if (dir.temp) {
+		rc = -ENOTDIR;
+	} else {
+		cluster_lock(fs->cl);
+		rc = tree_lookup(fs->cl, &dir.tn, name, &tn);
+		if (rc == 0) {
+			fs_nodes_remember(fs->nodes, &tn, parent, name);
+			rc = fs_attr_entry(fs, &dir.tn, &tn, &e);
+			if (rc < 0)
+				fs_nodes_forget(fs->nodes, tn.ino, 1);
+			tree_node_release(&tn);
+		} else if (rc == -ENOENT && tree_revalidate(fs->cl, &dir.tn) < 0) {
+			rc = -ESTALE;
+		}
+		cluster_unlock(fs->cl);
+	}
+	fs_node_info_release(&dir);
+	if (rc < 0)
+		reply_err(req, rc);
+	else if (fuse_reply_entry(req, &e) != 0)
+		fs_nodes_forget(fs->nodes, e.ino, 1);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	fs_nodes_forget(fs_of(req)->nodes, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	size_t i;
+	for (i = 0; i < count; i++)
+		fs_nodes_forget(fs_of(req)->nodes, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+/* ---- attributes ---- */
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node_info ni;
+	struct stat st;
+	double to = 0;
+	int rc = node_of(fs, ino, &ni);
+	if (rc < 0) {
+		reply_err(req, rc);
+		return;
+	}
+	struct fs_handle *h = fi && fi->fh ? handle_of(fi) : NULL;
+	if (ni.temp) {
+		size_t size = 0;
+		if (h && h->kind == FS_H_APPLY) {
+			pthread_mutex_lock(&h->lock);
+			size = h->wbuf.len;
+			pthread_mutex_unlock(&h->lock);
+		}
+		fs_attr_temp(fs, ino, size, &st);
+	} else {
+		cluster_lock(fs->cl);
+		rc = still_there(fs, &ni);
+		if (rc == 0)
+			rc = fs_attr_get(fs, &ni, &st, &to);
+		cluster_unlock(fs->cl);
+		if (rc < 0 && h && h->snap) {
+			/* fstat of an open file whose object went away: what it still reads. */
+			fs_attr_temp(fs, ino, h->snap->len, &st);
+			st.st_mode = S_IFREG | (ni.tn.mode & 07777);
+			to = 0;
+			rc = 0;
+		}
+	}
+	fs_node_info_release(&ni);
+	if (rc < 0)
+		reply_err(req, rc);
+	else
+		fuse_reply_attr(req, &st, to);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node_info ni;
+	struct stat st;
+	double to = 0;
+	size_t size = 0;
+	int rc = node_of(fs, ino, &ni);
+	if (rc < 0) {
+		reply_err(req, rc);
+		return;
+	}
+	int writable = ni.temp || (ni.tn.flags & (TREE_STORE | TREE_APPLY));
+	struct fs_handle *h = fi && fi->fh ? handle_of(fi) : NULL;
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		rc = -EPERM;
+	} else if (to_set & FUSE_SET_ATTR_SIZE) {
+		/* O_TRUNC or ftruncate of a writable file: the buffer, if any, follows;
+		 * timestamps that come with it are ignored. */
+		if (ni.tn.type == TREE_DIR)
+			rc = -EISDIR;
+		else if (!writable)
+			rc = -EACCES;
+		else if ((uint64_t)attr->st_size > MANIFEST_MAX_BYTES)
+			rc = -EFBIG;
+		else if (h && h->kind == FS_H_APPLY) {
+			pthread_mutex_lock(&h->lock);
+			rc = fs_handle_truncate(h, attr->st_size);
+			size = h->wbuf.len;
+			pthread_mutex_unlock(&h->lock);
+		}
+	} else if ((to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+			      FUSE_SET_ATTR_MTIME_NOW)) &&
+		   !ni.temp) {
+		rc = -EPERM; /* times follow the cluster, not the user */
+	}
+	if (rc == 0) {
+		if (ni.temp) {
+			fs_attr_temp(fs, ino, size, &st);
+		} else {
+			cluster_lock(fs->cl);
+			rc = still_there(fs, &ni);
+			if (rc == 0)
+				rc = fs_attr_get(fs, &ni, &st, &to);
+			cluster_unlock(fs->cl);
+		}
+	}
+	fs_node_info_release(&ni);
+	if (rc < 0)
+		reply_err(req, rc);
+	else
+		fuse_reply_attr(req, &st, to);
+}
+
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node_info ni;
+	int rc = node_of(fs, ino, &ni);
+	if (rc < 0) {
+		reply_err(req, rc);
+		return;
+	}
+	if (!ni.temp) {
+		unsigned m = ni.tn.mode;
+		cluster_lock(fs->cl);
+		rc = still_there(fs, &ni);
+		cluster_unlock(fs->cl);
+		if (rc == 0 && (((mask & W_OK) && !(m & 0222)) || ((mask & R_OK) && !(m & 0444)) ||
+				((mask & X_OK) && !(m & 0111))))
+			rc = -EACCES;
+	}
+	fs_node_info_release(&ni);
+	reply_err(req, rc);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node_info ni;
+	struct strbuf sb = STRBUF_INIT;
+	int rc = node_of(fs, ino, &ni);
+	if (rc < 0) {
+		reply_err(req, rc);
+		return;
+	}
+	if (ni.tn.type != TREE_LINK) {
+		rc = -EINVAL;
+	} else {
+		cluster_lock(fs->cl);
+		rc = still_there(fs, &ni);
+		if (rc == 0)
+			rc = tree_read(fs->cl, &ni.tn, &sb, NULL) < 0 ? -ESTALE : 0;
+		cluster_unlock(fs->cl);
+	}
+	fs_node_info_release(&ni);
+	if (rc < 0)
+		reply_err(req, rc);
+	else
+		fuse_reply_readlink(req, sb_str(&sb));
+	sb_release(&sb);
+}
+
+/* ---- directory changes ---- */
+
+/* The entry of name in dir after mkdir. LOCKED. */
+static int new_entry(struct fs *fs, fuse_ino_t parent, const struct fs_node_info *dir,
+		     const char *name, struct fuse_entry_param *e)
+{
+	struct tree_node tn;
+	memset(&tn, 0, sizeof(tn));
+	int rc = tree_lookup(fs->cl, &dir->tn, name, &tn);
+	if (rc < 0)
+		return rc;
+	fs_nodes_remember(fs->nodes, &tn, parent, name);
+	rc = fs_attr_entry(fs, &dir->tn, &tn, e);
+	if (rc < 0)
+		fs_nodes_forget(fs->nodes, tn.ino, 1);
+	tree_node_release(&tn);
+	return rc;
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node_info dir;
+	struct fuse_entry_param e;
+	struct cfs_err err = {{0}};
+	struct fs_op op;
+	(void)mode;
+	int rc = node_of(fs, parent, &dir);
+	if (rc < 0) {
+		reply_err(req, rc);
+		return;
+	}
+	fs_op_begin(fs, &op, 1);
+	rc = dir.temp ? -ENOTDIR : tree_mkdir(fs->cl, &dir.tn, name, &err);
+	if (rc == 0) {
+		cluster_lock(fs->cl);
+		rc = new_entry(fs, parent, &dir, name, &e);
+		cluster_unlock(fs->cl);
+	}
+	fs_op_before_reply(fs, &op);
+	if (rc < 0)
+		reply_err(req, rc);
+	else if (fuse_reply_entry(req, &e) != 0)
+		fs_nodes_forget(fs->nodes, e.ino, 1);
+	fs_op_after_reply(fs, &op);
+	fs_node_info_release(&dir);
+}
+
+static void remove_op(fuse_req_t req, fuse_ino_t parent, const char *name, int is_dir)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node_info dir;
+	struct cfs_err err = {{0}};
+	struct fs_op op;
+	int rc = node_of(fs, parent, &dir);
+	if (rc < 0) {
+		reply_err(req, rc);
+		return;
+	}
+	fs_op_begin(fs, &op, 1);
+	if (dir.temp)
+		rc = -ENOTDIR;
+	else if (is_dir)
+		rc = tree_rmdir(fs->cl, &dir.tn, name, &err);
+	else
+		rc = tree_unlink(fs->cl, &dir.tn, name, &err);
+	fs_op_before_reply(fs, &op);
+	reply_err(req, rc);
+	fs_op_after_reply(fs, &op);
+	fs_node_info_release(&dir);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_op(req, parent, name, 1);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_op(req, parent, name, 0);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+/* EXDEV: mv falls back to copy (a new file, applied at close) and unlink. */
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, EXDEV);
+}
+
+/* ---- files ---- */
+
+/* The object column of the events a node's events file shows. */
+static char *events_path(const struct tree_node *tn)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (!tn->kind || !tn->name)
+		return NULL;
+	if (tn->kind->namespaced && tn->ns)
+		sb_addf(&sb, "namespaces/%s/%s/%s", tn->ns, tn->kind->plural, tn->name);
+	else
+		sb_addf(&sb, "%s/%s", tn->kind->plural, tn->name);
+	return sb_detach(&sb, NULL);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node_info dir;
+	struct cfs_err err = {{0}};
+	struct fuse_entry_param e;
+	(void)mode;
+	int rc = node_of(fs, parent, &dir);
+	if (rc < 0) {
+		reply_err(req, rc);
+		return;
+	}
+	if (dir.temp || dir.tn.type != TREE_DIR) {
+		rc = -ENOTDIR;
+	} else {
+		cluster_lock(fs->cl);
+		rc = still_there(fs, &dir);
+		if (rc == 0)
+			rc = tree_may_create(fs->cl, &dir.tn, name, &err);
+		cluster_unlock(fs->cl);
+	}
+	if (rc < 0) {
+		fs_node_info_release(&dir);
+		reply_err(req, rc);
+		return;
+	}
+	/* Not in the tree: a temporary inode, never listed, gone once closed and forgotten. */
+	uint64_t ino = fs_nodes_add_temp(fs->nodes, parent, name);
+	struct fs_handle *h = fs_handle_new(FS_H_APPLY, ino, &dir);
+	h->filename = xstrdup(name);
+	fs_node_info_release(&dir);
+	memset(&e, 0, sizeof(e));
+	e.ino = ino;
+	fs_attr_temp(fs, ino, 0, &e.attr);
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		fs_handle_free(h);
+		fs_nodes_forget(fs->nodes, ino, 1);
+	}
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node_info ni;
+	struct fs_rendered r;
+	int acc = fi->flags & O_ACCMODE, wr = acc != O_RDONLY, rd = acc != O_WRONLY;
+	enum fs_hkind kind;
+	int rc = node_of(fs, ino, &ni);
+	if (rc < 0) {
+		reply_err(req, rc);
+		return;
+	}
+	unsigned fl = ni.tn.flags;
+	if (ni.temp)
+		rc = -ENOENT; /* a file being created is not there for anyone else */
+	else if (ni.tn.type == TREE_DIR)
+		rc = -EISDIR;
+	else if (wr && !(fl & (TREE_STORE | TREE_APPLY)))
+		rc = -EACCES;
+	if (rc < 0) {
+		fs_node_info_release(&ni);
+		reply_err(req, rc);
+		return;
+	}
+	if (wr)
+		kind = (fl & TREE_APPLY) ? FS_H_APPLY : FS_H_STORE;
+	else
+		kind = (fl & TREE_LOG) ? FS_H_LOG : FS_H_READ;
+	struct fs_handle *h = fs_handle_new(kind, ino, &ni);
+	memset(&r, 0, sizeof(r));
+	cluster_lock(fs->cl);
+	rc = still_there(fs, &ni);
+	if (rc == 0 && (rd || kind == FS_H_LOG)) {
+		rc = fs_nodes_render(fs, &ni.tn, 1, &r);
+		if (rc < 0)
+			rc = -ESTALE;
+	}
+	cluster_unlock(fs->cl);
+	if (rc == 0 && r.blob) {
+		h->inval = r.inval;
+		if (kind == FS_H_LOG) {
+			sb_add(&h->log, r.blob->data, r.blob->len);
+			h->cursor = r.blob->cursor;
+			fs_blob_unref(r.blob);
+		} else {
+			h->snap = r.blob;
+		}
+	}
+	fs_node_info_release(&ni);
+	if (rc < 0) {
+		fs_handle_free(h);
+		reply_err(req, rc);
+		return;
+	}
+	if (kind == FS_H_LOG) {
+		h->poller.is_log = 1;
+		h->poller.path = h->ni.tn.obj_id ? events_path(&h->ni.tn) : NULL;
+	} else if (kind == FS_H_READ) {
+		h->poller.obj_id = h->ni.tn.obj_id;
+	}
+	if (!fs->no_cache && kind == FS_H_READ && (fl & TREE_OWN) && h->snap &&
+	    h->snap->len <= FS_KEEP_CACHE_MAX) {
+		/* One page of content a function of its object: the page cache may stay, unless
+		 * an outdated snapshot was read into it since the last invalidation. */
+		fi->keep_cache = !fs_nodes_take_stale_cache(fs->nodes, ino);
+		h->cached = 1;
+	} else {
+		fi->direct_io = 1;
+	}
+	if (!wr)
+		fi->noflush = 1;
+	fi->fh = (uintptr_t)h;
+	if (fuse_reply_open(req, fi) != 0)
+		fs_handle_free(h);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_handle *h = handle_of(fi);
+	char *buf = xmalloc(size ? size : 1);
+	pthread_mutex_lock(&h->lock);
+	size_t n = fs_handle_read(fs, h, off, size, buf);
+	int stale = h->cached && n > 0 && fs_nodes_inval_count(fs->nodes, ino) != h->inval;
+	pthread_mutex_unlock(&h->lock);
+	if (stale)
+		fs_nodes_mark_stale_cache(fs->nodes, ino);
+	fuse_reply_buf(req, buf, n);
+	free(buf);
+	/* An outdated snapshot went into the shared page cache: drop it again. */
+	if (stale)
+		fs_notify_inval_async(fs, ino);
+}
+
+static int apply_buffer(struct fs *fs, struct fs_handle *h, struct cfs_err *err)
+{
+	h->dirty = 0; /* once per dirty buffer, whatever the outcome */
+	return tree_apply(fs->cl, &h->ni.tn, h->filename, h->wbuf.buf ? h->wbuf.buf : "",
+			  h->wbuf.len, err);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_handle *h = handle_of(fi);
+	struct cfs_err err = {{0}};
+	struct fs_op op = {NULL, 0};
+	int rc;
+	pthread_mutex_lock(&h->lock);
+	switch (h->kind) {
+	case FS_H_STORE:
+		/* sysfs style: each write(2) is one value, stored now; its errno is write's. */
+		fs_op_begin(fs, &op, 0);
+		rc = tree_store(fs->cl, &h->ni.tn, buf, size, &err);
+		fs_op_before_reply(fs, &op);
+		break;
+	case FS_H_APPLY:
+		rc = fs_handle_write(h, buf, size, off);
+		break;
+	default:
+		rc = -EBADF;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (rc < 0)
+		reply_err(req, rc);
+	else
+		fuse_reply_write(req, size);
+	fs_op_after_reply(fs, &op);
+}
+
+/* close(2) of each descriptor: a dirty manifest buffer is applied here, so cp, cat >,
+ * tee, dd and Python get the errno from close. */
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_handle *h = handle_of(fi);
+	struct cfs_err err = {{0}};
+	struct fs_op op = {NULL, 0};
+	int rc = 0;
+	if (h->kind == FS_H_APPLY) {
+		pthread_mutex_lock(&h->lock);
+		if (h->dirty) {
+			fs_op_begin(fs, &op, 0);
+			rc = apply_buffer(fs, h, &err);
+			fs_op_before_reply(fs, &op);
+		}
+		pthread_mutex_unlock(&h->lock);
+	}
+	reply_err(req, rc);
+	fs_op_after_reply(fs, &op);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_handle *h = handle_of(fi);
+	struct cfs_err err = {{0}};
+	struct fs_op op = {NULL, 0};
+	fs_notify_poll_disarm(fs, &h->poller);
+	if (h->kind == FS_H_APPLY && h->dirty) {
+		/* Written after the last flush (mmap, or a flush that never came): the error
+		 * can only go to /events now. */
+		fs_op_begin(fs, &op, 0);
+		apply_buffer(fs, h, &err);
+		fs_op_before_reply(fs, &op);
+	}
+	fuse_reply_err(req, 0);
+	fs_op_after_reply(fs, &op);
+	fs_handle_free(h);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0); /* acknowledged changes are durable already */
+}
+
+static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		    struct fuse_pollhandle *ph)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_handle *h = handle_of(fi);
+	unsigned revents = 0;
+	if (h->kind == FS_H_LOG) {
+		/* Armed before looking, so an event in between still wakes the poller. */
+		if (ph)
+			fs_notify_poll_arm(fs, &h->poller, ph);
+		pthread_mutex_lock(&h->lock);
+		if (fs_handle_log_refresh(fs, h))
+			revents = POLLIN | POLLRDNORM;
+		pthread_mutex_unlock(&h->lock);
+	} else {
+		revents = POLLIN | POLLRDNORM;
+		if (h->kind == FS_H_STORE || h->kind == FS_H_APPLY)
+			revents |= POLLOUT | POLLWRNORM;
+		if (h->poller.obj_id) {
+			/* sysfs style: POLLPRI|POLLERR once the object changed since open. */
+			if (ph)
+				fs_notify_poll_arm(fs, &h->poller, ph);
+			if (fs_nodes_inval_count(fs->nodes, ino) != h->inval)
+				revents |= POLLPRI | POLLERR;
+		} else if (ph) {
+			fuse_pollhandle_destroy(ph);
+		}
+	}
+	fuse_reply_poll(req, revents);
+}
+
+/* ---- directories ---- */
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node_info ni;
+	int rc = node_of(fs, ino, &ni);
+	if (rc < 0) {
+		reply_err(req, rc);
+		return;
+	}
+	if (ni.temp || ni.tn.type != TREE_DIR) {
+		rc = -ENOTDIR;
+	} else {
+		cluster_lock(fs->cl);
+		rc = still_there(fs, &ni);
+		cluster_unlock(fs->cl);
+	}
+	if (rc < 0) {
+		fs_node_info_release(&ni);
+		reply_err(req, rc);
+		return;
+	}
+	/* The listing is taken at the first readdir: with cache_readdir the kernel may
+	 * never ask. */
+	struct fs_handle *h = fs_handle_new(FS_H_DIR, ino, &ni);
+	if (fs_attr_dir_cacheable(fs, &ni.tn)) {
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
+	}
+	fs_node_info_release(&ni);
+	fi->fh = (uintptr_t)h;
+	if (fuse_reply_open(req, fi) != 0)
+		fs_handle_free(h);
+}
+
+/* Entries readdirplus describes fully: those whose attributes cost no rendering or are
+ * cached per object. Others (/metrics, .table, ...) are looked up when used. */
+static int plus_worthy(const struct tree_node *tn)
+{
+	return tn->type != TREE_FILE || (tn->flags & TREE_OWN);
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi, int plus)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_handle *h = handle_of(fi);
+	char *buf = xmalloc(size ? size : 1);
+	size_t pos = 0, i, ngiven = 0;
+	uint64_t *given = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&h->lock);
+	cluster_lock(fs->cl);
+	if (off == 0 || !h->listed) {
+		rc = still_there(fs, &h->ni);
+		if (rc == 0)
+			rc = fs_handle_list(fs, h) < 0 ? -ESTALE : 0;
+		h->listed = rc == 0;
+	}
+	if (plus && rc == 0 && h->nents + 2 > (size_t)off)
+		given = xmalloc((h->nents + 2 - (size_t)off) * sizeof(*given));
+	for (i = (size_t)off; rc == 0 && i < h->nents + 2; i++) {
+		struct fuse_entry_param e;
+		const char *name;
+		const struct fs_dirent *d = i >= 2 ? &h->ents[i - 2] : NULL;
+		int full = 0;
+		size_t len;
+		memset(&e, 0, sizeof(e));
+		if (!d) {
+			name = i ? ".." : ".";
+			e.attr.st_ino = i ? (h->ni.parent ? h->ni.parent : 1) : ino;
+			e.attr.st_mode = S_IFDIR;
+		} else {
+			name = d->name;
+			if (plus && plus_worthy(&d->tn) &&
+			    fs_attr_entry(fs, &h->ni.tn, &d->tn, &e) == 0)
+				full = 1;
+			else {
+				memset(&e, 0, sizeof(e)); /* ino 0: a plain entry */
+				e.attr.st_ino = d->tn.ino;
+				e.attr.st_mode = type_bits(d->tn.type);
+			}
+		}
+		if (plus)
+			len = fuse_add_direntry_plus(req, buf + pos, size - pos, name, &e,
+						     (off_t)(i + 1));
+		else
+			len = fuse_add_direntry(req, buf + pos, size - pos, name, &e.attr,
+						(off_t)(i + 1));
+		if (len > size - pos)
+			break;
+		if (full) {
+			fs_nodes_remember(fs->nodes, &d->tn, ino, name);
+			given[ngiven++] = d->tn.ino;
+		}
+		pos += len;
+	}
+	cluster_unlock(fs->cl);
+	pthread_mutex_unlock(&h->lock);
+	if (rc < 0) {
+		reply_err(req, rc);
+	} else if (fuse_reply_buf(req, buf, pos) != 0) {
+		for (i = 0; i < ngiven; i++)
+			fs_nodes_forget(fs->nodes, given[i], 1);
+	}
+	free(given);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 0);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 1);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fs_handle_free(handle_of(fi));
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, 0);
+}
+
+/* ---- the file system ---- */
+
+/* No block counts mean anything for metadata; inodes count objects against the limit. */
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fs_of(req);
+	struct statvfs st;
+	memset(&st, 0, sizeof(st));
+	cluster_lock(fs->cl);
+	size_t count = store_count(cluster_store(fs->cl));
+	size_t max = cluster_options(fs->cl)->max_objects;
+	cluster_unlock(fs->cl);
+	st.f_bsize = 4096;
+	st.f_frsize = 4096;
+	st.f_files = max;
+	st.f_ffree = st.f_favail = max > count ? max - count : 0;
+	st.f_namemax = 255;
+	fuse_reply_statfs(req, &st);
+}
+
+/* ENOSYS once: the kernel stops asking (no ACL lookups on ls -l). */
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, ENOSYS);
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+    .init = op_init,
+    .lookup = op_lookup,
+    .forget = op_forget,
+    .forget_multi = op_forget_multi,
+    .getattr = op_getattr,
+    .setattr = op_setattr,
+    .access = op_access,
+    .readlink = op_readlink,
+    .mknod = op_mknod,
+    .mkdir = op_mkdir,
+    .unlink = op_unlink,
+    .rmdir = op_rmdir,
+    .symlink = op_symlink,
+    .rename = op_rename,
+    .link = op_link,
+    .create = op_create,
+    .open = op_open,
+    .read = op_read,
+    .write = op_write,
+    .flush = op_flush,
+    .release = op_release,
+    .fsync = op_fsync,
+    .poll = op_poll,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .readdirplus = op_readdirplus,
+    .releasedir = op_releasedir,
+    .fsyncdir = op_fsyncdir,
+    .statfs = op_statfs,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
+    .setxattr = op_setxattr,
+    .removexattr = op_removexattr,
+};
