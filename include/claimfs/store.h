@@ -8,8 +8,22 @@
  *      It is never held while replying to FUSE and never while waiting for fsync.
  *   2. persist lock (inside struct persist): guards the journal file and group-commit
  *      state. May be taken while holding the cluster lock (append), never the reverse.
- *   No other locks. Order: cluster -> persist. Readers render a whole file into a private
- *   buffer under the cluster lock, so a read never mixes two versions.
+ *   The FUSE adapter (src/fs) adds three:
+ *   3. handle lock (struct fs_handle, one per open file or directory): serialises the ops
+ *      on one open file (its snapshot, log cursor, write buffer, listing). Taken BEFORE
+ *      the cluster lock (write and flush call the UNLOCKED tree_store/tree_apply while
+ *      holding it; read and readdir take the cluster lock under it), never under it.
+ *   4. nodes lock (struct fs_nodes): the adapter's inode table, object index and render
+ *      cache. Taken under the cluster lock (rendering, the cluster_watch callbacks) or
+ *      alone; the cluster lock is never taken while holding it.
+ *   5. notify lock (struct fs_notify): invalidation queues, the async batch and poll
+ *      registrations. A leaf: taken under the cluster and/or nodes lock or alone.
+ *   No other locks. Order: handle -> cluster -> persist, and handle -> cluster -> nodes
+ *   -> notify (persist and nodes are never held together; any prefix may be skipped).
+ *   Readers render a whole file into a private buffer under the cluster lock, so a read
+ *   never mixes two versions. No lock is held while replying to FUSE or while calling a
+ *   fuse_lowlevel_notify_* function; an op that changed the cluster replies only after
+ *   the inode invalidations it caused have been sent (src/fs/fs_notify.c has the design).
  *
  * The store itself has no lock: every function here requires the cluster lock.
  * Objects are owned by the store; pointers stay valid until store_remove() of that object.
