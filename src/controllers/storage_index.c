@@ -1,0 +1,953 @@
+/* storage_index.c - the storage controllers' per-cluster indexes (CLUSTER_SLOT_STORAGE):
+ * entries per PV and claim, per-class state (Available PVs by volumeMode and access-mode
+ * set, waiting claims in creation order, the pool's running sums), the claimRef index and
+ * the default classes. Kept current by the kinds' index hooks, which run for every insert,
+ * change and removal (also while loading) and never touch objects or the work queue.
+ * See storage_internal.h for the layout and the cost of each operation. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "storage_internal.h"
+
+/* ---- id -> pointer map: open addressing, linear probing, backward-shift delete ---- */
+
+struct u64map {
+	uint64_t *keys; /* 0: empty */
+	void **vals;
+	size_t cap, n; /* cap is a power of two */
+};
+
+static size_t u64_slot(uint64_t k, size_t cap)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return (size_t)k & (cap - 1);
+}
+
+static void *u64_get(const struct u64map *m, uint64_t k)
+{
+	size_t i;
+	if (!m->cap)
+		return NULL;
+	for (i = u64_slot(k, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1))
+		if (m->keys[i] == k)
+			return m->vals[i];
+	return NULL;
+}
+
+static void u64_put(struct u64map *m, uint64_t k, void *v);
+
+static void u64_grow(struct u64map *m)
+{
+	struct u64map old = *m;
+	size_t i;
+	m->cap = old.cap ? old.cap * 2 : 64;
+	m->n = 0;
+	m->keys = xcalloc(m->cap, sizeof(*m->keys));
+	m->vals = xcalloc(m->cap, sizeof(*m->vals));
+	for (i = 0; i < old.cap; i++)
+		if (old.keys[i])
+			u64_put(m, old.keys[i], old.vals[i]);
+	free(old.keys);
+	free(old.vals);
+}
+
+static void u64_put(struct u64map *m, uint64_t k, void *v)
+{
+	size_t i;
+	if (2 * (m->n + 1) > m->cap)
+		u64_grow(m);
+	for (i = u64_slot(k, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1))
+		if (m->keys[i] == k) {
+			m->vals[i] = v;
+			return;
+		}
+	m->keys[i] = k;
+	m->vals[i] = v;
+	m->n++;
+}
+
+static void u64_del(struct u64map *m, uint64_t k)
+{
+	size_t i, j, mask = m->cap - 1;
+	if (!m->cap)
+		return;
+	for (i = u64_slot(k, m->cap); m->keys[i] && m->keys[i] != k; i = (i + 1) & mask)
+		;
+	if (!m->keys[i])
+		return;
+	m->keys[i] = 0;
+	m->n--;
+	/* Backward shift: move later members of the run into the hole when their home
+	 * slot allows it. */
+	for (j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
+		size_t home = u64_slot(m->keys[j], m->cap);
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			m->keys[i] = m->keys[j];
+			m->vals[i] = m->vals[j];
+			m->keys[j] = 0;
+			i = j;
+		}
+	}
+}
+
+/* ---- string -> pointer map: chained ---- */
+
+struct snode {
+	char *key;
+	void *val;
+	struct snode *next;
+};
+
+struct smap {
+	struct snode **b;
+	size_t cap, n;
+};
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static struct snode **smap_find(struct smap *m, const char *key)
+{
+	struct snode **pp;
+	if (!m->cap)
+		return NULL;
+	for (pp = &m->b[str_hash(key) & (m->cap - 1)]; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->key, key) == 0)
+			return pp;
+	return NULL;
+}
+
+static void *smap_get(struct smap *m, const char *key)
+{
+	struct snode **pp = smap_find(m, key);
+	return pp ? (*pp)->val : NULL;
+}
+
+static void smap_put(struct smap *m, const char *key, void *val)
+{
+	struct snode **pp = smap_find(m, key), *n;
+	size_t i;
+	if (pp) {
+		(*pp)->val = val;
+		return;
+	}
+	if (m->n + 1 > m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 64;
+		struct snode **nb = xcalloc(ncap, sizeof(*nb));
+		for (i = 0; i < m->cap; i++) {
+			struct snode *x, *next;
+			for (x = m->b[i]; x; x = next) {
+				next = x->next;
+				size_t h = str_hash(x->key) & (ncap - 1);
+				x->next = nb[h];
+				nb[h] = x;
+			}
+		}
+		free(m->b);
+		m->b = nb;
+		m->cap = ncap;
+	}
+	n = xcalloc(1, sizeof(*n));
+	n->key = xstrdup(key);
+	n->val = val;
+	i = str_hash(key) & (m->cap - 1);
+	n->next = m->b[i];
+	m->b[i] = n;
+	m->n++;
+}
+
+static void smap_del(struct smap *m, const char *key)
+{
+	struct snode **pp = smap_find(m, key), *n;
+	if (!pp)
+		return;
+	n = *pp;
+	*pp = n->next;
+	free(n->key);
+	free(n);
+	m->n--;
+}
+
+/* ---- treaps ---- */
+
+typedef int (*tcmp_fn)(const struct tnode *a, const struct tnode *b);
+
+#define PV_OF(t) ((struct pv_entry *)((char *)(t)-offsetof(struct pv_entry, node)))
+#define PVC_OF(t) ((struct pvc_entry *)((char *)(t)-offsetof(struct pvc_entry, node)))
+
+/* Keys are unique: (bytes, name) for PVs, (creation time, store id) for claims. */
+static int cmp_pv(const struct tnode *a, const struct tnode *b)
+{
+	const struct pv_entry *x = PV_OF(a), *y = PV_OF(b);
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? -1 : 1;
+	return strcmp(x->obj->name, y->obj->name);
+}
+
+static int cmp_pvc(const struct tnode *a, const struct tnode *b)
+{
+	const struct pvc_entry *x = PVC_OF(a), *y = PVC_OF(b);
+	if (x->created_ms != y->created_ms)
+		return x->created_ms < y->created_ms ? -1 : 1;
+	if (x->obj->id != y->obj->id)
+		return x->obj->id < y->obj->id ? -1 : 1;
+	return 0;
+}
+
+/* Splits t into keys < n (l) and keys >= n (r). */
+static void t_split(struct tnode *t, const struct tnode *n, tcmp_fn cmp, struct tnode **l,
+		    struct tnode **r)
+{
+	if (!t) {
+		*l = *r = NULL;
+	} else if (cmp(t, n) < 0) {
+		t_split(t->r, n, cmp, &t->r, r);
+		*l = t;
+	} else {
+		t_split(t->l, n, cmp, l, &t->l);
+		*r = t;
+	}
+}
+
+static struct tnode *t_insert(struct tnode *t, struct tnode *n, tcmp_fn cmp)
+{
+	if (!t) {
+		n->l = n->r = NULL;
+		return n;
+	}
+	if (n->prio > t->prio) {
+		t_split(t, n, cmp, &n->l, &n->r);
+		return n;
+	}
+	if (cmp(n, t) < 0)
+		t->l = t_insert(t->l, n, cmp);
+	else
+		t->r = t_insert(t->r, n, cmp);
+	return t;
+}
+
+static struct tnode *t_merge(struct tnode *a, struct tnode *b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	if (a->prio > b->prio) {
+		a->r = t_merge(a->r, b);
+		return a;
+	}
+	b->l = t_merge(a, b->l);
+	return b;
+}
+
+/* n must be in t with its key unchanged since insertion. */
+static struct tnode *t_remove(struct tnode *t, struct tnode *n, tcmp_fn cmp)
+{
+	if (!t)
+		return NULL;
+	if (t == n)
+		return t_merge(t->l, t->r);
+	if (cmp(n, t) < 0)
+		t->l = t_remove(t->l, n, cmp);
+	else
+		t->r = t_remove(t->r, n, cmp);
+	return t;
+}
+
+/* ---- state ---- */
+
+struct storage_state {
+	struct u64map pvs, pvcs;  /* store id -> pv_entry / pvc_entry */
+	struct smap classes;	  /* class name -> struct sclass */
+	struct smap refs;	  /* "ns/name" -> pv_entry chain */
+	struct smap wants;	  /* volumeName -> pvc_entry chain (unbound claims) */
+	struct object **defaults; /* default StorageClass objects */
+	size_t ndefaults, capdefaults;
+	int defaults_changed;  /* set when the default set changes */
+	struct sclass **dirty; /* classes to drain (watch enqueues their objects) */
+	size_t ndirty, capdirty;
+	uint32_t rng;		/* treap priorities (xorshift) */
+	int draining;		/* a drain is running */
+	struct smap claimpods;	/* "ns/claim" -> podlink chain */
+	struct u64map podlinks; /* pod id -> its first podlink */
+	int pods_indexed;	/* storage_pod_index is installed */
+};
+
+struct podlink {
+	struct object *pod;    /* the pod */
+	char *key;	       /* "ns/claim"; owned */
+	struct podlink *knext; /* next link with the same key */
+	struct podlink *pnext; /* next link of the same pod */
+};
+
+static void *state_init(void)
+{
+	struct storage_state *st = xcalloc(1, sizeof(*st));
+	st->rng = 2463534242u;
+	return st;
+}
+
+static void state_fini(void *p)
+{
+	struct storage_state *st = p;
+	size_t i;
+	/* The objects are gone already: free only what the entries own. */
+	for (i = 0; i < st->pvs.cap; i++)
+		if (st->pvs.keys[i]) {
+			struct pv_entry *pe = st->pvs.vals[i];
+			free(pe->cap_str);
+			free(pe->ref_key);
+			free(pe);
+		}
+	for (i = 0; i < st->pvcs.cap; i++)
+		if (st->pvcs.keys[i]) {
+			struct pvc_entry *ce = st->pvcs.vals[i];
+			free(ce->req_str);
+			free(ce->want_key);
+			free(ce);
+		}
+	for (i = 0; i < st->classes.cap; i++) {
+		struct snode *n, *next;
+		for (n = st->classes.b[i]; n; n = next) {
+			struct sclass *c = n->val;
+			next = n->next;
+			free(c->name);
+			free(c);
+			free(n->key);
+			free(n);
+		}
+	}
+	for (i = 0; i < st->refs.cap; i++) {
+		struct snode *n, *next;
+		for (n = st->refs.b[i]; n; n = next) {
+			next = n->next;
+			free(n->key);
+			free(n);
+		}
+	}
+	for (i = 0; i < st->wants.cap; i++) {
+		struct snode *n, *next;
+		for (n = st->wants.b[i]; n; n = next) {
+			next = n->next;
+			free(n->key);
+			free(n);
+		}
+	}
+	for (i = 0; i < st->claimpods.cap; i++) {
+		struct snode *n, *next;
+		for (n = st->claimpods.b[i]; n; n = next) {
+			struct podlink *l, *ln;
+			next = n->next;
+			for (l = n->val; l; l = ln) {
+				ln = l->knext;
+				free(l->key);
+				free(l);
+			}
+			free(n->key);
+			free(n);
+		}
+	}
+	free(st->claimpods.b);
+	free(st->podlinks.keys);
+	free(st->podlinks.vals);
+	free(st->classes.b);
+	free(st->refs.b);
+	free(st->wants.b);
+	free(st->pvs.keys);
+	free(st->pvs.vals);
+	free(st->pvcs.keys);
+	free(st->pvcs.vals);
+	free(st->defaults);
+	free(st->dirty);
+	free(st);
+}
+
+static struct storage_state *state(struct cluster *cl)
+{
+	return cluster_slot(cl, CLUSTER_SLOT_STORAGE, state_init, state_fini);
+}
+
+static uint32_t next_prio(struct storage_state *st)
+{
+	uint32_t x = st->rng;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return st->rng = x;
+}
+
+struct sclass *storage_class(struct cluster *cl, const char *name, int create)
+{
+	struct storage_state *st = state(cl);
+	struct sclass *c = smap_get(&st->classes, name);
+	if (c || !create)
+		return c;
+	c = xcalloc(1, sizeof(*c));
+	c->name = xstrdup(name);
+	c->capacity = DEFAULT_POOL_BYTES;
+	smap_put(&st->classes, name, c);
+	return c;
+}
+
+static void mark_dirty(struct storage_state *st, struct sclass *c)
+{
+	c->dirty = 1;
+	if (c->listed)
+		return;
+	if (st->ndirty == st->capdirty) {
+		st->capdirty = st->capdirty ? st->capdirty * 2 : 8;
+		st->dirty = xrealloc(st->dirty, st->capdirty * sizeof(*st->dirty));
+	}
+	st->dirty[st->ndirty++] = c;
+	c->listed = 1;
+}
+
+void storage_flush_dirty(struct cluster *cl)
+{
+	struct storage_state *st = state(cl);
+	const struct kind *sck = cluster_kind(cl, "StorageClass");
+	size_t i;
+	for (i = 0; i < st->ndirty; i++) {
+		struct sclass *c = st->dirty[i];
+		c->listed = 0;
+		if (c->dirty && c->exists)
+			cluster_enqueue(cl, store_get(cluster_store(cl), sck, NULL, c->name));
+	}
+	st->ndirty = 0;
+}
+
+int storage_default_changed(struct cluster *cl)
+{
+	struct storage_state *st = state(cl);
+	int v = st->defaults_changed;
+	st->defaults_changed = 0;
+	return v;
+}
+
+int *storage_draining(struct cluster *cl)
+{
+	return &state(cl)->draining;
+}
+
+struct pv_entry *storage_pv(struct cluster *cl, const struct object *pv)
+{
+	return u64_get(&state(cl)->pvs, pv->id);
+}
+
+struct pvc_entry *storage_pvc(struct cluster *cl, const struct object *pvc)
+{
+	return u64_get(&state(cl)->pvcs, pvc->id);
+}
+
+struct pvc_entry *storage_pvc_by_id(struct cluster *cl, uint64_t id)
+{
+	return u64_get(&state(cl)->pvcs, id);
+}
+
+struct object *const *storage_defaults(struct cluster *cl, size_t *n)
+{
+	struct storage_state *st = state(cl);
+	*n = st->ndefaults;
+	return st->defaults;
+}
+
+static void ref_key(const char *ns, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", ns ? ns : "", name ? name : "");
+}
+
+struct pv_entry *storage_refs(struct cluster *cl, const char *ns, const char *name)
+{
+	char key[600];
+	ref_key(ns, name, key, sizeof(key));
+	return smap_get(&state(cl)->refs, key);
+}
+
+struct pvc_entry *storage_wanting(struct cluster *cl, const char *pv)
+{
+	return smap_get(&state(cl)->wants, pv);
+}
+
+int64_t storage_free(const struct sclass *cls)
+{
+	return cls->capacity - cls->allocated - cls->reserved;
+}
+
+void storage_reserve(struct pvc_entry *ce, int64_t bytes)
+{
+	if (ce->prov_reserved && ce->cls)
+		ce->cls->reserved -= ce->prov_reserved;
+	ce->prov_reserved = 0;
+	if (bytes > 0 && ce->cls) {
+		ce->cls->reserved += bytes;
+		ce->prov_reserved = bytes;
+	}
+}
+
+/* ---- walks ---- */
+
+struct walk {
+	int64_t min;
+	int (*fn)(struct pv_entry *, void *);
+	void *ctx;
+};
+
+static int walk_from(struct tnode *t, const struct walk *w)
+{
+	int r;
+	while (t) {
+		struct pv_entry *pe = PV_OF(t);
+		if (pe->bytes >= w->min) {
+			if ((r = walk_from(t->l, w)) != 0)
+				return r;
+			if ((r = w->fn(pe, w->ctx)) != 0)
+				return r;
+		}
+		t = t->r;
+	}
+	return 0;
+}
+
+int storage_avail_walk(struct sclass *cls, int block, unsigned modes, int64_t min_bytes,
+		       int (*fn)(struct pv_entry *pe, void *ctx), void *ctx)
+{
+	struct walk w = {min_bytes, fn, ctx};
+	if (!cls || modes >= AM_SETS)
+		return 0;
+	return walk_from(cls->avail[block ? 1 : 0][modes], &w);
+}
+
+static void collect_ids(struct tnode *t, uint64_t *ids, size_t *n)
+{
+	while (t) {
+		collect_ids(t->l, ids, n);
+		ids[(*n)++] = PVC_OF(t)->obj->id;
+		t = t->r;
+	}
+}
+
+size_t storage_pending_ids(struct sclass *cls, uint64_t **ids)
+{
+	size_t n = 0;
+	*ids = xcalloc(cls->npending + 1, sizeof(**ids));
+	collect_ids(cls->pending, *ids, &n);
+	return n;
+}
+
+/* ---- signatures: what the watches compare ---- */
+
+static uint64_t mix(uint64_t h, const char *s)
+{
+	for (s = s ? s : "\1"; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (h ^ 0xff) * 1099511628211ULL;
+}
+
+static uint64_t pv_signature(const json_t *j)
+{
+	uint64_t h = 1469598103934665603ULL;
+	h = mix(h, jstr(j, "status.phase"));
+	h = mix(h, jstr(j, "spec.claimRef.namespace"));
+	h = mix(h, jstr(j, "spec.claimRef.name"));
+	h = mix(h, jstr(j, "spec.claimRef.uid"));
+	h = mix(h, jstr(j, "spec.capacity.storage"));
+	h = mix(h, jis_deleting(j) ? "d" : "");
+	return h | 1; /* never 0: 0 means "did not exist" */
+}
+
+static uint64_t pvc_signature(const json_t *j)
+{
+	uint64_t h = 1469598103934665603ULL;
+	h = mix(h, jstr(j, "status.phase"));
+	h = mix(h, jstr(j, "spec.volumeName"));
+	h = mix(h, jis_deleting(j) ? "d" : "");
+	return h | 1;
+}
+
+/* ---- PVs ---- */
+
+static void pv_unlink_ref(struct storage_state *st, struct pv_entry *pe)
+{
+	struct pv_entry *head, **pp;
+	if (!pe->ref_key)
+		return;
+	head = smap_get(&st->refs, pe->ref_key);
+	for (pp = &head; *pp; pp = &(*pp)->ref_next)
+		if (*pp == pe) {
+			*pp = pe->ref_next;
+			break;
+		}
+	if (head)
+		smap_put(&st->refs, pe->ref_key, head);
+	else
+		smap_del(&st->refs, pe->ref_key);
+	free(pe->ref_key);
+	pe->ref_key = NULL;
+	pe->ref_next = NULL;
+}
+
+static void pv_link_ref(struct storage_state *st, struct pv_entry *pe, const char *key)
+{
+	pe->ref_key = xstrdup(key);
+	pe->ref_next = smap_get(&st->refs, key);
+	smap_put(&st->refs, key, pe);
+}
+
+static void pv_unavail(struct pv_entry *pe)
+{
+	if (!pe->in_avail)
+		return;
+	struct tnode **root = &pe->cls->avail[pe->block][pe->modes];
+	*root = t_remove(*root, &pe->node, cmp_pv);
+	pe->in_avail = 0;
+}
+
+static void pv_uncount(struct storage_state *st, struct pv_entry *pe)
+{
+	if (!pe->counted)
+		return;
+	pe->cls->allocated -= pe->counted_bytes;
+	pe->counted = 0;
+	if (pe->counted_bytes > 0)
+		mark_dirty(st, pe->cls);
+}
+
+void storage_index_pv(struct cluster *cl, struct object *obj, int removed)
+{
+	struct storage_state *st = state(cl);
+	struct pv_entry *pe = u64_get(&st->pvs, obj->id);
+	const json_t *j = obj->json;
+	char key[600];
+
+	if (removed) {
+		if (!pe)
+			return;
+		pv_unavail(pe);
+		pv_uncount(st, pe);
+		pv_unlink_ref(st, pe);
+		u64_del(&st->pvs, obj->id);
+		free(pe->cap_str);
+		free(pe);
+		return;
+	}
+	if (!pe) {
+		pe = xcalloc(1, sizeof(*pe));
+		pe->obj = obj;
+		pe->bytes = -1;
+		u64_put(&st->pvs, obj->id, pe);
+	}
+	pe->sig_prev = pe->sig;
+	pe->sig = pv_signature(j);
+
+	/* Take it out under its old keys, then put it back under the new ones. */
+	pv_unavail(pe);
+	const char *cname = storage_class_of(j);
+	struct sclass *cls = storage_class(cl, cname ? cname : "", 1);
+	const char *cap = jstr(j, "spec.capacity.storage");
+	if (!cap || !pe->cap_str || strcmp(cap, pe->cap_str) != 0) {
+		free(pe->cap_str);
+		pe->cap_str = cap ? xstrdup(cap) : NULL;
+		pe->bytes = storage_bytes(cap);
+	}
+	pe->modes = storage_modes(jget(j, "spec.accessModes")) & (AM_SETS - 1);
+	pe->block = storage_is_block(j);
+
+	const char *rns = jstr(j, "spec.claimRef.namespace"),
+		   *rname = jstr(j, "spec.claimRef.name");
+	if (rname) {
+		ref_key(rns, rname, key, sizeof(key));
+		if (!pe->ref_key || strcmp(pe->ref_key, key) != 0) {
+			pv_unlink_ref(st, pe);
+			pv_link_ref(st, pe, key);
+		}
+	} else {
+		pv_unlink_ref(st, pe);
+	}
+
+	/* Pool accounting: a provisioned PV counts in its class while it exists. */
+	int want = jannotation(j, ANN_PROVISIONED_BY) != NULL && pe->bytes > 0;
+	if (pe->counted && (!want || pe->cls != cls || pe->counted_bytes != pe->bytes)) {
+		struct sclass *old = pe->cls;
+		int64_t ob = pe->counted_bytes;
+		old->allocated -= ob;
+		pe->counted = 0;
+		if (!want || old != cls || pe->bytes < ob)
+			mark_dirty(st, old);
+	}
+	pe->cls = cls;
+	if (want && !pe->counted) {
+		cls->allocated += pe->bytes;
+		pe->counted = 1;
+		pe->counted_bytes = pe->bytes;
+	}
+
+	const char *phase = jstr(j, "status.phase");
+	if (phase && strcmp(phase, "Available") == 0 && !rname && !jis_deleting(j) &&
+	    pe->bytes >= 0 && pe->modes) {
+		pe->node.prio = next_prio(st);
+		struct tnode **root = &cls->avail[pe->block][pe->modes];
+		*root = t_insert(*root, &pe->node, cmp_pv);
+		pe->in_avail = 1;
+	}
+}
+
+/* ---- claims ---- */
+
+static void pvc_unwant(struct storage_state *st, struct pvc_entry *ce)
+{
+	struct pvc_entry *head, **pp;
+	if (!ce->want_key)
+		return;
+	head = smap_get(&st->wants, ce->want_key);
+	for (pp = &head; *pp; pp = &(*pp)->want_next)
+		if (*pp == ce) {
+			*pp = ce->want_next;
+			break;
+		}
+	if (head)
+		smap_put(&st->wants, ce->want_key, head);
+	else
+		smap_del(&st->wants, ce->want_key);
+	free(ce->want_key);
+	ce->want_key = NULL;
+	ce->want_next = NULL;
+}
+
+static void pvc_unpend(struct pvc_entry *ce)
+{
+	if (!ce->in_pending)
+		return;
+	ce->cls->pending = t_remove(ce->cls->pending, &ce->node, cmp_pvc);
+	ce->cls->npending--;
+	ce->in_pending = 0;
+}
+
+void storage_index_pvc(struct cluster *cl, struct object *obj, int removed)
+{
+	struct storage_state *st = state(cl);
+	struct pvc_entry *ce = u64_get(&st->pvcs, obj->id);
+	const json_t *j = obj->json;
+
+	if (removed) {
+		if (!ce)
+			return;
+		pvc_unpend(ce);
+		pvc_unwant(st, ce);
+		storage_reserve(ce, 0);
+		u64_del(&st->pvcs, obj->id);
+		free(ce->req_str);
+		free(ce);
+		return;
+	}
+	if (!ce) {
+		ce = xcalloc(1, sizeof(*ce));
+		ce->obj = obj;
+		ce->request = -1;
+		ce->created_ms = jtime_parse(jstr(j, "metadata.creationTimestamp"));
+		u64_put(&st->pvcs, obj->id, ce);
+	}
+	ce->sig_prev = ce->sig;
+	ce->sig = pvc_signature(j);
+	ce->deleting_prev = ce->deleting;
+	ce->deleting = jis_deleting(j);
+
+	const char *req = jstr(j, "spec.resources.requests.storage");
+	if (!req || !ce->req_str || strcmp(req, ce->req_str) != 0) {
+		free(ce->req_str);
+		ce->req_str = req ? xstrdup(req) : NULL;
+		ce->request = storage_bytes(req);
+	}
+	const char *phase = jstr(j, "status.phase");
+	int bound = phase && strcmp(phase, "Bound") == 0;
+	int unbound = !phase || strcmp(phase, "Pending") == 0;
+	ce->status_bytes = 0;
+	if (bound) {
+		int64_t b = storage_bytes(jstr(j, "status.capacity.storage"));
+		ce->status_bytes = b > 0 ? b : 0;
+	}
+	const char *cname = storage_class_of(j);
+	struct sclass *cls = storage_class(cl, cname ? cname : "", 1);
+	int pending = !jis_deleting(j) && (unbound || (bound && ce->request > ce->status_bytes));
+
+	if (ce->in_pending && (!pending || ce->cls != cls))
+		pvc_unpend(ce);
+	if (ce->prov_reserved && (ce->cls != cls || !unbound || jstr(j, "spec.volumeName")))
+		storage_reserve(ce, 0);
+	if (!unbound || jstr(j, "spec.volumeName"))
+		ce->prov_due = 0;
+	ce->cls = cls;
+	ce->nil_class = cname == NULL;
+	const char *vn = jstr(j, "spec.volumeName");
+	if (vn && *vn && !bound) {
+		if (!ce->want_key || strcmp(ce->want_key, vn) != 0) {
+			pvc_unwant(st, ce);
+			ce->want_key = xstrdup(vn);
+			ce->want_next = smap_get(&st->wants, vn);
+			smap_put(&st->wants, vn, ce);
+		}
+	} else {
+		pvc_unwant(st, ce);
+	}
+	if (pending && !ce->in_pending) {
+		ce->node.prio = next_prio(st);
+		cls->pending = t_insert(cls->pending, &ce->node, cmp_pvc);
+		cls->npending++;
+		ce->in_pending = 1;
+	}
+}
+
+/* ---- classes ---- */
+
+static int is_default(const json_t *sc)
+{
+	const char *a = jannotation(sc, ANN_IS_DEFAULT_CLASS);
+	const char *b = jannotation(sc, ANN_BETA_IS_DEFAULT_CLASS);
+	return (a && strcmp(a, "true") == 0) || (b && strcmp(b, "true") == 0);
+}
+
+static int defaults_drop(struct storage_state *st, const struct object *sc)
+{
+	size_t i;
+	for (i = 0; i < st->ndefaults; i++)
+		if (st->defaults[i] == sc) {
+			st->defaults[i] = st->defaults[--st->ndefaults];
+			return 1;
+		}
+	return 0;
+}
+
+void storage_index_sc(struct cluster *cl, struct object *obj, int removed)
+{
+	struct storage_state *st = state(cl);
+	struct sclass *c = storage_class(cl, obj->name, 1);
+	int was = defaults_drop(st, obj);
+
+	if (removed) {
+		c->exists = 0;
+		c->capacity = DEFAULT_POOL_BYTES;
+		if (was)
+			st->defaults_changed = 1;
+		return;
+	}
+	if (is_default(obj->json)) {
+		if (st->ndefaults == st->capdefaults) {
+			st->capdefaults = st->capdefaults ? st->capdefaults * 2 : 4;
+			st->defaults =
+			    xrealloc(st->defaults, st->capdefaults * sizeof(*st->defaults));
+		}
+		st->defaults[st->ndefaults++] = obj;
+		if (!was)
+			st->defaults_changed = 1;
+	} else if (was) {
+		st->defaults_changed = 1;
+	}
+	int64_t cap = DEFAULT_POOL_BYTES;
+	const char *p = jstr(obj->json, "parameters.capacity");
+	if (p) {
+		int64_t b = storage_bytes(p);
+		if (b >= 0)
+			cap = b;
+	}
+	if (!c->exists || cap > c->capacity)
+		mark_dirty(st, c); /* claims waiting for this class or for space retry */
+	c->capacity = cap;
+	c->exists = 1;
+}
+
+/* ---- pods by claim ---- */
+
+static void pod_unlink(struct storage_state *st, struct object *pod)
+{
+	struct podlink *l = u64_get(&st->podlinks, pod->id), *next;
+	for (; l; l = next) {
+		struct podlink *head = smap_get(&st->claimpods, l->key), **pp;
+		next = l->pnext;
+		for (pp = &head; *pp; pp = &(*pp)->knext)
+			if (*pp == l) {
+				*pp = l->knext;
+				break;
+			}
+		if (head)
+			smap_put(&st->claimpods, l->key, head);
+		else
+			smap_del(&st->claimpods, l->key);
+		free(l->key);
+		free(l);
+	}
+	u64_del(&st->podlinks, pod->id);
+}
+
+void storage_pod_index(struct cluster *cl, struct object *pod, int removed)
+{
+	struct storage_state *st = state(cl);
+	struct podlink *first = NULL;
+	json_t *v;
+	size_t i;
+	char key[600];
+	st->pods_indexed = 1;
+	if (removed) {
+		pod_unlink(st, pod);
+		return;
+	}
+	if (u64_get(&st->podlinks, pod->id))
+		return; /* linked at insertion; a pod's volumes never change */
+	json_array_foreach(jget(pod->json, "spec.volumes"), i, v)
+	{
+		const char *c = pod_volume_claim(v);
+		if (!c)
+			continue;
+		ref_key(pod->ns, c, key, sizeof(key));
+		struct podlink *l = xcalloc(1, sizeof(*l));
+		l->pod = pod;
+		l->key = xstrdup(key);
+		l->knext = smap_get(&st->claimpods, key);
+		smap_put(&st->claimpods, key, l);
+		l->pnext = first;
+		first = l;
+	}
+	if (first)
+		u64_put(&st->podlinks, pod->id, first);
+}
+
+size_t storage_claim_pods(struct cluster *cl, const char *ns, const char *claim,
+			  struct object ***out)
+{
+	struct storage_state *st = state(cl);
+	size_t n = 0, cap = 8, np, i;
+	char key[600];
+	*out = xcalloc(cap, sizeof(**out));
+	if (st->pods_indexed) {
+		struct podlink *l;
+		ref_key(ns, claim, key, sizeof(key));
+		for (l = smap_get(&st->claimpods, key); l; l = l->knext) {
+			if (n == cap) {
+				cap *= 2;
+				*out = xrealloc(*out, cap * sizeof(**out));
+			}
+			(*out)[n++] = l->pod;
+		}
+		return n;
+	}
+	const struct kind *pk = cluster_kind(cl, "Pod");
+	if (!pk || !ns)
+		return 0;
+	struct object *const *pods = store_list(cluster_store(cl), pk, ns, &np);
+	for (i = 0; i < np; i++) {
+		if (!pod_uses_claim(pods[i]->json, claim))
+			continue;
+		if (n == cap) {
+			cap *= 2;
+			*out = xrealloc(*out, cap * sizeof(**out));
+		}
+		(*out)[n++] = pods[i];
+	}
+	return n;
+}
