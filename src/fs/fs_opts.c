@@ -218,11 +218,11 @@ int fs_cmdline_parse(int argc, char **argv, struct fs_cmdline *cmd, struct cfs_e
 			cmd->show_version = 1;
 			break;
 		case ':':
-			if (optopt)
+			if (optopt > 0 && optopt < 256)
 				return cfs_errorf(err, -1, "option -%c needs a value", optopt);
 			return cfs_errorf(err, -1, "option %s needs a value", argv[optind - 1]);
 		default:
-			if (optopt)
+			if (optopt > 0 && optopt < 256)
 				return cfs_errorf(err, -1, "unknown option -%c", optopt);
 			return cfs_errorf(err, -1, "unknown option %s", argv[optind - 1]);
 		}
