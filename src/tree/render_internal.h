@@ -44,10 +44,6 @@ struct table_kind {
 
 /* The printer of a Kind, or the NAME AGE printer of kinds kubectl has none for. */
 const struct table_kind *render_table_kind(const char *kind);
-/* kubectl's pod STATUS (printPod): into reason (len >= 64); fills the READY counts and
- * the RESTARTS cell text (len >= 64). */
-void render_pod_status(const json_t *pod, int64_t now_ms, char *reason, size_t rlen, int64_t *ready,
-		       int64_t *total, char *restarts, size_t restarts_len);
 /* render_pod.c: the pod printer's row. */
 void render_row_pod(struct table *t, const json_t *pod);
 
