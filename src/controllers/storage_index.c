@@ -786,7 +786,7 @@ void storage_index_pvc(struct cluster *cl, struct object *obj, int removed)
 	ce->cls = cls;
 	ce->nil_class = cname == NULL;
 	const char *vn = jstr(j, "spec.volumeName");
-	if (vn && *vn && !bound) {
+	if (vn && *vn) {
 		if (!ce->want_key || strcmp(ce->want_key, vn) != 0) {
 			pvc_unwant(st, ce);
 			ce->want_key = xstrdup(vn);

@@ -17,7 +17,7 @@
  *       reserved             bytes of delayed provisioning (--provision-delay) in flight;
  *   - claimRef "ns/name" -> the PVs whose spec.claimRef names that claim (pre-bound,
  *     reserved, bound, released);
- *   - volumeName -> the unbound claims that name that PV (pre-bound claims);
+ *   - volumeName -> the claims that name that PV (bound, or pre-bound by the user);
  *   - the default StorageClasses (usually one).
  *
  * COMPLEXITY of each controller step (n = objects of a kind, P = PVs, C = claims):
@@ -162,7 +162,7 @@ struct pvc_entry *storage_pvc(struct cluster *cl, const struct object *pvc);
 struct sclass *storage_class(struct cluster *cl, const char *name, int create);
 /* The PVs whose claimRef names ns/name: a chain through ref_next, or NULL. */
 struct pv_entry *storage_refs(struct cluster *cl, const char *ns, const char *name);
-/* The unbound claims whose spec.volumeName names this PV: a chain through want_next. */
+/* The claims whose spec.volumeName names this PV: a chain through want_next. */
 struct pvc_entry *storage_wanting(struct cluster *cl, const char *pv);
 /* The pods of ns whose volumes name the claim: fills *out (new array, caller frees),
  * returns the count. O(pods using the claim) once pods are indexed (storage_pod_index),

@@ -226,10 +226,9 @@ int storage_check_modes(const struct manifest *m, const json_t *doc, json_t *obj
 		if (!b)
 			return manifest_errorf(
 			    m, v, err, -EINVAL,
-			    "%s[%zu]: Unsupported value: \"%s\": supported values: "
-			    "\"ReadOnlyMany\", "
+			    "%s: Unsupported value: \"%s\": supported values: \"ReadOnlyMany\", "
 			    "\"ReadWriteMany\", \"ReadWriteOnce\", \"ReadWriteOncePod\"",
-			    path, i, json_is_string(v) ? json_string_value(v) : "");
+			    path, json_is_string(v) ? json_string_value(v) : "");
 		all |= b;
 	}
 	if ((all & AM_RWOP) && json_array_size(arr) > 1)
