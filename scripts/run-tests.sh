@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs every test suite and prints one closing line "N passed, N failed" over all of
 # them; exits non-zero when anything failed. Unit suites are Check binaries in
-# $BUILD/tests (each check counts); mount tests are tests/integration/*.sh (each prints
+# $BUILD/tests (each check counts); mount tests are tests/integration/test_*.sh (each prints
 # its own "N passed, N failed" as its last line).
 #   ONLY=unit|integration   run one family     VALGRIND=1   unit suites under valgrind
 #   TESTS=pattern           only suites whose file name contains pattern
@@ -41,7 +41,7 @@ if [ "${ONLY:-unit}" = unit ] || [ -z "${ONLY:-}" ]; then
 fi
 
 if [ "${ONLY:-integration}" = integration ] || [ -z "${ONLY:-}" ]; then
-	for t in tests/integration/*.sh; do
+	for t in tests/integration/test_*.sh; do
 		[ -f "$t" ] || continue
 		case "$t" in *"${TESTS:-}"*) ;; *) continue ;; esac
 		name=$(basename "$t" .sh)
