@@ -12,7 +12,7 @@
 #include <string.h>
 #include "claimfs/jsonutil.h"
 #include "claimfs/workloads.h"
-#include "render_internal.h"
+#include "claimfs/render.h"
 #include "tree_internal.h"
 
 #define LABEL_ZONE "topology.kubernetes.io/zone"
