@@ -812,6 +812,10 @@ START_TEST(test_store_storage_and_ready)
 	ck_assert_str_eq(fx_str(&fx, "PersistentVolumeClaim", "default", "goserver-pvc",
 				"spec.resources.requests.storage"),
 			 "8Gi");
+	ck_file(PVC "/capacity", "8Gi\n");
+	ck_file("storageclasses/standard/allocated", "23Gi\n");
+	ck_assert_int_eq(store_at(PVC "/storage", "4Gi"), -EPERM); /* shrinking is Forbidden */
+	ck_file(PVC "/storage", "8Gi\n");
 	ck_assert_int_eq(store_at(PVC "/storage", "banana"), -EINVAL);
 	ck_file(PVC "/storage", "8Gi\n");
 	ck_assert(fx_has_event(&fx, "FailedApply", "persistentvolumeclaims/goserver-pvc/storage"));
