@@ -101,11 +101,11 @@ void fs_nodes_forget(struct fs_nodes *t, uint64_t ino, uint64_t n);
 /* Copies node ino out: 0, or -ENOENT when the kernel does not hold it. */
 int fs_nodes_get(struct fs_nodes *t, uint64_t ino, struct fs_node_info *out);
 int fs_nodes_known(struct fs_nodes *t, uint64_t ino);
-/* The object obj_id changed or went away: every node of it loses its cached rendering,
- * its invalidation count goes up, and fn(ctx, ino) is called for each (nodes lock held:
- * fn may only take the notify lock). */
-void fs_nodes_obj_changed(struct fs_nodes *t, uint64_t obj_id, void (*fn)(void *, uint64_t),
-			  void *ctx);
+/* The object obj_id changed or (removed) goes away: every node of it loses its cached
+ * rendering, its invalidation count goes up, and fn(ctx, ino) is called for each node
+ * the kernel holds (nodes lock held: fn may only take the notify lock). */
+void fs_nodes_obj_changed(struct fs_nodes *t, uint64_t obj_id, int removed,
+			  void (*fn)(void *, uint64_t), void *ctx);
 /* Renders tn (a file or symlink) or reuses the cached rendering when it is still valid
  * (same cluster generation, or TREE_OWN and not invalidated since), refines the mtime
  * (same hash: old mtime; new hash: the model's mtime, never going back) and fills out;

@@ -4,6 +4,11 @@
  * Two intrusive hash indexes: by inode number (every op) and by object id (invalidation
  * of every inode of a changed object). Also the shared rendered contents (fs_blob).
  *
+ * Ghosts: when the kernel forgets a rendered node of a live object, the node stays as a
+ * ghost (lookup count 0, no cached content) so that its refined mtime survives the
+ * kernel's cache pressure: a file that did not change keeps its mtime when it is looked
+ * up again. Ghosts go with their object, and the oldest go beyond GHOSTS_MAX.
+ *
  * Locking: one mutex (the nodes lock) guards everything here. It is taken alone or under
  * the cluster lock (fs_nodes_render, the watch callbacks), never the other way round; the
  * only lock taken under it is the notify lock (fs_nodes_obj_changed's callback).
@@ -19,6 +24,8 @@
 #define CACHE_MAX_BYTES (32u << 20)
 #define CACHE_MAX_BLOBS 16384
 #define CACHE_MAX_ONE (8u << 20)
+/* Forgotten nodes remembered for their mtime (about 200 bytes each). */
+#define GHOSTS_MAX 65536
 
 struct node {
 	uint64_t ino;		  /* tree_node.ino, or FS_INO_TEMP | n */
@@ -30,6 +37,8 @@ struct node {
 	unsigned attr_ok : 1;	  /* size/hash/mtime are from a rendering still valid */
 	unsigned have_hash : 1;	  /* hash/size hold a previous rendering (for mtime) */
 	unsigned stale_cache : 1; /* the page cache may hold an outdated snapshot */
+	unsigned ghost : 1;	  /* forgotten by the kernel, kept for its mtime */
+	unsigned dead : 1;	  /* its object is gone: never becomes a ghost */
 	uint64_t attr_gen;	  /* cluster generation of that rendering */
 	size_t size;		  /* bytes of the last rendering */
 	uint64_t hash;		  /* its hash */
@@ -38,6 +47,8 @@ struct node {
 	struct fs_blob *blob;	  /* cached rendering, in the LRU; may be NULL */
 	struct node *lru_prev;	  /* LRU links (most recent at the head) */
 	struct node *lru_next;
+	struct node *gprev; /* ghost list links (oldest at the tail) */
+	struct node *gnext;
 	struct node *inext; /* chain by inode number */
 	struct node *onext; /* chain by object id (only when tn.obj_id != 0) */
 };
@@ -50,8 +61,10 @@ struct fs_nodes {
 	size_t count;	       /* nodes */
 	struct node *lru_head; /* most recently rendered */
 	struct node *lru_tail;
-	size_t lru_bytes, lru_n; /* what the LRU holds */
-	uint64_t next_temp;	 /* temporary inode numbers handed out */
+	size_t lru_bytes, lru_n;    /* what the LRU holds */
+	uint64_t next_temp;	    /* temporary inode numbers handed out */
+	struct node *ghead, *gtail; /* ghosts, newest first */
+	size_t nghosts;
 };
 
 /* ---- blobs ---- */
@@ -206,6 +219,47 @@ static void free_node(struct node *n)
 	free(n);
 }
 
+static void ghost_unlink(struct fs_nodes *t, struct node *n)
+{
+	if (!n->ghost)
+		return;
+	if (n->gprev)
+		n->gprev->gnext = n->gnext;
+	else
+		t->ghead = n->gnext;
+	if (n->gnext)
+		n->gnext->gprev = n->gprev;
+	else
+		t->gtail = n->gprev;
+	n->gprev = n->gnext = NULL;
+	n->ghost = 0;
+	t->nghosts--;
+}
+
+static void drop(struct fs_nodes *t, struct node *n)
+{
+	ghost_unlink(t, n);
+	unlink_node(t, n);
+	t->count--;
+	free_node(n);
+}
+
+static void make_ghost(struct fs_nodes *t, struct node *n)
+{
+	lru_unlink(t, n);
+	n->ghost = 1;
+	n->gprev = NULL;
+	n->gnext = t->ghead;
+	if (t->ghead)
+		t->ghead->gprev = n;
+	else
+		t->gtail = n;
+	t->ghead = n;
+	t->nghosts++;
+	while (t->nghosts > GHOSTS_MAX)
+		drop(t, t->gtail);
+}
+
 static struct node *add(struct fs_nodes *t, const struct tree_node *tn, uint64_t ino,
 			uint64_t parent, const char *name)
 {
@@ -260,6 +314,7 @@ void fs_nodes_remember(struct fs_nodes *t, const struct tree_node *tn, uint64_t 
 	struct node *n = find(t, tn->ino);
 	if (!n)
 		n = add(t, tn, tn->ino, parent, name);
+	ghost_unlink(t, n);
 	n->nlookup++;
 	pthread_mutex_unlock(&t->lock);
 }
@@ -284,10 +339,11 @@ void fs_nodes_forget(struct fs_nodes *t, uint64_t ino, uint64_t count)
 	struct node *n = find(t, ino);
 	if (n && ino != 1) {
 		n->nlookup = n->nlookup > count ? n->nlookup - count : 0;
-		if (n->nlookup == 0) {
-			unlink_node(t, n);
-			t->count--;
-			free_node(n);
+		if (n->nlookup == 0 && !n->ghost) {
+			if (n->have_hash && n->tn.obj_id && !n->temp && !n->dead)
+				make_ghost(t, n);
+			else
+				drop(t, n);
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -299,7 +355,7 @@ int fs_nodes_get(struct fs_nodes *t, uint64_t ino, struct fs_node_info *out)
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&t->lock);
 	struct node *n = find(t, ino);
-	if (n) {
+	if (n && !n->ghost) {
 		tree_node_copy(&out->tn, &n->tn);
 		out->parent = n->parent;
 		out->name = n->name ? xstrdup(n->name) : NULL;
@@ -320,25 +376,32 @@ void fs_node_info_release(struct fs_node_info *ni)
 int fs_nodes_known(struct fs_nodes *t, uint64_t ino)
 {
 	pthread_mutex_lock(&t->lock);
-	int known = find(t, ino) != NULL;
+	struct node *n = find(t, ino);
+	int known = n && !n->ghost;
 	pthread_mutex_unlock(&t->lock);
 	return known;
 }
 
-void fs_nodes_obj_changed(struct fs_nodes *t, uint64_t obj_id, void (*fn)(void *, uint64_t),
-			  void *ctx)
+void fs_nodes_obj_changed(struct fs_nodes *t, uint64_t obj_id, int removed,
+			  void (*fn)(void *, uint64_t), void *ctx)
 {
-	struct node *n;
+	struct node *n, *next;
 	if (!obj_id)
 		return;
 	pthread_mutex_lock(&t->lock);
-	for (n = t->ob[bucket(t, obj_id)]; n; n = n->onext) {
+	for (n = t->ob[bucket(t, obj_id)]; n; n = next) {
+		next = n->onext;
 		if (n->tn.obj_id != obj_id)
 			continue;
+		if (n->ghost && removed) {
+			drop(t, n);
+			continue;
+		}
 		n->attr_ok = 0;
 		n->inval++;
+		n->dead |= removed;
 		lru_unlink(t, n);
-		if (fn)
+		if (fn && !n->ghost)
 			fn(ctx, n->ino);
 	}
 	pthread_mutex_unlock(&t->lock);

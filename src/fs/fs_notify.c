@@ -301,7 +301,7 @@ static void on_object(void *ctx, const struct object *obj, int removed)
 	if (obj->id > nf->max_obj_id)
 		nf->max_obj_id = obj->id;
 	tree_note_change(fs->cl, obj, removed);
-	fs_nodes_obj_changed(fs->nodes, obj->id, sink_ino, &s);
+	fs_nodes_obj_changed(fs->nodes, obj->id, removed, sink_ino, &s);
 	if (created || removed) {
 		uint64_t dir = tree_kind_dir_ino(fs->cl, obj->kind, obj->ns);
 		if (dir && fs_nodes_known(fs->nodes, dir)) {
