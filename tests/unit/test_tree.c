@@ -913,6 +913,20 @@ START_TEST(test_apply_scopes)
 	ck_assert(exists(NS "widgets/w1/manifest.yaml"));
 	ck_contains(NS "widgets/w1/object.json", "\"size\": 3");
 	ck_ls(NS "widgets/w1", "manifest.yaml object.json events");
+	/* and a cluster-scoped one at the root */
+	ck_assert_int_eq(resolve("priorityclasses", &n), -ENOENT);
+	ck_assert_int_eq(write_to("apply", "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\n"
+					   "metadata:\n  name: high\nvalue: 1000\n"),
+			 0);
+	ck_ls("", "README apply events metrics dns namespaces nodes persistentvolumes "
+		  "priorityclasses storageclasses");
+	ck_ls("priorityclasses", ".table .table-wide high");
+	ck_contains("priorityclasses/high/manifest.yaml", "value: 1000");
+	ck_assert_int_eq(
+	    create_in("priorityclasses", "low.yaml",
+		      "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nvalue: 1\n"),
+	    0);
+	ck_assert(exists("priorityclasses/low"));
 	ck_contains("README", "namespaces/");
 }
 END_TEST
