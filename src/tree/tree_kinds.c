@@ -145,11 +145,23 @@ int tree_kind_readdir(struct cluster *cl, const struct tree_node *dir, tree_fill
 	return 0;
 }
 
+/* A kind whose plural is one of the namespace's own files (Event: "events") has no
+ * directory there: the file wins, and a listing never names two entries alike. */
+static int ns_file_clash(const struct kind *k)
+{
+	const struct tree_table *t = &tree_table_namespace;
+	size_t i;
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->attrs[i].name, k->plural) == 0)
+			return 1;
+	return 0;
+}
+
 int tree_ns_kind_lookup(struct cluster *cl, const struct object *nsobj, const char *name,
 			struct tree_node *out)
 {
 	const struct kind *k = store_kind_by_plural(cluster_store(cl), name);
-	if (!k || !k->namespaced || !tree_kind_dir_exists(cl, k, nsobj->name))
+	if (!k || !k->namespaced || ns_file_clash(k) || !tree_kind_dir_exists(cl, k, nsobj->name))
 		return -ENOENT;
 	tree_kind_dir_node(cl, k, nsobj->name, nsobj->id, 1, out);
 	return 0;
@@ -170,7 +182,8 @@ int tree_ns_kind_readdir(struct cluster *cl, const struct object *nsobj, tree_fi
 	const struct kind *const *kinds = store_kinds(cluster_store(cl), &nk);
 	const struct kind **dirs = xcalloc(nk + 1, sizeof(*dirs));
 	for (i = 0; i < nk; i++)
-		if (kinds[i]->namespaced && tree_kind_dir_exists(cl, kinds[i], nsobj->name))
+		if (kinds[i]->namespaced && !ns_file_clash(kinds[i]) &&
+		    tree_kind_dir_exists(cl, kinds[i], nsobj->name))
 			dirs[m++] = kinds[i];
 	qsort(dirs, m, sizeof(*dirs), cmp_kind_plural);
 	for (i = 0; i < m && rc == 0; i++) {

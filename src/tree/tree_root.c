@@ -26,6 +26,16 @@ static const struct root_file {
 };
 #define NROOT (sizeof(root_files) / sizeof(root_files[0]))
 
+/* A kind whose plural is a root file's name has no directory: the file wins. */
+static int root_file_clash(const struct kind *k)
+{
+	size_t i;
+	for (i = 0; i < NROOT; i++)
+		if (strcmp(root_files[i].name, k->plural) == 0)
+			return 1;
+	return 0;
+}
+
 static void root_file_node(const struct root_file *f, int own, struct tree_node *out)
 {
 	tree_node_set(out, own, f->ino, TREE_FILE, f->mode, f->flags, f->role, NULL, 0, NULL, NULL,
@@ -41,7 +51,7 @@ int tree_root_lookup(struct cluster *cl, const char *name, struct tree_node *out
 			return 0;
 		}
 	const struct kind *k = store_kind_by_plural(cluster_store(cl), name);
-	if (!k || k->namespaced || !tree_kind_dir_exists(cl, k, NULL))
+	if (!k || k->namespaced || root_file_clash(k) || !tree_kind_dir_exists(cl, k, NULL))
 		return -ENOENT;
 	tree_kind_dir_node(cl, k, NULL, 0, 1, out);
 	return 0;
@@ -65,7 +75,8 @@ int tree_root_readdir(struct cluster *cl, tree_fill_fn fill, void *ctx)
 	const struct kind *const *kinds = store_kinds(cluster_store(cl), &nk);
 	const struct kind **dirs = xcalloc(nk + 1, sizeof(*dirs));
 	for (i = 0; i < nk; i++)
-		if (!kinds[i]->namespaced && tree_kind_dir_exists(cl, kinds[i], NULL))
+		if (!kinds[i]->namespaced && !root_file_clash(kinds[i]) &&
+		    tree_kind_dir_exists(cl, kinds[i], NULL))
 			dirs[m++] = kinds[i];
 	qsort(dirs, m, sizeof(*dirs), cmp_kind_plural);
 	for (i = 0; i < m && rc == 0; i++) {

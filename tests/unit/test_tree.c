@@ -913,6 +913,15 @@ START_TEST(test_apply_scopes)
 	ck_assert(exists(NS "widgets/w1/manifest.yaml"));
 	ck_contains(NS "widgets/w1/object.json", "\"size\": 3");
 	ck_ls(NS "widgets/w1", "manifest.yaml object.json events");
+	/* an Event's plural is the namespace's events file: the file wins, listed once */
+	ck_assert_int_eq(write_to("apply", "apiVersion: v1\nkind: Event\nmetadata:\n  name: e1\n"
+					   "reason: Test\n"),
+			 0);
+	ck_ls(NS, "manifest.yaml object.json events phase configmaps deployments "
+		  "persistentvolumeclaims pods replicasets secrets services statefulsets widgets");
+	n = must(NS "events");
+	ck_assert_int_eq(n.type, TREE_FILE);
+	tree_node_release(&n);
 	/* and a cluster-scoped one at the root */
 	ck_assert_int_eq(resolve("priorityclasses", &n), -ENOENT);
 	ck_assert_int_eq(write_to("apply", "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\n"
