@@ -766,6 +766,51 @@ START_TEST(test_event_cursor)
 }
 END_TEST
 
+START_TEST(test_deployment_files)
+{
+	int rc =
+	    write_to("apply", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n"
+			      "spec:\n  replicas: 2\n  selector:\n    matchLabels: {app: web}\n"
+			      "  template:\n    metadata:\n      labels: {app: web}\n    spec:\n"
+			      "      containers:\n      - name: c\n        image: nginx\n");
+	ck_assert_msg(rc == 0, "deployment refused: %s", fx.err.msg);
+	ck_ls(NS "deployments/app", "manifest.yaml object.json events replicas readyReplicas "
+				    "updatedReplicas availableReplicas strategy");
+	ck_file(NS "deployments/app/replicas", "2\n");
+	ck_file(NS "deployments/app/readyReplicas", "2\n");
+	ck_file(NS "deployments/app/updatedReplicas", "2\n");
+	ck_file(NS "deployments/app/availableReplicas", "2\n");
+	ck_file(NS "deployments/app/strategy", "RollingUpdate\n");
+	char *rs = ls(NS "replicasets");
+	ck_assert_msg(strncmp(rs, ".table .table-wide app-", 23) == 0 && !strchr(rs + 23, ' '),
+		      "replicasets: %s", rs);
+	char path[256], owner[128];
+	snprintf(path, sizeof(path), NS "replicasets/%s", rs + 19);
+	char *l = ls(path);
+	ck_assert_str_eq(l, "manifest.yaml object.json events replicas readyReplicas");
+	free(l);
+	snprintf(path, sizeof(path), NS "replicasets/%s/replicas", rs + 19);
+	ck_file(path, "2\n");
+	snprintf(path, sizeof(path), NS "replicasets/%s/readyReplicas", rs + 19);
+	ck_file(path, "2\n");
+	snprintf(path, sizeof(path), NS "replicasets/%s/owner", rs + 19);
+	ck_assert_ptr_null(readp(path)); /* replica sets have no owner file */
+	/* the pods name their ReplicaSet */
+	char *pods = ls(NS "pods");
+	char *first = pods + strlen(".table .table-wide ");
+	*strchrnul(first, ' ') = '\0';
+	snprintf(path, sizeof(path), NS "pods/%s/owner", first);
+	snprintf(owner, sizeof(owner), "ReplicaSet/%s\n", rs + 19);
+	ck_file(path, owner);
+	free(pods);
+	free(rs);
+	ck_assert_int_eq(store_at(NS "deployments/app/replicas", "3\n"), 0);
+	ck_file(NS "deployments/app/readyReplicas", "3\n");
+	ck_assert_int_eq(store_at(NS "deployments/app/replicas", "three"), -EINVAL);
+	ck_file(NS "deployments/app/replicas", "3\n");
+}
+END_TEST
+
 /* ---- the write side ---- */
 
 START_TEST(test_store_replicas)
@@ -1094,6 +1139,7 @@ Suite *make_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_store_replicas);
 	tcase_add_test(tc, test_store_storage_and_ready);
+	tcase_add_test(tc, test_deployment_files);
 	tcase_add_test(tc, test_apply_scopes);
 	tcase_add_test(tc, test_mkdir_rmdir_unlink);
 	suite_add_tcase(s, tc);
