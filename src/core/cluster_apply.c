@@ -254,8 +254,8 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 		/* Leaf nodes from the document keep their positions: merge references. */
 		p->obj = json_deep_copy(p->old->json);
 		jmerge(p->obj, patch);
-		json_object_set(p->obj, "status",
-				json_object_get(p->old->json, "status") ?: json_object());
+		json_t *ostatus = json_object_get(p->old->json, "status");
+		json_object_set_new(p->obj, "status", ostatus ? json_incref(ostatus) : json_object());
 		json_t *ometa = json_object_get(p->old->json, "metadata");
 		json_t *nmeta = json_object_get(p->obj, "metadata");
 		static const char *const keep[] = {"uid", "resourceVersion", "creationTimestamp",
