@@ -432,77 +432,92 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 }
 
-static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* Which handle an open makes, or why it is refused. */
+static int open_kind(const struct fs_node_info *ni, int wr, enum fs_hkind *kind)
 {
-	struct fs *fs = fs_of(req);
-	struct fs_node_info ni;
-	struct fs_rendered r;
-	int acc = fi->flags & O_ACCMODE, wr = acc != O_RDONLY, rd = acc != O_WRONLY;
-	enum fs_hkind kind;
-	int rc = node_of(fs, ino, &ni);
-	if (rc < 0) {
-		reply_err(req, rc);
-		return;
-	}
-	unsigned fl = ni.tn.flags;
-	if (ni.temp)
-		rc = -ENOENT; /* a file being created is not there for anyone else */
-	else if (ni.tn.type == TREE_DIR)
-		rc = -EISDIR;
-	else if (wr && !(fl & (TREE_STORE | TREE_APPLY)))
-		rc = -EACCES;
-	if (rc < 0) {
-		fs_node_info_release(&ni);
-		reply_err(req, rc);
-		return;
-	}
+	unsigned fl = ni->tn.flags;
+	if (ni->temp)
+		return -ENOENT; /* a file being created is not there for anyone else */
+	if (ni->tn.type == TREE_DIR)
+		return -EISDIR;
+	if (wr && !(fl & (TREE_STORE | TREE_APPLY)))
+		return -EACCES;
 	if (wr)
-		kind = (fl & TREE_APPLY) ? FS_H_APPLY : FS_H_STORE;
+		*kind = (fl & TREE_APPLY) ? FS_H_APPLY : FS_H_STORE;
 	else
-		kind = (fl & TREE_LOG) ? FS_H_LOG : FS_H_READ;
-	struct fs_handle *h = fs_handle_new(kind, ino, &ni);
+		*kind = (fl & TREE_LOG) ? FS_H_LOG : FS_H_READ;
+	return 0;
+}
+
+/* Renders the whole content into the handle: a snapshot, or a log and its cursor. */
+static int open_render(struct fs *fs, struct fs_handle *h, int rd)
+{
+	struct fs_rendered r;
 	memset(&r, 0, sizeof(r));
 	cluster_lock(fs->cl);
-	rc = still_there(fs, &ni);
-	if (rc == 0 && (rd || kind == FS_H_LOG)) {
-		rc = fs_nodes_render(fs, &ni.tn, 1, &r);
-		if (rc < 0)
-			rc = -ESTALE;
-	}
+	int rc = still_there(fs, &h->ni);
+	if (rc == 0 && (rd || h->kind == FS_H_LOG))
+		rc = fs_nodes_render(fs, &h->ni.tn, 1, &r) < 0 ? -ESTALE : 0;
 	cluster_unlock(fs->cl);
-	if (rc == 0 && r.blob) {
-		h->inval = r.inval;
-		if (kind == FS_H_LOG) {
-			sb_add(&h->log, r.blob->data, r.blob->len);
-			h->cursor = r.blob->cursor;
-			fs_blob_unref(r.blob);
-		} else {
-			h->snap = r.blob;
-		}
+	if (rc < 0 || !r.blob)
+		return rc;
+	h->inval = r.inval;
+	if (h->kind == FS_H_LOG) {
+		sb_add(&h->log, r.blob->data, r.blob->len);
+		h->cursor = r.blob->cursor;
+		fs_blob_unref(r.blob);
+	} else {
+		h->snap = r.blob;
 	}
-	fs_node_info_release(&ni);
-	if (rc < 0) {
-		fs_handle_free(h);
-		reply_err(req, rc);
-		return;
-	}
-	if (kind == FS_H_LOG) {
+	return 0;
+}
+
+/* Page cache policy (fs_attr.c) and what wakes a poll(2) on the handle. */
+static void open_policy(struct fs *fs, struct fs_handle *h, struct fuse_file_info *fi, int wr)
+{
+	if (h->kind == FS_H_LOG) {
 		h->poller.is_log = 1;
 		h->poller.path = h->ni.tn.obj_id ? events_path(&h->ni.tn) : NULL;
-	} else if (kind == FS_H_READ) {
+	} else if (h->kind == FS_H_READ) {
 		h->poller.obj_id = h->ni.tn.obj_id;
 	}
-	if (!fs->no_cache && kind == FS_H_READ && (fl & TREE_OWN) && h->snap &&
+	if (!fs->no_cache && h->kind == FS_H_READ && (h->ni.tn.flags & TREE_OWN) && h->snap &&
 	    h->snap->len <= FS_KEEP_CACHE_MAX) {
 		/* One page of content a function of its object: the page cache may stay, unless
 		 * an outdated snapshot was read into it since the last invalidation. */
-		fi->keep_cache = !fs_nodes_take_stale_cache(fs->nodes, ino);
+		fi->keep_cache = !fs_nodes_take_stale_cache(fs->nodes, h->ino);
 		h->cached = 1;
 	} else {
 		fi->direct_io = 1;
 	}
 	if (!wr)
 		fi->noflush = 1;
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_node_info ni;
+	struct fs_handle *h;
+	int acc = fi->flags & O_ACCMODE, wr = acc != O_RDONLY, rd = acc != O_WRONLY;
+	enum fs_hkind kind = FS_H_READ;
+	int rc = node_of(fs, ino, &ni);
+	if (rc == 0)
+		rc = open_kind(&ni, wr, &kind);
+	if (rc < 0) {
+		fs_node_info_release(&ni); /* zeroed when node_of failed */
+		reply_err(req, rc);
+		return;
+	}
+	h = fs_handle_new(kind, ino, &ni);
+	fs_node_info_release(&ni);
+	rc = open_render(fs, h, rd);
+	if (rc < 0) {
+		fs_handle_free(h);
+		reply_err(req, rc);
+		return;
+	}
+	open_policy(fs, h, fi, wr);
 	fi->fh = (uintptr_t)h;
 	if (fuse_reply_open(req, fi) != 0)
 		fs_handle_free(h);
@@ -684,6 +699,31 @@ static int plus_worthy(const struct tree_node *tn)
 	return tn->type != TREE_FILE || (tn->flags & TREE_OWN);
 }
 
+/* The entry at index i of an open directory (0 ".", 1 "..", then the listing); *full
+ * when it carries attributes, i.e. the kernel gets a reference to it. LOCKED. */
+static const char *dir_entry(struct fs *fs, struct fs_handle *h, size_t i, int plus,
+			     struct fuse_entry_param *e, int *full)
+{
+	const struct fs_dirent *d;
+	memset(e, 0, sizeof(*e));
+	*full = 0;
+	if (i < 2) {
+		e->attr.st_ino = i ? (h->ni.parent ? h->ni.parent : 1) : h->ino;
+		e->attr.st_mode = S_IFDIR;
+		return i ? ".." : ".";
+	}
+	d = &h->ents[i - 2];
+	if (plus && plus_worthy(&d->tn) && fs_attr_entry(fs, &h->ni.tn, &d->tn, e) == 0) {
+		*full = 1;
+		return d->name;
+	}
+	memset(e, 0, sizeof(*e)); /* ino 0: a plain entry, looked up when used */
+	e->attr.st_ino = d->tn.ino;
+	e->attr.st_mode = type_bits(d->tn.type);
+	return d->name;
+}
+
+/* The listing is taken at offset 0 (opendir or rewinddir) and served from the handle. */
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, int plus)
 {
@@ -706,26 +746,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		given = xmalloc((h->nents + 2 - (size_t)off) * sizeof(*given));
 	for (i = (size_t)off; rc == 0 && i < h->nents + 2; i++) {
 		struct fuse_entry_param e;
-		const char *name;
-		const struct fs_dirent *d = i >= 2 ? &h->ents[i - 2] : NULL;
-		int full = 0;
+		int full;
 		size_t len;
-		memset(&e, 0, sizeof(e));
-		if (!d) {
-			name = i ? ".." : ".";
-			e.attr.st_ino = i ? (h->ni.parent ? h->ni.parent : 1) : ino;
-			e.attr.st_mode = S_IFDIR;
-		} else {
-			name = d->name;
-			if (plus && plus_worthy(&d->tn) &&
-			    fs_attr_entry(fs, &h->ni.tn, &d->tn, &e) == 0)
-				full = 1;
-			else {
-				memset(&e, 0, sizeof(e)); /* ino 0: a plain entry */
-				e.attr.st_ino = d->tn.ino;
-				e.attr.st_mode = type_bits(d->tn.type);
-			}
-		}
+		const char *name = dir_entry(fs, h, i, plus, &e, &full);
 		if (plus)
 			len = fuse_add_direntry_plus(req, buf + pos, size - pos, name, &e,
 						     (off_t)(i + 1));
@@ -733,10 +756,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			len = fuse_add_direntry(req, buf + pos, size - pos, name, &e.attr,
 						(off_t)(i + 1));
 		if (len > size - pos)
-			break;
+			break; /* did not fit: not sent, no reference */
 		if (full) {
-			fs_nodes_remember(fs->nodes, &d->tn, ino, name);
-			given[ngiven++] = d->tn.ino;
+			fs_nodes_remember(fs->nodes, &h->ents[i - 2].tn, ino, name);
+			given[ngiven++] = h->ents[i - 2].tn.ino;
 		}
 		pos += len;
 	}
