@@ -311,6 +311,7 @@ static void state_fini(void *p)
 		if (st->pvcs.keys[i]) {
 			struct pvc_entry *ce = st->pvcs.vals[i];
 			free(ce->req_str);
+			free(ce->status_str);
 			free(ce->want_key);
 			free(ce);
 		}
@@ -744,6 +745,7 @@ void storage_index_pvc(struct cluster *cl, struct object *obj, int removed)
 		storage_reserve(ce, 0);
 		u64_del(&st->pvcs, obj->id);
 		free(ce->req_str);
+		free(ce->status_str);
 		free(ce);
 		return;
 	}
@@ -768,9 +770,11 @@ void storage_index_pvc(struct cluster *cl, struct object *obj, int removed)
 	const char *phase = jstr(j, "status.phase");
 	int bound = phase && strcmp(phase, "Bound") == 0;
 	int unbound = !phase || strcmp(phase, "Pending") == 0;
-	ce->status_bytes = 0;
-	if (bound) {
-		int64_t b = storage_bytes(jstr(j, "status.capacity.storage"));
+	const char *st_cap = bound ? jstr(j, "status.capacity.storage") : NULL;
+	if (!st_cap || !ce->status_str || strcmp(st_cap, ce->status_str) != 0) {
+		free(ce->status_str);
+		ce->status_str = st_cap ? xstrdup(st_cap) : NULL;
+		int64_t b = storage_bytes(st_cap);
 		ce->status_bytes = b > 0 ? b : 0;
 	}
 	const char *cname = storage_class_of(j);

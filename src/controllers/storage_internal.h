@@ -140,7 +140,8 @@ struct pvc_entry {
 	int64_t created_ms;	     /* creationTimestamp, for the pending order */
 	int64_t request;	     /* spec.resources.requests.storage bytes, -1 unparsable */
 	char *req_str;		     /* the request string request was parsed from; owned */
-	int64_t status_bytes;	     /* status.capacity.storage bytes, 0 when none */
+	int64_t status_bytes;	     /* status.capacity.storage of a Bound claim, else 0 */
+	char *status_str;	     /* the string status_bytes was parsed from; owned */
 	uint64_t sig_prev, sig;	     /* watch signatures */
 	int deleting_prev, deleting; /* metadata.deletionTimestamp before and after */
 	uint64_t memo;		     /* hash of the last deduplicated event */
