@@ -219,7 +219,8 @@ rc=$?
 same "$rc" 0 "without -f the command returns 0"
 check "without -f the mount is there when it returns" mountpoint -q "$MNT"
 check "the state survived the remount" test -d "$NS/statefulsets/web"
-bgpid=$(pgrep -f -- "--state $STATE $MNT" | head -1)
+bgpid=$(head -1 "$STATE/lock" 2>/dev/null) # the daemon's pid, kept by the state lock
+check "the state lock names a live background daemon" kill -0 "${bgpid:-0}"
 fusermount3 -u "$MNT"
 for i in $(seq 1 50); do [ -n "$bgpid" ] && kill -0 "$bgpid" 2>/dev/null || break; sleep 0.1; done
 check "the background daemon exits after fusermount -u" sh -c "[ -n '$bgpid' ] && ! kill -0 '$bgpid' 2>/dev/null"
