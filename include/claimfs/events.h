@@ -4,8 +4,9 @@
  * where object is the involved object's path in the mount
  * ("namespaces/default/persistentvolumeclaims/data") or, for FailedApply, the path that
  * was written. A message never contains a newline (they are replaced by spaces).
- * The log keeps the newest `capacity` events; every event has a sequence number that
- * never repeats. No internal locking: callers hold the cluster lock. */
+ * The log keeps at most `capacity` events: when it is full the oldest quarter is dropped
+ * at once (so the file shrinks rarely, as a rotated log does, and `tail -f` follows it);
+ * every event has a sequence number that never repeats. No internal locking: callers hold the cluster lock. */
 #ifndef CLAIMFS_EVENTS_H
 #define CLAIMFS_EVENTS_H
 

@@ -172,6 +172,11 @@ void cluster_report_failure(struct cluster *cl, const char *source, const char *
 	cl->generation++;
 	if (cl->watch.event)
 		cl->watch.event(cl->watch.ctx, source);
-	if (!cl->opts.quiet)
+	if (cl->opts.quiet)
+		return;
+	size_t n = strlen(source);
+	if (strncmp(reason, source, n) == 0 && reason[n] == ':')
+		fprintf(stderr, "claimfs: %s\n", reason); /* the reason names its source */
+	else
 		fprintf(stderr, "claimfs: %s: %s\n", source, reason);
 }

@@ -2,6 +2,7 @@
  * sequence numbers that never repeat, rendering only what is new. */
 #include <string.h>
 #include "unit.h"
+#include <stdio.h>
 #include "claimfs/events.h"
 
 START_TEST(format_and_filter)
@@ -48,12 +49,30 @@ START_TEST(bounded)
 }
 END_TEST
 
+/* A full log drops its oldest quarter at once, so it shrinks rarely (tail -f). */
+START_TEST(drops_a_quarter_when_full)
+{
+	struct eventlog *log = eventlog_new(8);
+	int i;
+	for (i = 0; i < 8; i++)
+		eventlog_add(log, 0, "Normal", "R", "o", "m");
+	ck_assert_uint_eq(eventlog_first_seq(log), 1);
+	eventlog_add(log, 0, "Normal", "R", "o", "m");
+	ck_assert_uint_eq(eventlog_first_seq(log), 3);
+	ck_assert_uint_eq(eventlog_last_seq(log), 9);
+	eventlog_add(log, 0, "Normal", "R", "o", "m");
+	ck_assert_uint_eq(eventlog_first_seq(log), 3);
+	eventlog_free(log);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("events");
 	TCase *tc = tcase_create("events");
 	tcase_add_test(tc, format_and_filter);
 	tcase_add_test(tc, bounded);
+	tcase_add_test(tc, drops_a_quarter_when_full);
 	suite_add_tcase(s, tc);
 	return s;
 }
