@@ -17,7 +17,7 @@ int expansion_admit(struct cluster *cl, const struct manifest *m, const json_t *
 		    const struct object *old, int64_t new_bytes, struct cfs_err *err)
 {
 	const char *oc = storage_class_of(old->json), *nc = storage_class_of(obj);
-	json_t *at = storage_at(doc, "spec.resources.requests.storage");
+	json_t *at = storage_at(m, doc, "spec.resources.requests.storage");
 	struct object *sc = NULL;
 	if (oc && *oc && nc && strcmp(oc, nc) == 0)
 		sc = store_get(cluster_store(cl), cluster_kind(cl, "StorageClass"), NULL, oc);

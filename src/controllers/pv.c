@@ -48,14 +48,14 @@ static int check_source(const struct manifest *m, const json_t *doc, json_t *spe
 			continue;
 		if (first)
 			return manifest_errorf(
-			    m, v, err, -EPERM,
+			    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EPERM,
 			    "spec.%s: Forbidden: may not specify more than 1 volume "
 			    "type",
 			    *s);
 		first = *s;
 	}
 	if (!first)
-		return manifest_errorf(m, storage_at(doc, "spec"), err, -EINVAL,
+		return manifest_errorf(m, storage_at(m, doc, "spec"), err, -EINVAL,
 				       "spec: Required value: must specify a volume type");
 	return 0;
 }
@@ -78,13 +78,13 @@ static int check_capacity(const struct manifest *m, const json_t *doc, json_t *o
 	json_t *cap = jget(obj, "spec.capacity"), *v;
 	const char *k;
 	if (!json_is_object(cap) || json_object_size(cap) == 0)
-		return manifest_errorf(m, storage_at(doc, "spec.capacity"), err, -EINVAL,
+		return manifest_errorf(m, storage_at(m, doc, "spec.capacity"), err, -EINVAL,
 				       "spec.capacity: Required value");
 	json_object_foreach(cap, k, v)
 	{
 		if (strcmp(k, "storage") != 0)
 			return manifest_errorf(
-			    m, v, err, -EINVAL,
+			    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
 			    "spec.capacity: Unsupported value: \"%s\": supported "
 			    "values: \"storage\"",
 			    k);
@@ -102,16 +102,16 @@ static int check_update(const struct manifest *m, const json_t *doc, json_t *obj
 	json_decref(a);
 	json_decref(b);
 	if (!same)
-		return manifest_errorf(m, storage_at(doc, "spec"), err, -EPERM,
+		return manifest_errorf(m, storage_at(m, doc, "spec"), err, -EPERM,
 				       "spec.persistentvolumesource: Forbidden: "
 				       "spec.persistentvolumesource is immutable after creation");
 	if (storage_is_block(old->json) != storage_is_block(obj))
-		return manifest_errorf(m, storage_at(doc, "spec.volumeMode"), err, -EINVAL,
+		return manifest_errorf(m, storage_at(m, doc, "spec.volumeMode"), err, -EINVAL,
 				       "spec.volumeMode: Invalid value: \"%s\": field is immutable",
 				       jstr_or(obj, "spec.volumeMode", "Filesystem"));
 	json_t *oa = jget(old->json, "spec.nodeAffinity");
 	if (oa && !json_equal(oa, jget(obj, "spec.nodeAffinity")))
-		return manifest_errorf(m, storage_at(doc, "spec.nodeAffinity"), err, -EINVAL,
+		return manifest_errorf(m, storage_at(m, doc, "spec.nodeAffinity"), err, -EINVAL,
 				       "spec.nodeAffinity: Invalid value: field is immutable");
 	return 0;
 }
@@ -124,7 +124,7 @@ static int pv_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 	int rc;
 
 	if (!json_is_object(spec))
-		return manifest_errorf(m, storage_at(doc, "spec"), err, -EINVAL,
+		return manifest_errorf(m, storage_at(m, doc, "spec"), err, -EINVAL,
 				       "spec.capacity: Required value");
 	rc = check_capacity(m, doc, obj, err);
 	if (!rc)
@@ -140,7 +140,7 @@ static int pv_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 					  strcmp(json_string_value(v), "Delete") != 0 &&
 					  strcmp(json_string_value(v), "Recycle") != 0)) {
 		return manifest_errorf(
-		    m, v, err, -EINVAL,
+		    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
 		    "spec.persistentVolumeReclaimPolicy: Unsupported value: \"%s\": "
 		    "supported values: \"Delete\", \"Recycle\", \"Retain\"",
 		    json_is_string(v) ? json_string_value(v) : "");
@@ -151,7 +151,7 @@ static int pv_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 	} else if (!json_is_string(v) || (strcmp(json_string_value(v), "Filesystem") != 0 &&
 					  strcmp(json_string_value(v), "Block") != 0)) {
 		return manifest_errorf(
-		    m, v, err, -EINVAL,
+		    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
 		    "spec.volumeMode: Unsupported value: \"%s\": supported values: "
 		    "\"Block\", \"Filesystem\"",
 		    json_is_string(v) ? json_string_value(v) : "");
@@ -160,20 +160,22 @@ static int pv_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 	if (v && !json_is_null(v)) {
 		if (!json_is_string(v))
 			return manifest_errorf(
-			    m, v, err, -EINVAL,
+			    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
 			    "spec.storageClassName: Invalid value: must be a string");
 		if (*json_string_value(v) && name_check_subdomain(json_string_value(v), &e) < 0)
-			return manifest_errorf(m, v, err, -EINVAL,
+			return manifest_errorf(m, storage_pos(m, v, storage_at(m, doc, "spec")),
+					       err, -EINVAL,
 					       "spec.storageClassName: Invalid value: \"%s\": %s",
 					       json_string_value(v), e.msg);
 	}
 	v = json_object_get(spec, "claimRef");
 	if (v && !json_is_null(v) && (!json_is_object(v) || !jstr(v, "name")))
-		return manifest_errorf(m, v, err, -EINVAL, "spec.claimRef.name: Required value");
+		return manifest_errorf(m, storage_pos(m, v, storage_at(m, doc, "spec")), err,
+				       -EINVAL, "spec.claimRef.name: Required value");
 	v = json_object_get(spec, "mountOptions");
 	if (v && !json_is_null(v) && !json_is_array(v))
 		return manifest_errorf(
-		    m, v, err, -EINVAL,
+		    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
 		    "spec.mountOptions: Invalid value: must be a list of strings");
 	if (old)
 		return check_update(m, doc, obj, old, err);

@@ -30,17 +30,17 @@ static int check_selector(const struct manifest *m, const json_t *doc, json_t *o
 	if (!sel || json_is_null(sel))
 		return 0;
 	if (!json_is_object(sel))
-		return manifest_errorf(m, storage_at(doc, "spec.selector"), err, -EINVAL,
+		return manifest_errorf(m, storage_at(m, doc, "spec.selector"), err, -EINVAL,
 				       "spec.selector: Invalid value: must be a label selector");
 	json_object_foreach(json_object_get(sel, "matchLabels"), k, v)
 	{
 		if (name_check_qualified(k, &x) < 0)
 			return manifest_errorf(
-			    m, v, err, -EINVAL,
+			    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
 			    "spec.selector.matchLabels: Invalid value: \"%s\": %s", k, x.msg);
 		if (!json_is_string(v) || name_check_label_value(json_string_value(v), &x) < 0)
 			return manifest_errorf(
-			    m, v, err, -EINVAL,
+			    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
 			    "spec.selector.matchLabels: Invalid value: \"%s\": %s",
 			    json_string_value(v) ? json_string_value(v) : "",
 			    json_is_string(v) ? x.msg : "must be a string");
@@ -120,22 +120,22 @@ static int check_update(struct cluster *cl, const struct manifest *m, const json
 	int64_t old_bytes = storage_bytes(jstr(oj, "spec.resources.requests.storage"));
 
 	if (storage_is_block(oj) != storage_is_block(obj))
-		return manifest_errorf(m, storage_at(doc, "spec.volumeMode"), err, -EINVAL,
+		return manifest_errorf(m, storage_at(m, doc, "spec.volumeMode"), err, -EINVAL,
 				       "spec.volumeMode: Invalid value: \"%s\": field is immutable",
 				       jstr_or(obj, "spec.volumeMode", "Filesystem"));
 	if (!same_str(ob, nb))
-		return manifest_errorf(m, storage_at(doc, "metadata.annotations"), err, -EINVAL,
+		return manifest_errorf(m, storage_at(m, doc, "metadata.annotations"), err, -EINVAL,
 				       "metadata.annotations[" ANN_BETA_CLASS
 				       "]: Invalid value: \"%s\": field is immutable",
 				       nb ? nb : "");
 	if (new_bytes < old_bytes)
 		return manifest_errorf(
-		    m, storage_at(doc, "spec.resources.requests.storage"), err, -EPERM,
+		    m, storage_at(m, doc, "spec.resources.requests.storage"), err, -EPERM,
 		    "spec.resources.requests.storage: Forbidden: field can not be "
 		    "less than previous value");
 	if (new_bytes > old_bytes && !bound)
-		return manifest_errorf(m, storage_at(doc, "spec.resources.requests.storage"), err,
-				       -EPERM,
+		return manifest_errorf(m, storage_at(m, doc, "spec.resources.requests.storage"),
+				       err, -EPERM,
 				       "persistentvolumeclaims \"%s\" is forbidden: Only bound "
 				       "persistent volume claims can be expanded",
 				       old->name);
@@ -171,7 +171,7 @@ static int check_update(struct cluster *cl, const struct manifest *m, const json
 	json_decref(a);
 	json_decref(b);
 	if (!same)
-		return manifest_errorf(m, storage_at(doc, "spec"), err, -EPERM,
+		return manifest_errorf(m, storage_at(m, doc, "spec"), err, -EPERM,
 				       "spec: Forbidden: spec is immutable after creation except "
 				       "resources.requests and volumeAttributesClassName for bound "
 				       "claims");
@@ -190,7 +190,7 @@ static int pvc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 
 	if (!json_is_object(spec))
 		return manifest_errorf(
-		    m, storage_at(doc, "spec"), err, -EINVAL,
+		    m, storage_at(m, doc, "spec"), err, -EINVAL,
 		    "spec.accessModes: Required value: at least 1 access mode is "
 		    "required");
 	rc = storage_check_modes(m, doc, obj, "spec.accessModes", 1, err);
@@ -199,8 +199,8 @@ static int pvc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 	rc = storage_check_quantity(m, doc, obj, "spec.resources.requests.storage",
 				    "spec.resources[storage]", &bytes, err);
 	if (rc == -ENOENT)
-		return manifest_errorf(m, storage_at(doc, "spec.resources.requests.storage"), err,
-				       -EINVAL, "spec.resources[storage]: Required value");
+		return manifest_errorf(m, storage_at(m, doc, "spec.resources.requests.storage"),
+				       err, -EINVAL, "spec.resources[storage]: Required value");
 	if (rc < 0)
 		return rc;
 	rc = storage_check_quantity(m, doc, obj, "spec.resources.limits.storage",
@@ -213,10 +213,11 @@ static int pvc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 	} else if (v) {
 		if (!json_is_string(v))
 			return manifest_errorf(
-			    m, v, err, -EINVAL,
+			    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
 			    "spec.storageClassName: Invalid value: must be a string");
 		if (*json_string_value(v) && name_check_subdomain(json_string_value(v), &e) < 0)
-			return manifest_errorf(m, v, err, -EINVAL,
+			return manifest_errorf(m, storage_pos(m, v, storage_at(m, doc, "spec")),
+					       err, -EINVAL,
 					       "spec.storageClassName: Invalid value: \"%s\": %s",
 					       json_string_value(v), e.msg);
 	}
@@ -226,7 +227,7 @@ static int pvc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 	} else if (!json_is_string(v) || (strcmp(json_string_value(v), "Filesystem") != 0 &&
 					  strcmp(json_string_value(v), "Block") != 0)) {
 		return manifest_errorf(
-		    m, v, err, -EINVAL,
+		    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
 		    "spec.volumeMode: Unsupported value: \"%s\": supported values: "
 		    "\"Block\", \"Filesystem\"",
 		    json_is_string(v) ? json_string_value(v) : "");
@@ -235,8 +236,8 @@ static int pvc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 	if (v && (json_is_null(v) || (json_is_string(v) && !*json_string_value(v))))
 		json_object_del(spec, "volumeName");
 	else if (v && !json_is_string(v))
-		return manifest_errorf(m, v, err, -EINVAL,
-				       "spec.volumeName: Invalid value: must be a string");
+		return manifest_errorf(m, storage_pos(m, v, storage_at(m, doc, "spec")), err,
+				       -EINVAL, "spec.volumeName: Invalid value: must be a string");
 	rc = check_selector(m, doc, obj, err);
 	if (rc < 0)
 		return rc;

@@ -230,9 +230,12 @@ int storage_claim_in_use(struct cluster *cl, const char *ns, const char *claim,
 void storage_wake_pods(struct cluster *cl, const char *ns, const char *claim);
 /* Enqueues the StatefulSets that own the claim or whose claim templates name it. */
 void storage_wake_sets(struct cluster *cl, const struct object *pvc);
-/* The position of path in doc for messages: the deepest existing prefix (doc itself at
- * worst). */
-json_t *storage_at(const json_t *doc, const char *path);
+/* The node of doc to point messages at for path: the deepest node of the path that has a
+ * known position in m (doc itself at worst; any existing node when m is NULL). */
+json_t *storage_at(const struct manifest *m, const json_t *doc, const char *path);
+/* node when it has a position in m (or m is NULL), else fallback: true, false and null
+ * are shared values that carry no position. */
+json_t *storage_pos(const struct manifest *m, json_t *node, json_t *fallback);
 /* Validates an accessModes array at path ("spec.accessModes"); claim selects the claim's
  * Required message. */
 int storage_check_modes(const struct manifest *m, const json_t *doc, json_t *obj, const char *path,

@@ -195,19 +195,29 @@ void storage_wake_sets(struct cluster *cl, const struct object *pvc)
 	}
 }
 
-json_t *storage_at(const json_t *doc, const char *path)
+json_t *storage_at(const struct manifest *m, const json_t *doc, const char *path)
 {
 	char buf[256];
+	int line, col;
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (;;) {
 		json_t *v = jget(doc, buf);
-		if (v)
+		/* true, false and null are shared values without a position of their own */
+		if (v && (!m || manifest_pos(m, v, &line, &col) == 0))
 			return v;
 		char *dot = strrchr(buf, '.');
 		if (!dot)
 			return (json_t *)doc;
 		*dot = '\0';
 	}
+}
+
+json_t *storage_pos(const struct manifest *m, json_t *node, json_t *fallback)
+{
+	int line, col;
+	if (node && (!m || manifest_pos(m, node, &line, &col) == 0))
+		return node;
+	return fallback;
 }
 
 int storage_check_modes(const struct manifest *m, const json_t *doc, json_t *obj, const char *path,
@@ -217,7 +227,7 @@ int storage_check_modes(const struct manifest *m, const json_t *doc, json_t *obj
 	size_t i;
 	unsigned all = 0;
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return manifest_errorf(m, storage_at(doc, path), err, -EINVAL,
+		return manifest_errorf(m, storage_at(m, doc, path), err, -EINVAL,
 				       "%s: Required value%s", path,
 				       claim ? ": at least 1 access mode is required" : "");
 	json_array_foreach(arr, i, v)
@@ -225,7 +235,7 @@ int storage_check_modes(const struct manifest *m, const json_t *doc, json_t *obj
 		unsigned b = mode_bit(json_string_value(v));
 		if (!b)
 			return manifest_errorf(
-			    m, v, err, -EINVAL,
+			    m, storage_pos(m, v, storage_at(m, doc, path)), err, -EINVAL,
 			    "%s: Unsupported value: \"%s\": supported values: \"ReadOnlyMany\", "
 			    "\"ReadWriteMany\", \"ReadWriteOnce\", \"ReadWriteOncePod\"",
 			    path, json_is_string(v) ? json_string_value(v) : "");
@@ -233,7 +243,7 @@ int storage_check_modes(const struct manifest *m, const json_t *doc, json_t *obj
 	}
 	if ((all & AM_RWOP) && json_array_size(arr) > 1)
 		return manifest_errorf(
-		    m, storage_at(doc, path), err, -EPERM,
+		    m, storage_at(m, doc, path), err, -EPERM,
 		    "%s: Forbidden: may not use ReadWriteOncePod with other access "
 		    "modes",
 		    path);
@@ -244,7 +254,7 @@ int storage_check_quantity(const struct manifest *m, const json_t *doc, json_t *
 			   const char *path, const char *field, int64_t *bytes, struct cfs_err *err)
 {
 	json_t *v = jget(obj, path);
-	json_t *at = jget(doc, path) ? jget(doc, path) : storage_at(doc, path);
+	json_t *at = storage_at(m, doc, path);
 	char raw[64], canon[QTY_STR_MAX];
 	struct quantity q;
 	struct cfs_err e;

@@ -22,7 +22,7 @@ static int check_enum(const struct manifest *m, const json_t *doc, json_t *obj, 
 	const char *s = json_string_value(v);
 	if (!s || (strcmp(s, a) != 0 && strcmp(s, b) != 0))
 		return manifest_errorf(
-		    m, storage_at(doc, field), err, -EINVAL,
+		    m, storage_at(m, doc, field), err, -EINVAL,
 		    "%s: Unsupported value: \"%s\": supported values: \"%s\", \"%s\"", field,
 		    s ? s : "", a, b);
 	return 0;
@@ -38,13 +38,13 @@ static int check_parameters(const struct manifest *m, const json_t *doc, json_t 
 	if (!params || json_is_null(params))
 		return 0;
 	if (!json_is_object(params))
-		return manifest_errorf(m, storage_at(doc, "parameters"), err, -EINVAL,
+		return manifest_errorf(m, storage_at(m, doc, "parameters"), err, -EINVAL,
 				       "parameters: Invalid value: must be a map of strings");
 	json_object_foreach(params, k, v)
 	{
 		if (!json_is_string(v))
 			return manifest_errorf(
-			    m, v, err, -EINVAL,
+			    m, storage_pos(m, v, params), err, -EINVAL,
 			    "parameters[%s]: Invalid value: must be a string (quote "
 			    "it)",
 			    k);
@@ -53,12 +53,12 @@ static int check_parameters(const struct manifest *m, const json_t *doc, json_t 
 	if (!v)
 		return 0;
 	if (quantity_parse(json_string_value(v), &q, &e) < 0)
-		return manifest_errorf(m, v, err, -EINVAL,
+		return manifest_errorf(m, storage_pos(m, v, params), err, -EINVAL,
 				       "parameters.capacity: Invalid value: \"%s\": %s",
 				       json_string_value(v), e.msg);
 	if (q.nanos < 0)
 		return manifest_errorf(
-		    m, v, err, -EINVAL,
+		    m, storage_pos(m, v, params), err, -EINVAL,
 		    "parameters.capacity: Invalid value: \"%s\": must be greater "
 		    "than or equal to 0",
 		    json_string_value(v));
@@ -80,7 +80,7 @@ static int check_update(const struct manifest *m, const json_t *doc, json_t *obj
 			b = empty;
 		if (!json_equal(a, b)) {
 			json_decref(empty);
-			return manifest_errorf(m, storage_at(doc, *f), err, -EPERM,
+			return manifest_errorf(m, storage_at(m, doc, *f), err, -EPERM,
 					       "The StorageClass \"%s\" is invalid: %s: Forbidden: "
 					       "updates to %s are forbidden.",
 					       old->name, *f, *f);
@@ -90,7 +90,7 @@ static int check_update(const struct manifest *m, const json_t *doc, json_t *obj
 	const char *a = jstr_or(old->json, "volumeBindingMode", "Immediate");
 	const char *b = jstr_or(obj, "volumeBindingMode", "Immediate");
 	if (strcmp(a, b) != 0)
-		return manifest_errorf(m, storage_at(doc, "volumeBindingMode"), err, -EINVAL,
+		return manifest_errorf(m, storage_at(m, doc, "volumeBindingMode"), err, -EINVAL,
 				       "The StorageClass \"%s\" is invalid: volumeBindingMode: "
 				       "Invalid value: \"%s\": field is immutable",
 				       old->name, b);
@@ -106,7 +106,8 @@ static int sc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 	int rc;
 
 	if (!p || !json_is_string(p) || !*json_string_value(p))
-		return manifest_errorf(m, p ? p : doc, err, -EINVAL, "provisioner: Required value");
+		return manifest_errorf(m, storage_at(m, doc, "provisioner"), err, -EINVAL,
+				       "provisioner: Required value");
 	if (name_check_qualified(json_string_value(p), &e) < 0)
 		return manifest_errorf(m, p, err, -EINVAL, "provisioner: Invalid value: \"%s\": %s",
 				       json_string_value(p), e.msg);
@@ -121,20 +122,20 @@ static int sc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 	v = json_object_get(obj, "allowVolumeExpansion");
 	if (v && !json_is_null(v) && !json_is_boolean(v))
 		return manifest_errorf(
-		    m, storage_at(doc, "allowVolumeExpansion"), err, -EINVAL,
+		    m, storage_at(m, doc, "allowVolumeExpansion"), err, -EINVAL,
 		    "allowVolumeExpansion: Invalid value: must be true or false");
 	v = json_object_get(obj, "mountOptions");
 	if (v && !json_is_null(v)) {
 		json_t *o;
 		if (!json_is_array(v))
 			return manifest_errorf(
-			    m, storage_at(doc, "mountOptions"), err, -EINVAL,
+			    m, storage_at(m, doc, "mountOptions"), err, -EINVAL,
 			    "mountOptions: Invalid value: must be a list of strings");
 		json_array_foreach(v, i, o)
 		{
 			if (!json_is_string(o))
 				return manifest_errorf(
-				    m, o, err, -EINVAL,
+				    m, storage_pos(m, o, v), err, -EINVAL,
 				    "mountOptions[%zu]: Invalid value: must be a "
 				    "string",
 				    i);
@@ -142,7 +143,7 @@ static int sc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 	}
 	v = json_object_get(obj, "allowedTopologies");
 	if (v && !json_is_null(v) && !json_is_array(v))
-		return manifest_errorf(m, storage_at(doc, "allowedTopologies"), err, -EINVAL,
+		return manifest_errorf(m, storage_at(m, doc, "allowedTopologies"), err, -EINVAL,
 				       "allowedTopologies: Invalid value: must be a list");
 	if (old)
 		return check_update(m, doc, obj, old, err);
