@@ -184,6 +184,18 @@ static int sts_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 
 	if (!json_is_object(spec))
 		return manifest_errorf(m, spec ? spec : obj, err, -EINVAL, "spec: Required value");
+	/* Better than Kubernetes, which accepts such a set and then fails every pod
+	 * creation: the pods' controller-revision-hash label "<set>-<10 chars>" must fit
+	 * in a 63-character label value. Checked on create only (names never change). */
+	const char *setname = jstr_or(obj, "metadata.name", "");
+	if (!old && strlen(setname) > 52)
+		return manifest_errorf(
+		    m, doc ? jget(doc, "metadata.name") : NULL, err, -EINVAL,
+		    "metadata.name: Invalid value: \"%s\": must be no more than 52 characters "
+		    "(Kubernetes would accept it, then fail every pod: the pods' "
+		    "controller-revision-hash label \"%s-<10 characters>\" must be no more than 63 "
+		    "characters)",
+		    setname, setname);
 	sts_default(obj);
 	if ((rc = wl_check_replicas(cl, m, obj, err)) < 0 ||
 	    (rc = check_count(m, obj, "spec.minReadySeconds", err)) < 0 ||

@@ -277,10 +277,13 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 		strip_server_fields(p->obj);
 		if (!meta)
 			json_object_set_new(p->obj, "metadata", json_object());
-		jset_str(p->obj, "metadata.name", p->name);
-		if (p->ns)
+		/* Keep the document's own nodes where they are right: they carry the
+		 * positions admission errors point at. */
+		if (!jname_)
+			jset_str(p->obj, "metadata.name", p->name);
+		if (p->ns && (!jnamespace(p->obj) || strcmp(jnamespace(p->obj), p->ns) != 0))
 			jset_str(p->obj, "metadata.namespace", p->ns);
-		else
+		else if (!p->ns)
 			jdel(p->obj, "metadata.namespace");
 	}
 	if (p->kind && p->kind->ops && p->kind->ops->admit) {
