@@ -7,7 +7,6 @@
  * ProvisioningSucceeded; in-tree names the in-tree texts. A claim that does not fit
  * stays Pending with ProvisioningFailed and is retried, oldest first, when space frees
  * up (provision_drain). Cost: O(log C) per provisioned claim. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +78,19 @@ static json_t *node_affinity(const struct object *node)
 			 "matchExpressions", "key", key, "operator", "In", "values", val);
 }
 
+/* Member setters without key checks or path walks: this runs once per provisioned claim
+ * (bulk applies), where json_pack's format parsing shows in profiles. */
+static json_t *obj_put(json_t *o, const char *key, json_t *v)
+{
+	json_object_set_new_nocheck(o, key, v);
+	return v;
+}
+
+static void str_put(json_t *o, const char *key, const char *s)
+{
+	json_object_set_new_nocheck(o, key, json_string(s));
+}
+
 static struct object *create_pv(const struct prov *p, const char *name, const struct object *node,
 				struct cfs_err *err)
 {
@@ -89,31 +101,48 @@ static struct object *create_pv(const struct prov *p, const char *name, const st
 	json_t *mo = jget(sj, "mountOptions");
 	char when[40];
 
-	jtime_format(cluster_now_ms(p->cl), when, sizeof(when));
-	/* One pack: this runs once per provisioned claim (bulk applies). */
-	json_t *pv = json_pack(
-	    "{s:s,s:s,s:{s:s,s:{s:s,s:s},s:[s]},s:{s:o,s:{s:s},s:{s:s,s:s,s:s,s:s,s:s,s:s},"
-	    "s:{s:s,s:s},s:s,s:s,s:s},s:{s:s,s:s}}",
-	    "apiVersion", "v1", "kind", "PersistentVolume", "metadata", "name", name, "annotations",
-	    ANN_BOUND_BY_CONTROLLER, "yes", ANN_PROVISIONED_BY, p->provisioner, "finalizers",
-	    FIN_PV_PROTECTION, "spec", "accessModes", json_deep_copy(jget(cj, "spec.accessModes")),
-	    "capacity", "storage", jstr(cj, "spec.resources.requests.storage"), "claimRef",
-	    "apiVersion", "v1", "kind", "PersistentVolumeClaim", "namespace", p->pvc->ns, "name",
-	    p->pvc->name, "uid", uid, "resourceVersion",
-	    jstr_or(cj, "metadata.resourceVersion", ""), "csi", "driver", p->provisioner,
-	    "volumeHandle", uid, "persistentVolumeReclaimPolicy", policy, "storageClassName",
-	    p->scname, "volumeMode", block ? "Block" : "Filesystem", "status", "phase", "Bound",
-	    "lastPhaseTransitionTime", when);
-	if (!pv)
-		return cfs_errorf(err, -EINVAL, "cannot build the volume"), NULL;
+	json_t *pv = json_object();
+	str_put(pv, "apiVersion", "v1");
+	str_put(pv, "kind", "PersistentVolume");
+	json_t *meta = obj_put(pv, "metadata", json_object());
+	str_put(meta, "name", name);
+	json_t *ann = obj_put(meta, "annotations", json_object());
+	str_put(ann, ANN_BOUND_BY_CONTROLLER, "yes");
+	str_put(ann, ANN_PROVISIONED_BY, p->provisioner);
+	json_t *fin = obj_put(meta, "finalizers", json_array());
+	json_array_append_new(fin, json_string(FIN_PV_PROTECTION));
 	if (strcmp(policy, "Delete") == 0)
-		jadd_finalizer(pv, p->in_tree ? FIN_PV_CONTROLLER : FIN_EXTERNAL_PROVISIONER);
+		json_array_append_new(
+		    fin, json_string(p->in_tree ? FIN_PV_CONTROLLER : FIN_EXTERNAL_PROVISIONER));
+
+	json_t *spec = obj_put(pv, "spec", json_object());
+	obj_put(spec, "accessModes", json_deep_copy(jget(cj, "spec.accessModes")));
+	str_put(obj_put(spec, "capacity", json_object()), "storage",
+		jstr(cj, "spec.resources.requests.storage"));
+	json_t *ref = obj_put(spec, "claimRef", json_object());
+	str_put(ref, "apiVersion", "v1");
+	str_put(ref, "kind", "PersistentVolumeClaim");
+	str_put(ref, "namespace", p->pvc->ns);
+	str_put(ref, "name", p->pvc->name);
+	str_put(ref, "uid", uid);
+	str_put(ref, "resourceVersion", jstr_or(cj, "metadata.resourceVersion", ""));
+	json_t *csi = obj_put(spec, "csi", json_object());
+	str_put(csi, "driver", p->provisioner);
 	if (!block)
-		jset_str(pv, "spec.csi.fsType", "ext4");
+		str_put(csi, "fsType", "ext4");
+	str_put(csi, "volumeHandle", uid);
 	if (json_array_size(mo))
-		jset(pv, "spec.mountOptions", json_deep_copy(mo));
+		obj_put(spec, "mountOptions", json_deep_copy(mo));
 	if (node)
-		jset(pv, "spec.nodeAffinity", node_affinity(node));
+		obj_put(spec, "nodeAffinity", node_affinity(node));
+	str_put(spec, "persistentVolumeReclaimPolicy", policy);
+	str_put(spec, "storageClassName", p->scname);
+	str_put(spec, "volumeMode", block ? "Block" : "Filesystem");
+
+	json_t *status = obj_put(pv, "status", json_object());
+	jtime_format(cluster_now_ms(p->cl), when, sizeof(when));
+	str_put(status, "lastPhaseTransitionTime", when);
+	str_put(status, "phase", "Bound");
 	return cluster_create(p->cl, cluster_kind(p->cl, "PersistentVolume"), pv, err);
 }
 

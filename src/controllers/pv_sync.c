@@ -157,7 +157,7 @@ void pv_sync(struct cluster *cl, struct object *pv)
 	const char *uid = jstr(j, "spec.claimRef.uid");
 	const char *phase = jstr_or(j, "status.phase", "");
 
-	if (!pe)
+	if (!pe || storage_unchanged_pv(cl, pv))
 		return;
 	if (!jget(j, "spec.claimRef") || json_is_null(jget(j, "spec.claimRef")) || !uid || !*uid) {
 		/* Unused, or reserved for a claim by name. */
@@ -183,6 +183,9 @@ void pv_sync(struct cluster *cl, struct object *pv)
 	} else if (strcmp(vn, pv->name) == 0) {
 		if (storage_set_phase(cl, j, "Bound", NULL))
 			cluster_update(cl, pv);
+		if (!jis_deleting(j))
+			storage_settled(&pe->synced_rv, &pe->synced_peer_id, &pe->synced_peer_rv,
+					pv, claim);
 	} else if (jannotation(j, ANN_PROVISIONED_BY) &&
 		   strcmp(jstr_or(j, "spec.persistentVolumeReclaimPolicy", ""), "Delete") == 0) {
 		/* The claim was bound to another volume: this provisioned one is not needed. */

@@ -47,12 +47,18 @@ static void sync_bound(struct cluster *cl, struct object *pvc)
 	/* claimRef nil (the volume came unbound) or ours: make sure the binding is complete
 	 * (a no-op when it is). */
 	storage_bind(cl, pv, pvc);
-	if (pvc_is_bound(pvc))
-		expansion_sync(cl, pvc, pv);
+	if (!pvc_is_bound(pvc))
+		return;
+	expansion_sync(cl, pvc, pv);
+	struct pvc_entry *ce = storage_pvc(cl, pvc);
+	if (ce && !ce->deleting && ce->request <= ce->status_bytes)
+		storage_settled(&ce->synced_rv, &ce->synced_peer_id, &ce->synced_peer_rv, pvc, pv);
 }
 
 void pvc_sync(struct cluster *cl, struct object *pvc)
 {
+	if (storage_unchanged_pvc(cl, pvc))
+		return;
 	if (jis_deleting(pvc->json) && jhas_finalizer(pvc->json, FIN_PVC_PROTECTION) &&
 	    !storage_claim_in_use(cl, pvc->ns, pvc->name, NULL) &&
 	    cluster_remove_finalizer(cl, pvc, FIN_PVC_PROTECTION))

@@ -453,6 +453,39 @@ struct pvc_entry *storage_pvc_by_id(struct cluster *cl, uint64_t id)
 	return u64_get(&state(cl)->pvcs, id);
 }
 
+struct pv_entry *storage_pv_by_id(struct cluster *cl, uint64_t id)
+{
+	return u64_get(&state(cl)->pvs, id);
+}
+
+void storage_settled(uint64_t *rv, uint64_t *peer_id, uint64_t *peer_rv, const struct object *self,
+		     const struct object *peer)
+{
+	*rv = self->rv;
+	*peer_id = peer->id;
+	*peer_rv = peer->rv;
+}
+
+int storage_unchanged_pvc(struct cluster *cl, const struct object *pvc)
+{
+	struct pvc_entry *ce = storage_pvc(cl, pvc);
+	struct pv_entry *pe;
+	if (!ce || !ce->synced_rv || ce->synced_rv != pvc->rv)
+		return 0;
+	pe = storage_pv_by_id(cl, ce->synced_peer_id);
+	return pe && pe->obj->rv == ce->synced_peer_rv;
+}
+
+int storage_unchanged_pv(struct cluster *cl, const struct object *pv)
+{
+	struct pv_entry *pe = storage_pv(cl, pv);
+	struct pvc_entry *ce;
+	if (!pe || !pe->synced_rv || pe->synced_rv != pv->rv)
+		return 0;
+	ce = storage_pvc_by_id(cl, pe->synced_peer_id);
+	return ce && ce->obj->rv == pe->synced_peer_rv;
+}
+
 struct object *const *storage_defaults(struct cluster *cl, size_t *n)
 {
 	struct storage_state *st = state(cl);
@@ -543,6 +576,66 @@ size_t storage_pending_ids(struct sclass *cls, uint64_t **ids)
 	return n;
 }
 
+/* ---- views: the fields the indexes read, looked up once per change ---- */
+
+static const char *str_of(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int deleting_of(const json_t *meta)
+{
+	json_t *v = json_object_get(meta, "deletionTimestamp");
+	return v && !json_is_null(v);
+}
+
+struct pv_view {
+	const char *phase, *rns, *rname, *ruid, *cap, *cls, *provisioned_by;
+	const json_t *modes;
+	int block, deleting;
+};
+
+static void view_pv(const json_t *j, struct pv_view *v)
+{
+	json_t *meta = json_object_get(j, "metadata"), *spec = json_object_get(j, "spec");
+	json_t *ann = json_object_get(meta, "annotations"),
+	       *ref = json_object_get(spec, "claimRef");
+	const char *mode = str_of(spec, "volumeMode");
+	v->phase = str_of(json_object_get(j, "status"), "phase");
+	v->rns = str_of(ref, "namespace");
+	v->rname = str_of(ref, "name");
+	v->ruid = str_of(ref, "uid");
+	v->cap = str_of(json_object_get(spec, "capacity"), "storage");
+	v->cls = str_of(ann, ANN_BETA_CLASS);
+	if (!v->cls)
+		v->cls = str_of(spec, "storageClassName");
+	v->provisioned_by = str_of(ann, ANN_PROVISIONED_BY);
+	v->modes = json_object_get(spec, "accessModes");
+	v->block = mode && strcmp(mode, "Block") == 0;
+	v->deleting = deleting_of(meta);
+}
+
+struct pvc_view {
+	const char *phase, *volume, *request, *status_cap, *cls, *created;
+	int deleting;
+};
+
+static void view_pvc(const json_t *j, struct pvc_view *v)
+{
+	json_t *meta = json_object_get(j, "metadata"), *spec = json_object_get(j, "spec");
+	json_t *status = json_object_get(j, "status");
+	v->phase = str_of(status, "phase");
+	v->volume = str_of(spec, "volumeName");
+	v->request =
+	    str_of(json_object_get(json_object_get(spec, "resources"), "requests"), "storage");
+	v->status_cap = str_of(json_object_get(status, "capacity"), "storage");
+	v->cls = str_of(json_object_get(meta, "annotations"), ANN_BETA_CLASS);
+	if (!v->cls)
+		v->cls = str_of(spec, "storageClassName");
+	v->created = str_of(meta, "creationTimestamp");
+	v->deleting = deleting_of(meta);
+}
+
 /* ---- signatures: what the watches compare ---- */
 
 static uint64_t mix(uint64_t h, const char *s)
@@ -552,24 +645,24 @@ static uint64_t mix(uint64_t h, const char *s)
 	return (h ^ 0xff) * 1099511628211ULL;
 }
 
-static uint64_t pv_signature(const json_t *j)
+static uint64_t pv_signature(const struct pv_view *v)
 {
 	uint64_t h = 1469598103934665603ULL;
-	h = mix(h, jstr(j, "status.phase"));
-	h = mix(h, jstr(j, "spec.claimRef.namespace"));
-	h = mix(h, jstr(j, "spec.claimRef.name"));
-	h = mix(h, jstr(j, "spec.claimRef.uid"));
-	h = mix(h, jstr(j, "spec.capacity.storage"));
-	h = mix(h, jis_deleting(j) ? "d" : "");
+	h = mix(h, v->phase);
+	h = mix(h, v->rns);
+	h = mix(h, v->rname);
+	h = mix(h, v->ruid);
+	h = mix(h, v->cap);
+	h = mix(h, v->deleting ? "d" : "");
 	return h | 1; /* never 0: 0 means "did not exist" */
 }
 
-static uint64_t pvc_signature(const json_t *j)
+static uint64_t pvc_signature(const struct pvc_view *v)
 {
 	uint64_t h = 1469598103934665603ULL;
-	h = mix(h, jstr(j, "status.phase"));
-	h = mix(h, jstr(j, "spec.volumeName"));
-	h = mix(h, jis_deleting(j) ? "d" : "");
+	h = mix(h, v->phase);
+	h = mix(h, v->volume);
+	h = mix(h, v->deleting ? "d" : "");
 	return h | 1;
 }
 
@@ -645,24 +738,26 @@ void storage_index_pv(struct cluster *cl, struct object *obj, int removed)
 		pe->bytes = -1;
 		u64_put(&st->pvs, obj->id, pe);
 	}
+	struct pv_view v;
+	view_pv(j, &v);
 	pe->sig_prev = pe->sig;
-	pe->sig = pv_signature(j);
+	pe->sig = pv_signature(&v);
 
 	/* Take it out under its old keys, then put it back under the new ones. */
 	pv_unavail(pe);
-	const char *cname = storage_class_of(j);
-	struct sclass *cls = storage_class(cl, cname ? cname : "", 1);
-	const char *cap = jstr(j, "spec.capacity.storage");
+	struct sclass *cls = pe->cls && strcmp(pe->cls->name, v.cls ? v.cls : "") == 0
+				 ? pe->cls
+				 : storage_class(cl, v.cls ? v.cls : "", 1);
+	const char *cap = v.cap;
 	if (!cap || !pe->cap_str || strcmp(cap, pe->cap_str) != 0) {
 		free(pe->cap_str);
 		pe->cap_str = cap ? xstrdup(cap) : NULL;
 		pe->bytes = storage_bytes(cap);
 	}
-	pe->modes = storage_modes(jget(j, "spec.accessModes")) & (AM_SETS - 1);
-	pe->block = storage_is_block(j);
+	pe->modes = storage_modes(v.modes) & (AM_SETS - 1);
+	pe->block = v.block;
 
-	const char *rns = jstr(j, "spec.claimRef.namespace"),
-		   *rname = jstr(j, "spec.claimRef.name");
+	const char *rns = v.rns, *rname = v.rname;
 	if (rname) {
 		ref_key(rns, rname, key, sizeof(key));
 		if (!pe->ref_key || strcmp(pe->ref_key, key) != 0) {
@@ -674,7 +769,7 @@ void storage_index_pv(struct cluster *cl, struct object *obj, int removed)
 	}
 
 	/* Pool accounting: a provisioned PV counts in its class while it exists. */
-	int want = jannotation(j, ANN_PROVISIONED_BY) != NULL && pe->bytes > 0;
+	int want = v.provisioned_by != NULL && pe->bytes > 0;
 	if (pe->counted && (!want || pe->cls != cls || pe->counted_bytes != pe->bytes)) {
 		struct sclass *old = pe->cls;
 		int64_t ob = pe->counted_bytes;
@@ -690,8 +785,7 @@ void storage_index_pv(struct cluster *cl, struct object *obj, int removed)
 		pe->counted_bytes = pe->bytes;
 	}
 
-	const char *phase = jstr(j, "status.phase");
-	if (phase && strcmp(phase, "Available") == 0 && !rname && !jis_deleting(j) &&
+	if (v.phase && strcmp(v.phase, "Available") == 0 && !rname && !v.deleting &&
 	    pe->bytes >= 0 && pe->modes) {
 		pe->node.prio = next_prio(st);
 		struct tnode **root = &cls->avail[pe->block][pe->modes];
@@ -735,7 +829,7 @@ void storage_index_pvc(struct cluster *cl, struct object *obj, int removed)
 {
 	struct storage_state *st = state(cl);
 	struct pvc_entry *ce = u64_get(&st->pvcs, obj->id);
-	const json_t *j = obj->json;
+	struct pvc_view v;
 
 	if (removed) {
 		if (!ce)
@@ -749,53 +843,53 @@ void storage_index_pvc(struct cluster *cl, struct object *obj, int removed)
 		free(ce);
 		return;
 	}
+	view_pvc(obj->json, &v);
 	if (!ce) {
 		ce = xcalloc(1, sizeof(*ce));
 		ce->obj = obj;
 		ce->request = -1;
-		ce->created_ms = jtime_parse(jstr(j, "metadata.creationTimestamp"));
+		ce->created_ms = jtime_parse(v.created);
 		u64_put(&st->pvcs, obj->id, ce);
 	}
 	ce->sig_prev = ce->sig;
-	ce->sig = pvc_signature(j);
+	ce->sig = pvc_signature(&v);
 	ce->deleting_prev = ce->deleting;
-	ce->deleting = jis_deleting(j);
+	ce->deleting = v.deleting;
 
-	const char *req = jstr(j, "spec.resources.requests.storage");
-	if (!req || !ce->req_str || strcmp(req, ce->req_str) != 0) {
+	if (!v.request || !ce->req_str || strcmp(v.request, ce->req_str) != 0) {
 		free(ce->req_str);
-		ce->req_str = req ? xstrdup(req) : NULL;
-		ce->request = storage_bytes(req);
+		ce->req_str = v.request ? xstrdup(v.request) : NULL;
+		ce->request = storage_bytes(v.request);
 	}
-	const char *phase = jstr(j, "status.phase");
-	int bound = phase && strcmp(phase, "Bound") == 0;
-	int unbound = !phase || strcmp(phase, "Pending") == 0;
-	const char *st_cap = bound ? jstr(j, "status.capacity.storage") : NULL;
+	int bound = v.phase && strcmp(v.phase, "Bound") == 0;
+	int unbound = !v.phase || strcmp(v.phase, "Pending") == 0;
+	const char *st_cap = bound ? v.status_cap : NULL;
 	if (!st_cap || !ce->status_str || strcmp(st_cap, ce->status_str) != 0) {
 		free(ce->status_str);
 		ce->status_str = st_cap ? xstrdup(st_cap) : NULL;
 		int64_t b = storage_bytes(st_cap);
 		ce->status_bytes = b > 0 ? b : 0;
 	}
-	const char *cname = storage_class_of(j);
-	struct sclass *cls = storage_class(cl, cname ? cname : "", 1);
-	int pending = !jis_deleting(j) && (unbound || (bound && ce->request > ce->status_bytes));
+	const char *cname = v.cls ? v.cls : "";
+	struct sclass *cls =
+	    ce->cls && strcmp(ce->cls->name, cname) == 0 ? ce->cls : storage_class(cl, cname, 1);
+	int pending = !v.deleting && (unbound || (bound && ce->request > ce->status_bytes));
+	int named = v.volume && *v.volume;
 
 	if (ce->in_pending && (!pending || ce->cls != cls))
 		pvc_unpend(ce);
-	if (ce->prov_reserved && (ce->cls != cls || !unbound || jstr(j, "spec.volumeName")))
+	if (ce->prov_reserved && (ce->cls != cls || !unbound || named))
 		storage_reserve(ce, 0);
-	if (!unbound || jstr(j, "spec.volumeName"))
+	if (!unbound || named)
 		ce->prov_due = 0;
 	ce->cls = cls;
-	ce->nil_class = cname == NULL;
-	const char *vn = jstr(j, "spec.volumeName");
-	if (vn && *vn) {
-		if (!ce->want_key || strcmp(ce->want_key, vn) != 0) {
+	ce->nil_class = v.cls == NULL;
+	if (named) {
+		if (!ce->want_key || strcmp(ce->want_key, v.volume) != 0) {
 			pvc_unwant(st, ce);
-			ce->want_key = xstrdup(vn);
-			ce->want_next = smap_get(&st->wants, vn);
-			smap_put(&st->wants, vn, ce);
+			ce->want_key = xstrdup(v.volume);
+			ce->want_next = smap_get(&st->wants, v.volume);
+			smap_put(&st->wants, v.volume, ce);
 		}
 	} else {
 		pvc_unwant(st, ce);

@@ -129,6 +129,9 @@ struct pv_entry {
 	uint64_t sig_prev, sig;	   /* watch signatures before and after the last change */
 	uint64_t memo;		   /* hash of the last deduplicated event */
 	int64_t retry_due;	   /* a timed retry (Recycle in use) is due then (0: none) */
+	uint64_t synced_rv;	   /* rv after the last sync that found it Bound and settled */
+	uint64_t synced_peer_id;   /* the claim's store id then */
+	uint64_t synced_peer_rv;   /* the claim's rv then */
 };
 
 struct pvc_entry {
@@ -147,6 +150,9 @@ struct pvc_entry {
 	uint64_t memo;		     /* hash of the last deduplicated event */
 	int64_t prov_due;	     /* delayed provisioning: when the PV appears (0: none) */
 	int64_t prov_reserved;	     /* bytes reserved in cls->reserved for it */
+	uint64_t synced_rv;	     /* rv after the last sync that found it Bound and settled */
+	uint64_t synced_peer_id;     /* the PV's store id then */
+	uint64_t synced_peer_rv;     /* the PV's rv then */
 	char *want_key;		     /* spec.volumeName of an unbound claim, or NULL; owned */
 	struct pvc_entry *want_next; /* next claim naming the same volume */
 };
@@ -185,8 +191,16 @@ int storage_avail_walk(struct sclass *cls, int block, unsigned modes, int64_t mi
 /* Collects the claims pending in cls, oldest first: fills *ids (new array of store ids,
  * caller frees) and returns the count. Ids stay safe to look up after any change. */
 size_t storage_pending_ids(struct sclass *cls, uint64_t **ids);
-/* The claim entry of a store id, or NULL when that claim is gone. */
+/* The claim or PV entry of a store id, or NULL when that object is gone. */
 struct pvc_entry *storage_pvc_by_id(struct cluster *cl, uint64_t id);
+struct pv_entry *storage_pv_by_id(struct cluster *cl, uint64_t id);
+/* Fast path of the syncs that run again right after a binding they made themselves:
+ * nothing a bound pair's sync reads has changed when neither object's resourceVersion
+ * did. storage_settled() records that state, storage_unchanged() checks it. */
+void storage_settled(uint64_t *rv, uint64_t *peer_id, uint64_t *peer_rv, const struct object *self,
+		     const struct object *peer);
+int storage_unchanged_pvc(struct cluster *cl, const struct object *pvc);
+int storage_unchanged_pv(struct cluster *cl, const struct object *pv);
 /* Reserves (bytes > 0) or releases (bytes 0) the pool space of a delayed provisioning. */
 void storage_reserve(struct pvc_entry *ce, int64_t bytes);
 /* Free bytes of the pool: capacity - allocated - reserved (may be negative). */
