@@ -8,6 +8,7 @@
 #include <errno.h>
 #include "unit.h"
 #include "fixture.h"
+#include "../../src/controllers/storage_internal.h"
 
 static struct fixture fx;
 
@@ -397,6 +398,82 @@ START_TEST(test_lost_and_misbound)
 }
 END_TEST
 
+START_TEST(test_volume_of_a_claim_bound_elsewhere)
+{
+	apply_pv("first", "1Gi", "ReadWriteOnce", "manual", NULL);
+	apply_claim("c", "1Gi", "ReadWriteOnce", "manual", NULL);
+	assert_bound("c", "first");
+	const char *uid = claim("c", "metadata.uid");
+	char extra[256];
+	/* a user pre-binds another volume to the claim, uid and all: the claim is bound
+	 * elsewhere, so the volume keeps the name but loses the uid (reserved, Available) */
+	snprintf(extra, sizeof(extra), "  claimRef: {namespace: default, name: c, uid: %s}\n", uid);
+	apply_pv("second", "1Gi", "ReadWriteOnce", "manual", extra);
+	ck_assert_str_eq(vol("second", "status.phase"), "Available");
+	ck_assert_str_eq(vol("second", "spec.claimRef.name"), "c");
+	ck_assert_ptr_null(vol("second", "spec.claimRef.uid"));
+	assert_bound("c", "first");
+	/* the controller's own link is dropped entirely */
+	cluster_lock(fx.cl);
+	struct object *v = store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "PersistentVolume"),
+				     NULL, "second");
+	jset_str(v->json, "spec.claimRef.uid", uid);
+	jset_annotation(v->json, "pv.kubernetes.io/bound-by-controller", "yes");
+	cluster_update(fx.cl, v);
+	cluster_unlock(fx.cl);
+	fx_apply_ok(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nudge}\n");
+	ck_assert_str_eq(vol("second", "status.phase"), "Available");
+	ck_assert_ptr_null(vol("second", "spec.claimRef.name"));
+	ck_assert_ptr_null(jannotation(fx_get(&fx, "PersistentVolume", NULL, "second")->json,
+				       "pv.kubernetes.io/bound-by-controller"));
+}
+END_TEST
+
+START_TEST(test_pod_index)
+{
+	fx_apply_ok(&fx, "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n"
+			 "  containers: [{name: c, image: i}]\n"
+			 "  volumes: [{name: d, persistentVolumeClaim: {claimName: shared}},\n"
+			 "            {name: e, persistentVolumeClaim: {claimName: own}}]\n---\n"
+			 "apiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n"
+			 "  containers: [{name: c, image: i}]\n"
+			 "  volumes: [{name: d, persistentVolumeClaim: {claimName: shared}}]\n");
+	struct object **pods;
+	size_t n, i, np;
+	cluster_lock(fx.cl);
+	/* without the index: a scan of the namespace */
+	n = storage_claim_pods(fx.cl, "default", "shared", &pods);
+	ck_assert_uint_eq(n, 2);
+	free(pods);
+	/* with it (as pod_ops.index would feed it) */
+	struct object *const *all =
+	    store_list(cluster_store(fx.cl), cluster_kind(fx.cl, "Pod"), NULL, &np);
+	for (i = 0; i < np; i++)
+		storage_pod_index(fx.cl, all[i], 0);
+	n = storage_claim_pods(fx.cl, "default", "shared", &pods);
+	ck_assert_uint_eq(n, 2);
+	ck_assert(pods[0] != pods[1]);
+	free(pods);
+	n = storage_claim_pods(fx.cl, "default", "own", &pods);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(pods[0]->name, "a");
+	free(pods);
+	n = storage_claim_pods(fx.cl, "other", "shared", &pods);
+	ck_assert_uint_eq(n, 0);
+	free(pods);
+	storage_pod_index(
+	    fx.cl, store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "Pod"), "default", "a"), 1);
+	n = storage_claim_pods(fx.cl, "default", "shared", &pods);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(pods[0]->name, "b");
+	free(pods);
+	n = storage_claim_pods(fx.cl, "default", "own", &pods);
+	ck_assert_uint_eq(n, 0);
+	free(pods);
+	cluster_unlock(fx.cl);
+}
+END_TEST
+
 START_TEST(test_claim_validation)
 {
 	int rc;
@@ -666,6 +743,8 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_prebound_by_claim_ref);
 	tcase_add_test(tc, test_late_pv_binds_pending_claim);
 	tcase_add_test(tc, test_lost_and_misbound);
+	tcase_add_test(tc, test_volume_of_a_claim_bound_elsewhere);
+	tcase_add_test(tc, test_pod_index);
 	tcase_add_test(tc, test_claim_validation);
 	tcase_add_test(tc, test_claim_immutable);
 	tcase_add_test(tc, test_pv_validation_and_defaults);
