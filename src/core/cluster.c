@@ -342,15 +342,21 @@ static void load_put(struct cluster *cl, json_t *o)
 		old->json = json_incref(o);
 		if (ops && ops->index)
 			ops->index(cl, old, 0);
-		int64_t rv;
-		if (jint(o, "metadata.resourceVersion", &rv) == 0)
-			old->rv = (uint64_t)rv;
+		const char *rvs = jstr(o, "metadata.resourceVersion");
+		if (rvs)
+			old->rv = strtoull(rvs, NULL, 10); /* a string, as in Kubernetes */
 		return;
 	}
-	struct object *n = store_insert(cl->store, k, json_incref(o), cluster_now_ms(cl));
+	/* store_insert hands out a new resourceVersion: put the stored one back, so a
+	 * remount shows every object exactly as it was (and no version is given twice). */
 	const char *rvs = jstr(o, "metadata.resourceVersion");
-	if (rvs)
-		n->rv = strtoull(rvs, NULL, 10);
+	char *stored_rv = rvs ? xstrdup(rvs) : NULL;
+	struct object *n = store_insert(cl->store, k, json_incref(o), cluster_now_ms(cl));
+	if (stored_rv) {
+		n->rv = strtoull(stored_rv, NULL, 10);
+		jset_str(n->json, "metadata.resourceVersion", stored_rv);
+		free(stored_rv);
+	}
 	int64_t created = jtime_parse(jstr_or(o, "metadata.creationTimestamp", ""));
 	if (created > 0)
 		n->mtime_ms = created;
