@@ -112,11 +112,18 @@ void storage_bind(struct cluster *cl, struct object *pv, struct object *pvc)
 		jset_str(cj, "status.phase", "Bound");
 		changed = 1;
 	}
+	struct pvc_entry *ce = storage_pvc(cl, pvc);
 	if (changed) {
-		struct pvc_entry *ce = storage_pvc(cl, pvc);
 		if (ce)
 			ce->memo = 0;
 		cluster_update(cl, pvc);
+	}
+	/* Both sides are consistent now: their next syncs (which this binding's updates
+	 * queued) have nothing to do unless one of them changes again. */
+	struct pv_entry *pe = storage_pv(cl, pv);
+	if (ce && pe && !ce->deleting && !jis_deleting(pj) && ce->request <= ce->status_bytes) {
+		storage_settled(&ce->synced_rv, &ce->synced_peer_id, &ce->synced_peer_rv, pvc, pv);
+		storage_settled(&pe->synced_rv, &pe->synced_peer_id, &pe->synced_peer_rv, pv, pvc);
 	}
 }
 
