@@ -85,3 +85,56 @@ clean:
 
 .PHONY: all unit deps check unit-check valgrind run install format clean
 -include $(CORE_OBJ:.o=.d) $(FS_OBJ:.o=.d)
+
+# Fuzzing (libFuzzer: clang and libclang-rt-14-dev, installed through install-deps):
+#   make fuzz [FUZZ_SECONDS=60]   each target of tests/fuzz for FUZZ_SECONDS
+#   make fuzz-ci                  each for 20 s; ends with "N passed, N failed"
+# The core is compiled again with the sanitizers into build-fuzz/; seeds are tests/data
+# (good manifests and the bad corpus); findings go to build-fuzz/artifacts/.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ := build-fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 -O1 -g $(FUZZ_SAN) $(WARN) -Iinclude -D_GNU_SOURCE -MMD -MP -pthread
+FUZZ_NAMES := fuzz_manifest fuzz_quantity fuzz_apply
+FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ)/%)
+FUZZ_CORE_OBJ := $(CORE_SRC:%.c=$(FUZZ)/%.o)
+
+$(FUZZ_CORE_OBJ): $(FUZZ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(call pc,$(CORE_PKGS)) -c $< -o $@
+
+$(FUZZ_BIN): $(FUZZ)/%: tests/fuzz/%.c $(FUZZ_CORE_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(call pc,$(CORE_PKGS)) -o $@ $< $(FUZZ_CORE_OBJ) $(call pl,$(CORE_PKGS)) -pthread
+
+fuzz-build:
+	@CLAIMFS_EXTRA_PKGS="clang libclang-rt-14-dev" sh scripts/install-deps.sh
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+
+# Each target runs from a private working corpus seeded by tests/data (quantities get a
+# few strings of their own); a crash, a leak or a failed invariant fails the target.
+fuzz: fuzz-build
+	@pass=0; fail=0; mkdir -p $(FUZZ)/artifacts; \
+	for t in $(FUZZ_NAMES); do \
+		work=$(FUZZ)/corpus/$$t; mkdir -p $$work; \
+		if [ $$t = fuzz_quantity ]; then seeds=$(FUZZ)/seeds-quantity; max=128; mkdir -p $$seeds; \
+			for q in 1Gi 1.5Gi 100m 1e3 .001Ki -5Gi 9223372036854775807 8Ei 0.1 1E-9 +12n 5.; do \
+				printf '%s' "$$q" > "$$seeds/$$q"; done; \
+		else seeds=tests/data; max=65536; fi; \
+		echo "$$t: $(FUZZ_SECONDS) s"; \
+		if ./$(FUZZ)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=4096 \
+			-max_len=$$max -print_final_stats=1 -artifact_prefix=$(FUZZ)/artifacts/$$t- \
+			$$work $$seeds > $(FUZZ)/$$t.log 2>&1; then \
+			pass=$$((pass + 1)); echo "ok   $$t: $$(grep -E '^stat::number_of_executed_units' $(FUZZ)/$$t.log | sed 's/.*: *//') runs"; \
+		else \
+			fail=$$((fail + 1)); echo "FAIL $$t (log: $(FUZZ)/$$t.log)"; \
+			grep -E 'ERROR|SUMMARY|fuzz_[a-z]+:|Test unit written' $(FUZZ)/$$t.log | head -8; \
+		fi; \
+	done; \
+	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
+
+.PHONY: fuzz fuzz-ci fuzz-build
+-include $(FUZZ_CORE_OBJ:.o=.d)

@@ -236,6 +236,16 @@ static char *gen_input(const char *name, size_t *len)
 		sb_adds(&sb, "  name: big\ndata:\n  blob: ");
 		sb_fill(&sb, 'z', 17 * MIB);
 		sb_adds(&sb, "\n");
+	} else if (strcmp(name, "@oversize-boundary") == 0) {
+		/* Three good documents that end exactly at 16 MiB, then one more: a reader that
+		 * cut the stream at the limit would apply the first three. */
+		for (int i = 0; i < 3; i++)
+			sb_addf(&sb,
+				"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c%d\n",
+				i);
+		sb_adds(&sb, "# ");
+		sb_fill(&sb, 'p', MANIFEST_MAX_BYTES - sb.len - 1);
+		sb_adds(&sb, "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: beyond\n");
 	} else if (strcmp(name, "@many-docs-bad-last") == 0) {
 		/* Five lines per document: the last one's name is on line 25000. */
 		for (int i = 0; i < 4999; i++)
