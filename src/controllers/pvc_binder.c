@@ -32,7 +32,8 @@ struct object *binder_find_volume(struct cluster *cl, const struct object *pvc, 
 {
 	const json_t *j = pvc->json;
 	unsigned want = storage_modes(jget(j, "spec.accessModes"));
-	int64_t req = storage_bytes(jstr(j, "spec.resources.requests.storage"));
+	struct pvc_entry *ce = storage_pvc(cl, pvc);
+	int64_t req = ce ? ce->request : storage_bytes(jstr(j, "spec.resources.requests.storage"));
 	int block = storage_is_block(j);
 	const char *cname = storage_class_of(j);
 	struct sclass *cls = storage_class(cl, cname ? cname : "", 0);
