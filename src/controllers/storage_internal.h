@@ -43,7 +43,7 @@
  *                                 updates queue return at once
  * Measured (10,000 claims in one stream, default class, 2-CPU VM): the controllers'
  * share of the settle is about 20 us per claim, most of it building the PV's JSON,
- * three events and the store's insert/update hooks. */
+ * three events and the store's insert/update hooks.
  *
  * CHOICES (for the README):
  *   - Simulated backend: every provisioner but kubernetes.io/no-provisioner provisions
