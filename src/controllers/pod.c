@@ -294,4 +294,5 @@ const struct kind_ops pod_ops = {
     .admit = pod_admit,
     .sync = pod_sync,
     .watch = pod_watch,
+    .index = storage_pod_index,
 };

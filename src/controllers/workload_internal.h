@@ -149,6 +149,9 @@ json_t *sts_claim_json(const struct object *set, const json_t *tmpl, int64_t ord
 /* "<template>-<set>-<ordinal>" into out. */
 void sts_claim_name(const json_t *tmpl, const char *set, int64_t ord, char *out, size_t len);
 
+/* ---- the storage controllers' index of pods by the claims they use (storage_index.c) ---- */
+void storage_pod_index(struct cluster *cl, struct object *pod, int removed);
+
 /* ---- Services (service.c) ---- */
 
 /* Is the pod an endpoint the Service publishes (matching, with an IP, ready or published
