@@ -89,8 +89,9 @@ static void where(const struct dec *d, size_t off, int *line, int *col)
 	*col = c;
 }
 
-/* The byte under a libyaml mark (0-based line and column in characters), or -1. */
-static int byte_at_mark(const struct dec *d, yaml_mark_t mk)
+/* The byte offset of a libyaml mark (0-based line and column in characters); d->len when
+ * the mark is at or past the end. */
+static size_t offset_of_mark(const struct dec *d, yaml_mark_t mk)
 {
 	size_t i = 0, line = 0, col = 0;
 	while (i < d->len && line < mk.line) {
@@ -105,7 +106,41 @@ static int byte_at_mark(const struct dec *d, yaml_mark_t mk)
 			i++;
 		col++;
 	}
+	return i;
+}
+
+/* The byte under a libyaml mark, or -1. */
+static int byte_at_mark(const struct dec *d, yaml_mark_t mk)
+{
+	size_t i = offset_of_mark(d, mk);
 	return i < d->len ? (unsigned char)d->buf[i] : -1;
+}
+
+/* Is the ':' at mk the end of an implicit key of 1024 characters or more (which libyaml
+ * stops tracking, then calls the ':' misplaced)? The key is what precedes it on its line
+ * after the indentation and "- " or "? " indicators, with no ": " inside. */
+static int after_long_key(const struct dec *d, yaml_mark_t mk)
+{
+	size_t end = offset_of_mark(d, mk), start = end;
+	if (mk.column < 1024 || end >= d->len || d->buf[end] != ':')
+		return 0;
+	while (start > 0 && d->buf[start - 1] != '\n' && d->buf[start - 1] != '\r')
+		start--;
+	for (;;) {
+		while (start < end && d->buf[start] == ' ')
+			start++;
+		if (start + 1 < end && (d->buf[start] == '-' || d->buf[start] == '?') &&
+		    d->buf[start + 1] == ' ')
+			start += 2;
+		else
+			break;
+	}
+	if (end - start < 1024)
+		return 0;
+	for (size_t i = start; i + 1 < end; i++)
+		if (d->buf[i] == ':' && d->buf[i + 1] == ' ')
+			return 0;
+	return 1;
 }
 
 static int errat(struct dec *d, int line, int col, const char *fmt, ...)
@@ -235,6 +270,15 @@ static int parser_error(struct dec *d)
 	    byte_at_mark(d, p->problem_mark) == '\t')
 		return errat(d, MARK(p->problem_mark),
 			     "found a tab character where YAML allows only spaces (indentation)");
+	/* libyaml gives up on an implicit key once it is 1024 characters long, then reports
+	 * the ':' after it as misplaced: name the real problem. */
+	if (p->error == YAML_SCANNER_ERROR &&
+	    strcmp(problem, "mapping values are not allowed in this context") == 0 &&
+	    after_long_key(d, p->problem_mark))
+		return errat(d, MARK(p->problem_mark),
+			     "%s (a mapping key written without \"? \" must be shorter than 1024 "
+			     "characters)",
+			     problem);
 	if (p->context && (p->context_mark.line != p->problem_mark.line ||
 			   p->context_mark.column != p->problem_mark.column))
 		return errat(d, MARK(p->problem_mark), "%s (%s at line %d, column %d)", problem,
