@@ -101,6 +101,11 @@ struct cluster_watch {
 /* Installs the watcher (copied). Call once, before the cluster is shared. UNLOCKED. */
 void cluster_set_watch(struct cluster *cl, const struct cluster_watch *w);
 
+/* Test hook: while paused, the controllers do not run (the work queue is kept, nothing
+ * is reconciled), so a Check suite can build a state by hand with store_insert and render
+ * it exactly. LOCKED. Never used by the daemon. */
+void cluster_pause(struct cluster *cl, int paused);
+
 /* Records a refused input: a "Warning FailedApply <source> <reason>" event and a line on
  * stderr. LOCKED. */
 void cluster_report_failure(struct cluster *cl, const char *source, const char *reason);

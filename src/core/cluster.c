@@ -110,9 +110,16 @@ static void dequeue_removed(struct cluster *cl, struct object *obj)
 	obj->queued = 0;
 }
 
+void cluster_pause(struct cluster *cl, int paused)
+{
+	cl->paused = paused;
+}
+
 void cluster_settle(struct cluster *cl)
 {
 	unsigned long steps = 0;
+	if (cl->paused)
+		return;
 	while (cl->qlen > 0) {
 		struct object *obj = cl->queue[cl->qhead];
 		cl->qhead = (cl->qhead + 1) % cl->qcap;
@@ -222,7 +229,7 @@ static void *timer_main(void *arg)
 	while (!cl->stopping) {
 		int64_t now = cluster_now_ms(cl);
 		int64_t next = run_due_timers(cl, now);
-		if (cl->qlen > 0) {
+		if (cl->qlen > 0 && !cl->paused) {
 			struct cfs_err err;
 			cluster_settle(cl);
 			int64_t seq = cluster_commit(cl, &err);

@@ -26,6 +26,7 @@ struct cluster {
 	uint64_t seed;                /* uid generator seed, persisted */
 	uint64_t uid_counter;         /* uids handed out, persisted */
 	int loading;                  /* 1 while replaying state: no hooks */
+	int paused;                   /* cluster_pause: the controllers do not run */
 
 	struct object **queue;        /* work queue ring (NULL entries: removed objects) */
 	size_t qhead, qlen, qcap;
