@@ -1,7 +1,8 @@
 /* render_rows.c - kubectl's column sets and row printers (pkg/printers/internalversion/
  * printers.go) for every kind claimfs knows: claims, volumes, classes, StatefulSets,
- * Deployments, ReplicaSets, Services, Nodes, Namespaces, ConfigMaps and Secrets; any
- * other kind gets NAME and AGE, as kubectl shows a kind without printer columns.
+ * Deployments, ReplicaSets, Services, Nodes, Namespaces, ConfigMaps, Secrets,
+ * PriorityClasses and ServiceAccounts; any other kind gets NAME and AGE, as kubectl shows
+ * a kind without printer columns.
  * Headers are the column names in upper case; the -o wide (Priority 1) columns come last.
  * Cost: O(1) per cell except label and selector cells (O(k log k) in their keys). */
 #include <stdio.h>
@@ -348,6 +349,23 @@ static void row_secret(struct table *t, const json_t *o)
 	render_cell_age(t, o);
 }
 
+/* The API server defaults preemptionPolicy; kubectl prints what it stored. */
+static void row_priorityclass(struct table *t, const json_t *o)
+{
+	render_cell(t, jname(o));
+	render_cellf(t, "%lld", (long long)int_or(o, "value", 0));
+	render_cell(t, json_is_true(jget(o, "globalDefault")) ? "true" : "false");
+	render_cell_age(t, o);
+	render_cell(t, jstr_or(o, "preemptionPolicy", "PreemptLowerPriority"));
+}
+
+static void row_serviceaccount(struct table *t, const json_t *o)
+{
+	render_cell(t, jname(o));
+	render_cellf(t, "%zu", json_array_size(jget(o, "secrets")));
+	render_cell_age(t, o);
+}
+
 static void row_default(struct table *t, const json_t *o)
 {
 	render_cell(t, jname(o));
@@ -384,6 +402,8 @@ static const char *const node_cols[] = {
 static const char *const ns_cols[] = {"NAME", "STATUS", "AGE"};
 static const char *const cm_cols[] = {"NAME", "DATA", "AGE"};
 static const char *const secret_cols[] = {"NAME", "TYPE", "DATA", "AGE"};
+static const char *const pc_cols[] = {"NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"};
+static const char *const sa_cols[] = {"NAME", "SECRETS", "AGE"};
 static const char *const default_cols[] = {"NAME", "AGE"};
 
 static const struct table_kind kinds[] = {
@@ -399,6 +419,8 @@ static const struct table_kind kinds[] = {
     {"Namespace", ns_cols, 3, 3, row_namespace},
     {"ConfigMap", cm_cols, 3, 3, row_configmap},
     {"Secret", secret_cols, 4, 4, row_secret},
+    {"PriorityClass", pc_cols, 5, 5, row_priorityclass},
+    {"ServiceAccount", sa_cols, 3, 3, row_serviceaccount},
 };
 static const struct table_kind default_kind = {NULL, default_cols, 2, 2, row_default};
 
