@@ -9,7 +9,8 @@
  * Limits (each refused with -EINVAL and a reason with line:column): nesting deeper than
  * MANIFEST_MAX_DEPTH, more than MANIFEST_MAX_NODES nodes after alias expansion (alias
  * bombs), duplicate mapping keys, non-mapping documents, invalid UTF-8, NUL bytes,
- * anchors on unknown names. Inputs longer than MANIFEST_MAX_BYTES are -EFBIG.
+ * anchors on unknown names. Inputs longer than MANIFEST_MAX_BYTES are -EFBIG (checked
+ * before buf is read, so a caller may pass the length of a stream it refused to buffer).
  * Empty documents (only comments, "---" alone) are skipped.
  *
  * Ownership: a struct manifest owns its documents and positions; manifest_release()

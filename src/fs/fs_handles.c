@@ -111,8 +111,12 @@ int fs_handle_write(struct fs_handle *h, const char *buf, size_t size, off_t off
 	if (off < 0)
 		return -EINVAL;
 	uint64_t end = (uint64_t)off + size;
-	if (end > MANIFEST_MAX_BYTES)
+	if (end > MANIFEST_MAX_BYTES) {
+		if (end > h->too_big)
+			h->too_big = end;
+		h->dirty = 1;
 		return -EFBIG;
+	}
 	if (end > h->wbuf.len) {
 		size_t old = h->wbuf.len;
 		sb_grow(&h->wbuf, (size_t)end - old);
@@ -129,8 +133,12 @@ int fs_handle_truncate(struct fs_handle *h, off_t size)
 {
 	if (size < 0)
 		return -EINVAL;
-	if ((uint64_t)size > MANIFEST_MAX_BYTES)
+	if ((uint64_t)size > MANIFEST_MAX_BYTES) {
+		if ((uint64_t)size > h->too_big)
+			h->too_big = (uint64_t)size;
+		h->dirty = 1;
 		return -EFBIG;
+	}
 	if ((size_t)size < h->wbuf.len) {
 		h->wbuf.len = (size_t)size;
 		h->wbuf.buf[size] = '\0';

@@ -177,6 +177,8 @@ struct fs_handle {
 	/* FS_H_APPLY */
 	struct strbuf wbuf; /* the written bytes */
 	int dirty;	    /* written since the last apply */
+	uint64_t too_big;   /* end of a write refused with EFBIG (0: none): the whole
+			       stream is refused at close, nothing of it applied */
 	/* FS_H_DIR */
 	struct fs_dirent *ents; /* the listing (without . and ..), taken at offset 0 */
 	size_t nents;

@@ -545,6 +545,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static int apply_buffer(struct fs *fs, struct fs_handle *h, struct cfs_err *err)
 {
 	h->dirty = 0; /* once per dirty buffer, whatever the outcome */
+	if (h->too_big) /* refused whole (EFBIG, FailedApply): the decoder checks the length
+			   before it reads anything */
+		return tree_apply(fs->cl, &h->ni.tn, h->filename, "", h->too_big, err);
 	return tree_apply(fs->cl, &h->ni.tn, h->filename, h->wbuf.buf ? h->wbuf.buf : "",
 			  h->wbuf.len, err);
 }
