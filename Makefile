@@ -27,7 +27,7 @@ BUILD := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 pc = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pl = $(shell pkg-config --libs $(1) 2>/dev/null)
 
-CORE_SRC := $(wildcard src/core/*.c src/manifest/*.c src/controllers/*.c src/tree/*.c)
+CORE_SRC := $(wildcard src/core/*.c src/manifest/*.c src/controllers/*.c src/tree/*.c src/volume/*.c)
 FS_SRC := $(wildcard src/fs/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
