@@ -2,10 +2,13 @@
  * Available / Bound / Released, unbinding a volume whose claim went elsewhere, the
  * reclaim policies once the claim is gone (1.7: Retain, Delete through the simulated
  * backend, Recycle for nfs and hostPath, Failed for an unknown policy), and the
- * pv-protection finalizer, released once the PV is no longer Bound (1.10).
+ * pv-protection finalizer, released once the PV is no longer Bound (1.10). The volume's
+ * data (volume.h) follows the asset: Delete removes it (moved into the trash under the
+ * lock, removed in the background), Recycle empties it, Retain keeps it.
  * Cost per sync: O(1); Recycle adds O(pods in the claim's namespace). */
 #include <stdlib.h>
 #include <string.h>
+#include "claimfs/volume.h"
 #include "storage_internal.h"
 
 /* Kubernetes' periodic resync of the PV controller: what retries a refused recycle. */
@@ -74,15 +77,43 @@ static void recycle(struct cluster *cl, struct object *pv, struct pv_entry *pe)
 		return;
 	}
 	sb_release(&users);
+	struct volumes *vs = volumes_of(cl);
+	struct cfs_err e = {{0}};
+	if (vs && volumes_reclaim(vs, pv->name, VOLUME_SCRUB, &e) < 0) {
+		if (storage_set_phase(cl, j, "Failed", e.msg))
+			cluster_update(cl, pv);
+		storage_event_once(cl, pv, &pe->memo, "Warning", "VolumeFailedRecycle",
+				   "Recycle failed: %s", e.msg);
+		return;
+	}
 	pe->memo = 0;
 	cluster_event(cl, pv, "Normal", "VolumeRecycled", "Volume recycled");
 	unbind(cl, pv);
+}
+
+/* The simulated backend deletes the asset: the volume's data goes. 0, or -errno with
+ * VolumeFailedDelete and phase Failed (retried on the next sync, as upstream). */
+static int delete_data(struct cluster *cl, struct object *pv)
+{
+	struct volumes *vs = volumes_of(cl);
+	struct pv_entry *pe = storage_pv(cl, pv);
+	struct cfs_err e = {{0}};
+	int rc = vs ? volumes_reclaim(vs, pv->name, VOLUME_DELETE, &e) : 0;
+	if (rc < 0) {
+		if (storage_set_phase(cl, pv->json, "Failed", e.msg))
+			cluster_update(cl, pv);
+		storage_event_once(cl, pv, pe ? &pe->memo : NULL, "Warning", "VolumeFailedDelete",
+				   "%s", e.msg);
+	}
+	return rc;
 }
 
 /* Deletes the volume through the simulated backend: the asset goes, the reclaim
  * finalizer is removed first, then the PV object is deleted. Returns 1 when pv is gone. */
 static int delete_volume(struct cluster *cl, struct object *pv)
 {
+	if (delete_data(cl, pv) < 0)
+		return 0;
 	int had = jremove_finalizer(pv->json, FIN_EXTERNAL_PROVISIONER);
 	had |= jremove_finalizer(pv->json, FIN_PV_CONTROLLER);
 	if (had)
@@ -121,6 +152,10 @@ static int reclaim(struct cluster *cl, struct object *pv, struct pv_entry *pe)
 static void protect(struct cluster *cl, struct object *pv)
 {
 	if (!jis_deleting(pv->json) || strcmp(jstr_or(pv->json, "status.phase", ""), "Bound") == 0)
+		return;
+	/* A deleted Delete PV takes its asset along; Retain and Recycle leave it in place. */
+	if (strcmp(jstr_or(pv->json, "spec.persistentVolumeReclaimPolicy", ""), "Delete") == 0 &&
+	    delete_data(cl, pv) < 0)
 		return;
 	if (cluster_remove_finalizer(cl, pv, FIN_EXTERNAL_PROVISIONER))
 		return;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "claimfs/volume.h"
 #include "storage_internal.h"
 
 /* ---- id -> pointer map: open addressing, linear probing, backward-shift delete ---- */
@@ -722,6 +723,7 @@ void storage_index_pv(struct cluster *cl, struct object *obj, int removed)
 	char key[600];
 
 	if (removed) {
+		volumes_set_capacity(volumes_of(cl), obj->name, -1);
 		if (!pe)
 			return;
 		pv_unavail(pe);
@@ -753,6 +755,8 @@ void storage_index_pv(struct cluster *cl, struct object *obj, int removed)
 		free(pe->cap_str);
 		pe->cap_str = cap ? xstrdup(cap) : NULL;
 		pe->bytes = storage_bytes(cap);
+		/* The volume's data (volume.h) takes the capacity at once: expansion. */
+		volumes_set_capacity(volumes_of(cl), obj->name, pe->bytes > 0 ? pe->bytes : 0);
 	}
 	pe->modes = storage_modes(v.modes) & (AM_SETS - 1);
 	pe->block = v.block;
