@@ -36,7 +36,11 @@ int jarray_has_str(const json_t *obj, const char *path, const char *s);
 void jtime_format(int64_t ms, char *buf, size_t len);
 int64_t jtime_parse(const char *s); /* ms since epoch, or -1 */
 /* Merges patch into target as a JSON merge patch (RFC 7386): objects merge recursively,
- * other values replace, null deletes. target is changed in place; patch is borrowed. */
+ * other values replace, null deletes. target is changed in place; patch is borrowed, but
+ * its non-object values (strings, numbers, arrays) are put into target BY REFERENCE, not
+ * copied: they keep their identity (a manifest node keeps its position). Both trees then
+ * hold those nodes, so neither may change them in place while the other is in use (the
+ * callers drop the patch once merged). target's objects stay target's own. */
 void jmerge(json_t *target, const json_t *patch);
 /* Does the label selector (matchLabels/matchExpressions, a LabelSelector object) match the
  * labels object? An empty or NULL selector matches everything. */

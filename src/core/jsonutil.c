@@ -354,7 +354,9 @@ void jmerge(json_t *target, const json_t *patch)
 			}
 			jmerge(t, v);
 		} else {
-			json_object_set_new(target, k, json_deep_copy(v));
+			/* By reference: a node of a decoded manifest keeps its position, so
+			 * admission errors about the merged object point into the document. */
+			json_object_set(target, k, v);
 		}
 	}
 }

@@ -180,16 +180,42 @@ START_TEST(merge_patch)
 		json_t *t = load(cases[i][0]), *p = load(cases[i][1]);
 		jmerge(t, p);
 		assert_json(t, cases[i][2]);
-		/* The patch is borrowed: changing the result leaves it alone. */
-		json_t *a = json_object_get(t, "a");
-		if (json_is_array(a))
-			json_array_clear(a);
+		/* The patch is borrowed: unchanged, and it outlives the result. */
 		json_t *p2 = load(cases[i][1]);
+		json_decref(t);
 		ck_assert(json_equal(p, p2));
 		json_decref(p2);
-		json_decref(t);
 		json_decref(p);
 	}
+}
+END_TEST
+
+/* Non-object values are merged by reference (a manifest node keeps its identity, hence its
+ * position); objects of the target stay the target's own, even where the patch has one. */
+START_TEST(merge_patch_shares_values)
+{
+	json_t *t = load("{\"spec\": {\"replicas\": 1, \"sel\": {\"a\": \"b\"}}, \"x\": 1}");
+	json_t *p = load("{\"spec\": {\"replicas\": 4, \"sel\": {\"a\": \"c\"}, "
+			 "\"ports\": [1, 2], \"fresh\": {\"k\": \"v\", \"gone\": null}}, "
+			 "\"x\": null}");
+	json_t *tspec = json_object_get(t, "spec"), *tsel = jget(t, "spec.sel");
+
+	jmerge(t, p);
+	ck_assert_ptr_eq(jget(t, "spec.replicas"), jget(p, "spec.replicas"));
+	ck_assert_ptr_eq(jget(t, "spec.ports"), jget(p, "spec.ports"));
+	ck_assert_ptr_eq(jget(t, "spec.sel.a"), jget(p, "spec.sel.a"));
+	ck_assert_ptr_eq(jget(t, "spec.fresh.k"), jget(p, "spec.fresh.k"));
+	ck_assert_ptr_eq(json_object_get(t, "spec"), tspec);
+	ck_assert_ptr_eq(jget(t, "spec.sel"), tsel);
+	ck_assert_ptr_ne(jget(t, "spec.fresh"), jget(p, "spec.fresh"));
+	ck_assert_ptr_null(jget(t, "spec.fresh.gone"));
+	ck_assert_ptr_nonnull(jget(p, "spec.fresh.gone"));
+	ck_assert_ptr_null(json_object_get(t, "x"));
+	/* Each tree holds its own reference: the result survives the patch. */
+	json_decref(p);
+	assert_json(t, "{\"spec\": {\"replicas\": 4, \"sel\": {\"a\": \"c\"}, "
+		       "\"ports\": [1, 2], \"fresh\": {\"k\": \"v\"}}}");
+	json_decref(t);
 }
 END_TEST
 
@@ -273,6 +299,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, finalizers);
 	tcase_add_test(tc, times);
 	tcase_add_test(tc, merge_patch);
+	tcase_add_test(tc, merge_patch_shares_values);
 	tcase_add_test(tc, label_selectors);
 	suite_add_tcase(s, tc);
 	return s;
