@@ -45,6 +45,12 @@ enum tree_type {
 #define TREE_CREATE 0x10 /* a directory that accepts new <name>.yaml|.yml|.json files,    \
 			    applied at close, and rmdir of its object directories */
 #define TREE_MKDIR 0x20  /* a directory where mkdir creates an object (namespaces/) */
+#define TREE_DATA 0x40   /* a directory the adapter serves from the volume backend        \
+			    (volume.h): a PV's data/ or a pod container's mount point. The  \
+			    node names the volume (volume, subpath); the tree has no entries \
+			    below it */
+#define TREE_RDONLY 0x80 /* with TREE_DATA: a read-only mount (volumeMounts readOnly, a   \
+			    read-only claim source, a ReadOnlyMany claim): writes EROFS */
 
 struct tree_node {
 	uint64_t ino;            /* inode number (see above); 1 is the root */
@@ -58,6 +64,9 @@ struct tree_node {
 	char *ns;                /* object or kind-directory namespace; owned, may be NULL */
 	char *name;              /* object name; owned, may be NULL */
 	char *sub;               /* variable part (volume name, ordinal, ...); owned, may be NULL */
+	/* TREE_DATA only (read by the adapter): */
+	char *volume;            /* the PersistentVolume's name (volume.h's key); owned */
+	char *subpath;           /* the mount's subPath in it; NULL: its root; owned */
 };
 
 /* The root directory. */
@@ -65,7 +74,8 @@ void tree_root(struct tree_node *out);
 void tree_node_copy(struct tree_node *dst, const struct tree_node *src);
 void tree_node_release(struct tree_node *n);
 
-/* The child `name` of directory dir: 0 with *out filled, -ENOENT, -ENOTDIR. LOCKED. */
+/* The child `name` of directory dir: 0 with *out filled, -ENOENT, -ENOTDIR. LOCKED.
+ * A TREE_DATA directory has no children in the tree (-ENOENT): the adapter serves it. */
 int tree_lookup(struct cluster *cl, const struct tree_node *dir, const char *name,
 		struct tree_node *out);
 /* Does node still name the same thing (its object exists with the same id)? 0, or

@@ -1,7 +1,8 @@
 /* attrs_storage.c - the attribute tables of the storage kinds: PersistentVolumeClaim,
  * PersistentVolume and StorageClass (one-value files, the claim <-> volume symlinks, a
- * class's pool and its volumes/), and the claim's writable storage (expansion through
- * cluster_patch). Shows are LOCKED; stores UNLOCKED.
+ * PV's data/ served from the volume backend, a class's pool and its volumes/), and the
+ * claim's writable storage (expansion through cluster_patch). Shows are LOCKED; stores
+ * UNLOCKED.
  * Complexity: every file O(1) but a class's persistentvolumes/ listing, O(all PVs) (its
  * lookup is O(1)); the pool files cost what storageclass_pool() costs. */
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include "claimfs/controllers.h"
 #include "claimfs/jsonutil.h"
 #include "claimfs/quantity.h"
+#include "claimfs/volume.h"
 #include "tree_internal.h"
 
 #define ANN_BETA_CLASS "volume.beta.kubernetes.io/storage-class"
@@ -173,6 +175,14 @@ static int pv_claim_present(struct cluster *cl, const struct object *obj)
 	return rc == 0;
 }
 
+/* data/: the volume's content, served by the adapter (volume.h). A Block volume is a raw
+ * device, not a file system: it has none. */
+static int pv_data_present(struct cluster *cl, const struct object *obj)
+{
+	const char *mode = jstr(obj->json, "spec.volumeMode");
+	return (!mode || strcmp(mode, "Block") != 0) && volumes_check_name(obj->name) == 0;
+}
+
 static const struct tree_attr pv_attrs[] = {
     TREE_COMMON_ATTRS,
     {"phase", TREE_FILE, 0444, TREE_OWN, NULL, show_phase, NULL, NULL, NULL},
@@ -184,6 +194,7 @@ static const struct tree_attr pv_attrs[] = {
     {"volumeMode", TREE_FILE, 0444, TREE_OWN, NULL, show_volume_mode, NULL, NULL, NULL},
     {"claimRef", TREE_FILE, 0444, TREE_OWN, NULL, pv_claim_ref, NULL, NULL, NULL},
     {"claim", TREE_LINK, 0777, 0, pv_claim_present, pv_claim, NULL, NULL, NULL},
+    {"data", TREE_DIR, 0755, TREE_DATA, pv_data_present, NULL, NULL, NULL, NULL},
 };
 const struct tree_table tree_table_pv = {"PersistentVolume", pv_attrs,
 					 sizeof(pv_attrs) / sizeof(pv_attrs[0]), 0};

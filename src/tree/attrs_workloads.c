@@ -1,6 +1,7 @@
 /* attrs_workloads.c - the attribute tables of the workload kinds: Node, Pod, StatefulSet,
  * Deployment, ReplicaSet, Service and Namespace (one-value files, kubectl's pod STATUS, the
- * pod -> claim and pod -> node symlinks, a set's ordinals/, a node's pods/), and their
+ * pod -> claim and pod -> node symlinks, a pod's containers/ (tree_mounts.c), a set's
+ * ordinals/, a node's pods/), and their
  * writable files: replicas (cluster_patch) and a node's ready (cluster_set_node_ready).
  * Shows are LOCKED; stores UNLOCKED.
  * Complexity: files O(1) (fqdn, endpoints and dns cost what workloads.h costs); a pod's
@@ -228,7 +229,7 @@ static int show_owner(struct cluster *cl, const struct object *obj, struct strbu
 
 /* The claim a pod volume uses: persistentVolumeClaim.claimName, or the claim Kubernetes
  * makes for a generic ephemeral volume, "<pod>-<volume>". Appends it; 0 or -ENOENT. */
-static int volume_claim(const struct object *pod, const json_t *vol, struct strbuf *out)
+int tree_pod_volume_claim(const struct object *pod, const json_t *vol, struct strbuf *out)
 {
 	const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
 	const char *name = jstr(vol, "name");
@@ -253,7 +254,7 @@ static void pod_volumes_list(struct cluster *cl, const struct object *obj, struc
 		const char *name = jstr(v, "name");
 		sb_reset(&target);
 		sb_adds(&target, "../../../persistentvolumeclaims/");
-		if (name && volume_claim(obj, v, &target) == 0)
+		if (name && tree_pod_volume_claim(obj, v, &target) == 0)
 			tree_links_add(out, name, sb_str(&target), 0);
 	}
 	sb_release(&target);
@@ -272,7 +273,7 @@ static int pod_volumes_find(struct cluster *cl, const struct object *obj, const 
 		size_t mark = target->len;
 		*id = 0;
 		sb_adds(target, "../../../persistentvolumeclaims/");
-		if (volume_claim(obj, v, target) == 0)
+		if (tree_pod_volume_claim(obj, v, target) == 0)
 			return 0;
 		target->len = mark;
 		if (target->buf)
@@ -309,6 +310,7 @@ static const struct tree_attr pod_attrs[] = {
     {"owner", TREE_FILE, 0444, TREE_OWN, NULL, show_owner, NULL, NULL, NULL},
     {"volumes", TREE_DIR, 0555, TREE_OWN, NULL, NULL, NULL, pod_volumes_list, pod_volumes_find},
     {"node", TREE_LINK, 0777, TREE_OWN, pod_node_present, pod_node, NULL, NULL, NULL},
+    {"containers", TREE_DIR, 0555, TREE_OWN, NULL, NULL, NULL, NULL, NULL}, /* tree_mounts.c */
 };
 const struct tree_table tree_table_pod = {"Pod", pod_attrs,
 					  sizeof(pod_attrs) / sizeof(pod_attrs[0]), 1};

@@ -32,6 +32,7 @@ void tree_node_set(struct tree_node *out, int own, uint64_t ino, enum tree_type 
 	out->ns = own ? dup_or_null(ns) : (char *)ns;
 	out->name = own ? dup_or_null(name) : (char *)name;
 	out->sub = own ? dup_or_null(sub) : (char *)sub;
+	out->volume = out->subpath = NULL;
 }
 
 void tree_root(struct tree_node *out)
@@ -44,6 +45,8 @@ void tree_node_copy(struct tree_node *dst, const struct tree_node *src)
 {
 	tree_node_set(dst, 1, src->ino, src->type, src->mode, src->flags, src->role, src->kind,
 		      src->obj_id, src->ns, src->name, src->sub);
+	dst->volume = dup_or_null(src->volume);
+	dst->subpath = dup_or_null(src->subpath);
 }
 
 void tree_node_release(struct tree_node *n)
@@ -51,7 +54,9 @@ void tree_node_release(struct tree_node *n)
 	free(n->ns);
 	free(n->name);
 	free(n->sub);
-	n->ns = n->name = n->sub = NULL;
+	free(n->volume);
+	free(n->subpath);
+	n->ns = n->name = n->sub = n->volume = n->subpath = NULL;
 }
 
 struct object *tree_node_object(struct cluster *cl, const struct tree_node *n)
@@ -94,6 +99,10 @@ void tree_node_path(const struct tree_node *n, struct strbuf *out)
 	}
 	if (n->name)
 		sb_addf(out, "/%s", n->name);
+	if (n->role == ROLE_MOUNT) {
+		sb_addf(out, "/containers/%s", n->sub ? n->sub : "");
+		return;
+	}
 	if (a)
 		sb_addf(out, "/%s", a->name);
 	if (n->sub)
@@ -107,11 +116,15 @@ int tree_lookup(struct cluster *cl, const struct tree_node *dir, const char *nam
 		return -ENOTDIR;
 	if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return -ENOENT;
+	if (dir->flags & TREE_DATA)
+		return -ENOENT; /* served by the adapter from the volume */
 	switch (dir->role) {
 	case ROLE_ROOT:
 		return tree_root_lookup(cl, name, out);
 	case ROLE_KINDDIR:
 		return tree_kind_lookup(cl, dir, name, out);
+	case ROLE_MOUNT:
+		return tree_mounts_lookup(cl, dir, name, out);
 	default:
 		return tree_object_lookup(cl, dir, name, out);
 	}
@@ -121,11 +134,15 @@ int tree_readdir(struct cluster *cl, const struct tree_node *dir, tree_fill_fn f
 {
 	if (dir->type != TREE_DIR)
 		return -ENOTDIR;
+	if (dir->flags & TREE_DATA)
+		return tree_revalidate(cl, dir); /* no entries of the tree's own */
 	switch (dir->role) {
 	case ROLE_ROOT:
 		return tree_root_readdir(cl, fill, ctx);
 	case ROLE_KINDDIR:
 		return tree_kind_readdir(cl, dir, fill, ctx);
+	case ROLE_MOUNT:
+		return tree_mounts_readdir(cl, dir, fill, ctx);
 	default:
 		return tree_object_readdir(cl, dir, fill, ctx);
 	}
@@ -182,6 +199,8 @@ int tree_revalidate(struct cluster *cl, const struct tree_node *node)
 	case ROLE_TABLE:
 	case ROLE_TABLE_WIDE:
 		return kind_dir_valid(cl, node);
+	case ROLE_MOUNT:
+		return tree_mounts_revalidate(cl, node);
 	default:
 		return tree_object_revalidate(cl, node);
 	}

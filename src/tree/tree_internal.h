@@ -22,6 +22,9 @@ enum tree_role {
 	ROLE_TABLE,	 /* <kind-dir>/.table */
 	ROLE_TABLE_WIDE, /* <kind-dir>/.table-wide */
 	ROLE_OBJDIR,	 /* an object directory (namespaces/<ns>/ is the one of a Namespace) */
+	ROLE_MOUNT,	 /* below a pod's containers/: sub is "<container>[/<path>]"; a
+			    directory on the way to a mount point, or (TREE_DATA) the mount
+			    point itself (tree_mounts.c) */
 	ROLE_ATTR = 64,	 /* + index in the kind's attribute table: an entry of an object dir */
 	ROLE_VAR = 4096, /* + index of a directory attribute: one of its variable entries */
 };
@@ -196,5 +199,18 @@ int tree_object_read(struct cluster *cl, const struct tree_node *n, struct strbu
 int tree_object_revalidate(struct cluster *cl, const struct tree_node *n);
 /* The attribute of an ROLE_ATTR or ROLE_VAR node, or NULL. */
 const struct tree_attr *tree_node_attr(const struct tree_node *n);
+
+/* A pod's containers/ (tree_mounts.c): what each container sees at its volumeMounts.
+ * containers/<c>/ and the directories down to each mount path are synthesised; the mount
+ * point is a TREE_DATA node naming the PV its claim is bound to (absent until it is).
+ * tree_mounts_lookup/readdir take the containers/ attribute node (ROLE_ATTR) or a
+ * ROLE_MOUNT node as dir. */
+int tree_mounts_lookup(struct cluster *cl, const struct tree_node *dir, const char *name,
+		       struct tree_node *out);
+int tree_mounts_readdir(struct cluster *cl, const struct tree_node *dir, tree_fill_fn fill,
+			void *ctx);
+int tree_mounts_revalidate(struct cluster *cl, const struct tree_node *n);
+/* The claim a pod volume (an entry of spec.volumes) uses, appended to out: 0 or -ENOENT. */
+int tree_pod_volume_claim(const struct object *pod, const json_t *vol, struct strbuf *out);
 
 #endif

@@ -1,9 +1,10 @@
 /* tree_object.c - object directories: their entries come from the kind's attribute table
  * (manifest.yaml, object.json, events, then the kind's own files and symlinks), their
  * variable directories (volumes/, ordinals/, pods/, persistentvolumes/) list symlinks
- * through the table's list/find, and a Namespace's directory also holds its kind
- * directories. Nodes carry the object's id, so a node of a deleted-and-recreated object
- * no longer resolves. LOCKED.
+ * through the table's list/find (a directory without them is a pod's containers/:
+ * tree_mounts.c), and a Namespace's directory also holds its kind directories. Nodes
+ * carry the object's id, so a node of a deleted-and-recreated object no longer resolves.
+ * LOCKED.
  * Complexity: lookup O(table) + the entry's find (O(1) or O(the listing)); listing
  * O(table) or O(n log n) in a variable directory's entries. */
 #include <errno.h>
@@ -39,6 +40,8 @@ static void attr_node(const struct object *obj, size_t i, const struct tree_attr
 {
 	tree_node_set(out, own, (obj->id << TREE_OBJ_SHIFT) | (1 + i), a->type, a->mode, a->flags,
 		      ROLE_ATTR + (int)i, obj->kind, obj->id, obj->ns, obj->name, NULL);
+	if (a->flags & TREE_DATA) /* a PV's data/: the volume of that name */
+		out->volume = own ? xstrdup(obj->name) : obj->name;
 }
 
 /* Map slots of variable entries that name another object: keyed by that object's id. */
@@ -93,6 +96,8 @@ int tree_object_lookup(struct cluster *cl, const struct tree_node *dir, const ch
 	a = tree_node_attr(dir);
 	if (!a || a->type != TREE_DIR || dir->role >= ROLE_VAR)
 		return -ENOTDIR;
+	if (!a->find)
+		return tree_mounts_lookup(cl, dir, name, out);
 	struct strbuf target = STRBUF_INIT;
 	uint64_t id = 0;
 	int rc = a->find(cl, obj, name, &target, &id);
@@ -129,6 +134,8 @@ int tree_object_readdir(struct cluster *cl, const struct tree_node *dir, tree_fi
 	a = tree_node_attr(dir);
 	if (!a || a->type != TREE_DIR || dir->role >= ROLE_VAR)
 		return -ENOTDIR;
+	if (!a->list)
+		return tree_mounts_readdir(cl, dir, fill, ctx);
 	struct tree_links links = {NULL, 0, 0};
 	a->list(cl, obj, &links);
 	tree_links_sort(&links);

@@ -405,7 +405,7 @@ START_TEST(test_claim_files)
 	snprintf(path, sizeof(path), "persistentvolumes/%s", pv);
 	char *l = ls(path);
 	ck_assert_str_eq(l, "manifest.yaml object.json events phase status capacity accessModes "
-			    "reclaimPolicy storageClassName volumeMode claimRef claim");
+			    "reclaimPolicy storageClassName volumeMode claimRef claim data");
 	free(l);
 	snprintf(path, sizeof(path), "persistentvolumes/%s/phase", pv);
 	ck_file(path, "Bound\n");
@@ -450,7 +450,7 @@ START_TEST(test_statefulset_files)
 	seed();
 	ck_ls(NS "pods", ".table .table-wide mysql-0 mysql-1 mysql-2");
 	ck_ls(POD0, "manifest.yaml object.json events phase status ready nodeName podIP hostname "
-		    "fqdn ordinal owner volumes node");
+		    "fqdn ordinal owner volumes node containers");
 	ck_file(POD0 "/phase", "Running\n");
 	ck_file(POD0 "/status", "Running\n");
 	ck_file(POD0 "/ready", "true\n");

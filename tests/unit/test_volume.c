@@ -676,6 +676,384 @@ START_TEST(test_attrs_and_xattrs)
 }
 END_TEST
 
+/* ---- through a cluster: the tree's data entries and the controllers' hooks ---- */
+
+static struct fixture fx;
+
+static void csetup(void)
+{
+	fx_open(&fx);
+}
+
+static void cteardown(void)
+{
+	fx_close(&fx);
+}
+
+/* Walks a path of the tree from the root. */
+static int tpath(const char *path, struct tree_node *out)
+{
+	struct tree_node cur, next;
+	char *copy = xstrdup(path), *save = NULL, *c;
+	int rc = 0;
+	tree_root(&cur);
+	cluster_lock(fx.cl);
+	for (c = strtok_r(copy, "/", &save); c && rc == 0; c = strtok_r(NULL, "/", &save)) {
+		memset(&next, 0, sizeof(next));
+		rc = tree_lookup(fx.cl, &cur, c, &next);
+		tree_node_release(&cur);
+		if (rc == 0)
+			cur = next;
+	}
+	cluster_unlock(fx.cl);
+	free(copy);
+	if (rc == 0)
+		*out = cur;
+	else
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+static int add_name(void *ctx, const char *name, const struct tree_node *n)
+{
+	struct strbuf *sb = ctx;
+	(void)n;
+	sb_addf(sb, "%s%s", sb->len ? " " : "", name);
+	return 0;
+}
+
+/* The names a directory lists, space-separated (caller frees); NULL when it fails. */
+static char *tls(const char *path)
+{
+	struct tree_node n;
+	struct strbuf sb = STRBUF_INIT;
+	if (tpath(path, &n) < 0)
+		return NULL;
+	cluster_lock(fx.cl);
+	int rc = tree_readdir(fx.cl, &n, add_name, &sb);
+	cluster_unlock(fx.cl);
+	tree_node_release(&n);
+	if (rc < 0) {
+		sb_release(&sb);
+		return NULL;
+	}
+	return sb_detach(&sb, NULL);
+}
+
+static void ck_ls(const char *path, const char *want)
+{
+	char *got = tls(path);
+	ck_assert_msg(got && strcmp(got, want) == 0, "ls %s: got \"%s\", want \"%s\"", path,
+		      got ? got : "(error)", want);
+	free(got);
+}
+
+static struct volumes *cvs(void)
+{
+	cluster_lock(fx.cl);
+	struct volumes *v = volumes_of(fx.cl);
+	cluster_unlock(fx.cl);
+	ck_assert_ptr_nonnull(v);
+	return v;
+}
+
+static char *cpath(const char *pv)
+{
+	static char buf[256];
+	snprintf(buf, sizeof(buf), "%s/volumes/%s", fx.dir, pv);
+	return buf;
+}
+
+/* Writes a file at the root of volume pv through the volume API. */
+static void put_file(const char *pv, const char *name, const char *content)
+{
+	struct volume *v = NULL;
+	struct vnode *r, *f;
+	int fd, rc = volume_get(cvs(), pv, &v, &err);
+	ck_assert_msg(rc == 0, "volume_get %s: %s", pv, err.msg);
+	r = root_of(v);
+	f = create(r, name, &fd);
+	ck_assert_int_eq(vnode_pwrite(f, fd, content, strlen(content), 0),
+			 (ssize_t)strlen(content));
+	vnode_close(f, fd);
+	vnode_put(f);
+	vnode_put(r);
+	volume_put(v);
+}
+
+/* Is there a file name at the root of volume pv (as its live incarnation shows it)? */
+static int has_file(const char *pv, const char *name)
+{
+	struct volume *v = NULL;
+	struct vnode *r, *f = NULL;
+	struct stat st;
+	if (volume_get(cvs(), pv, &v, &err) < 0)
+		return 0;
+	r = root_of(v);
+	int found = vnode_lookup(r, name, &f, &st) == 0;
+	vnode_put(f);
+	vnode_put(r);
+	volume_put(v);
+	return found;
+}
+
+static const char *claim_field(const char *name, const char *path)
+{
+	return fx_str(&fx, "PersistentVolumeClaim", "default", name, path);
+}
+
+static void claim_yaml(const char *name, const char *size, const char *cls, const char *modes)
+{
+	char y[1024], c[128] = "";
+	if (cls)
+		snprintf(c, sizeof(c), "  storageClassName: \"%s\"\n", cls);
+	snprintf(y, sizeof(y),
+		 "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: %s\nspec:\n"
+		 "  accessModes: [%s]\n  resources: {requests: {storage: %s}}\n%s",
+		 name, modes ? modes : "ReadWriteOnce", size, c);
+	fx_apply_ok(&fx, y);
+}
+
+static int cdel(const char *kind, const char *ns, const char *name)
+{
+	return cluster_delete(fx.cl, cluster_kind(fx.cl, kind), ns, name, "rm", &fx.err);
+}
+
+START_TEST(test_tree_pv_data)
+{
+	struct tree_node n, x;
+	char path[256];
+	claim_yaml("data", "1Gi", NULL, NULL);
+	char *pv = xstrdup(claim_field("data", "spec.volumeName"));
+	snprintf(path, sizeof(path), "persistentvolumes/%s/data", pv);
+	ck_assert_int_eq(tpath(path, &n), 0);
+	ck_assert_int_eq(n.type, TREE_DIR);
+	ck_assert(n.flags & TREE_DATA);
+	ck_assert(!(n.flags & TREE_RDONLY));
+	ck_assert_str_eq(n.volume, pv);
+	ck_assert_ptr_null(n.subpath);
+	cluster_lock(fx.cl);
+	ck_assert_int_eq(tree_lookup(fx.cl, &n, "anything", &x), -ENOENT);
+	ck_assert_int_eq(tree_revalidate(fx.cl, &n), 0);
+	cluster_unlock(fx.cl);
+	/* the copy carries the volume too */
+	tree_node_copy(&x, &n);
+	ck_assert_str_eq(x.volume, pv);
+	tree_node_release(&x);
+	tree_node_release(&n);
+	snprintf(path, sizeof(path), "persistentvolumes/%s", pv);
+	char *l = tls(path);
+	ck_assert_ptr_nonnull(strstr(l, " data"));
+	free(l);
+	/* the registry knows its capacity */
+	ck_assert_int_eq(volumes_capacity(cvs(), pv), 1LL << 30);
+	/* a Block volume has no file system, so no data/ */
+	fx_apply_ok(&fx,
+		    "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: raw\n"
+		    "spec:\n  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n"
+		    "  volumeMode: Block\n  storageClassName: \"\"\n  hostPath: {path: /raw}\n");
+	ck_assert_int_eq(tpath("persistentvolumes/raw/data", &n), -ENOENT);
+	free(pv);
+}
+END_TEST
+
+static const char app_pod[] =
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n"
+    "  initContainers:\n  - name: init\n    image: busybox\n"
+    "    volumeMounts: [{name: data, mountPath: /init}]\n"
+    "  containers:\n  - name: main\n    image: busybox\n    volumeMounts:\n"
+    "    - {name: data, mountPath: /var/lib/mysql/, subPath: db}\n"
+    "    - {name: data, mountPath: /ro, readOnly: true}\n"
+    "    - {name: shared, mountPath: /shared}\n"
+    "    - {name: scratch, mountPath: /tmp}\n"
+    "    - {name: data, mountPath: /var/../etc}\n"
+    "    - {name: locked, mountPath: /var/locked}\n"
+    "  volumes:\n"
+    "  - {name: data, persistentVolumeClaim: {claimName: data}}\n"
+    "  - {name: shared, persistentVolumeClaim: {claimName: rox}}\n"
+    "  - {name: locked, persistentVolumeClaim: {claimName: data, readOnly: true}}\n"
+    "  - {name: scratch, emptyDir: {}}\n";
+
+START_TEST(test_tree_pod_mounts)
+{
+	struct tree_node n, again;
+	claim_yaml("data", "1Gi", NULL, NULL);
+	claim_yaml("rox", "1Gi", NULL, "ReadOnlyMany");
+	char *pv = xstrdup(claim_field("data", "spec.volumeName"));
+	char *roxpv = xstrdup(claim_field("rox", "spec.volumeName"));
+	fx_apply_ok(&fx, app_pod);
+	ck_ls("namespaces/default/pods/app/containers", "init main");
+	ck_ls("namespaces/default/pods/app/containers/main", "var ro shared");
+	ck_ls("namespaces/default/pods/app/containers/main/var", "lib locked");
+	ck_ls("namespaces/default/pods/app/containers/main/var/lib", "mysql");
+	ck_ls("namespaces/default/pods/app/containers/init", "init");
+	ck_assert_int_eq(tpath("namespaces/default/pods/app/containers/main/tmp", &n), -ENOENT);
+	ck_assert_int_eq(tpath("namespaces/default/pods/app/containers/main/etc", &n), -ENOENT);
+	ck_assert_int_eq(tpath("namespaces/default/pods/app/containers/nobody", &n), -ENOENT);
+
+	ck_assert_int_eq(tpath("namespaces/default/pods/app/containers/main/var", &n), 0);
+	ck_assert_int_eq(n.type, TREE_DIR);
+	ck_assert(!(n.flags & TREE_DATA));
+	tree_node_release(&n);
+
+	ck_assert_int_eq(tpath("namespaces/default/pods/app/containers/main/var/lib/mysql", &n), 0);
+	ck_assert(n.flags & TREE_DATA);
+	ck_assert(!(n.flags & TREE_RDONLY));
+	ck_assert_str_eq(n.volume, pv);
+	ck_assert_str_eq(n.subpath, "db");
+	ck_assert_int_eq(tpath("namespaces/default/pods/app/containers/main/var/lib/mysql", &again),
+			 0);
+	ck_assert_int_eq(again.ino, n.ino); /* stable for the pod's life */
+	tree_node_release(&again);
+	cluster_lock(fx.cl);
+	ck_assert_int_eq(tree_revalidate(fx.cl, &n), 0);
+	cluster_unlock(fx.cl);
+
+	ck_assert_int_eq(tpath("namespaces/default/pods/app/containers/main/ro", &again), 0);
+	ck_assert((again.flags & (TREE_DATA | TREE_RDONLY)) == (TREE_DATA | TREE_RDONLY));
+	ck_assert_str_eq(again.volume, pv);
+	ck_assert_ptr_null(again.subpath);
+	ck_assert_int_ne(again.ino, n.ino);
+	tree_node_release(&again);
+	ck_assert_int_eq(tpath("namespaces/default/pods/app/containers/main/var/locked", &again),
+			 0);
+	ck_assert(again.flags & TREE_RDONLY);
+	tree_node_release(&again);
+	ck_assert_int_eq(tpath("namespaces/default/pods/app/containers/main/shared", &again), 0);
+	ck_assert(again.flags & TREE_RDONLY); /* a ReadOnlyMany claim */
+	ck_assert_str_eq(again.volume, roxpv);
+	tree_node_release(&again);
+
+	/* the pod goes: its nodes no longer resolve */
+	ck_assert_int_eq(cdel("Pod", "default", "app"), 0);
+	cluster_lock(fx.cl);
+	ck_assert_int_eq(tree_revalidate(fx.cl, &n), -ENOENT);
+	cluster_unlock(fx.cl);
+	tree_node_release(&n);
+	free(pv);
+	free(roxpv);
+}
+END_TEST
+
+START_TEST(test_tree_unbound_claim_has_no_mount)
+{
+	struct tree_node n;
+	claim_yaml("waiting", "1Gi", "no-such-class", NULL);
+	ck_assert_str_eq(claim_field("waiting", "status.phase"), "Pending");
+	fx_apply_ok(&fx, "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec:\n"
+			 "  containers:\n  - name: c\n    image: busybox\n"
+			 "    volumeMounts: [{name: v, mountPath: /data}]\n"
+			 "  volumes: [{name: v, persistentVolumeClaim: {claimName: waiting}}]\n");
+	ck_ls("namespaces/default/pods/w/containers", "c");
+	ck_ls("namespaces/default/pods/w/containers/c", "");
+	ck_assert_int_eq(tpath("namespaces/default/pods/w/containers/c/data", &n), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_delete_policy_removes_data)
+{
+	claim_yaml("gone", "1Gi", NULL, NULL);
+	char *pv = xstrdup(claim_field("gone", "spec.volumeName"));
+	put_file(pv, "f", "bytes\n");
+	ck_assert_int_eq(access(cpath(pv), F_OK), 0);
+	ck_assert_int_eq(cdel("PersistentVolumeClaim", "default", "gone"), 0);
+	ck_assert_ptr_null(fx_get(&fx, "PersistentVolume", NULL, pv));
+	ck_assert_int_ne(access(cpath(pv), F_OK), 0);
+	volumes_wait_idle(cvs());
+	char trash[256];
+	snprintf(trash, sizeof(trash), "%s/volumes/.trash", fx.dir);
+	ck_assert_int_le(du(trash), 4096);
+	ck_assert_int_eq(volumes_capacity(cvs(), pv), -1);
+	free(pv);
+}
+END_TEST
+
+START_TEST(test_retain_keeps_data)
+{
+	static const char disk[] =
+	    "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: disk\n"
+	    "spec:\n  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n"
+	    "  storageClassName: \"\"\n  hostPath: {path: /disk}\n";
+	fx_apply_ok(&fx, disk);
+	claim_yaml("a", "1Gi", "", NULL);
+	ck_assert_str_eq(claim_field("a", "spec.volumeName"), "disk");
+	put_file("disk", "kept", "precious\n");
+	ck_assert_int_eq(cdel("PersistentVolumeClaim", "default", "a"), 0);
+	ck_assert_str_eq(fx_str(&fx, "PersistentVolume", NULL, "disk", "status.phase"), "Released");
+	ck_assert(has_file("disk", "kept"));
+	/* the admin frees it; a new claim binds it and sees the data */
+	json_t *p = json_pack("{s:{s:n}}", "spec", "claimRef");
+	ck_assert_int_eq(cluster_patch(fx.cl, cluster_kind(fx.cl, "PersistentVolume"), NULL, "disk",
+				       p, "t", &fx.err),
+			 0);
+	json_decref(p);
+	claim_yaml("b", "1Gi", "", NULL);
+	ck_assert_str_eq(claim_field("b", "spec.volumeName"), "disk");
+	ck_assert(has_file("disk", "kept"));
+	/* deleting a Retain PV leaves the asset; the same PV made again finds it */
+	ck_assert_int_eq(cdel("PersistentVolumeClaim", "default", "b"), 0);
+	ck_assert_int_eq(cdel("PersistentVolume", NULL, "disk"), 0);
+	ck_assert_ptr_null(fx_get(&fx, "PersistentVolume", NULL, "disk"));
+	ck_assert_int_eq(access(cpath("disk"), F_OK), 0);
+	fx_apply_ok(&fx, disk);
+	ck_assert(has_file("disk", "kept"));
+}
+END_TEST
+
+START_TEST(test_recycle_empties_data)
+{
+	fx_apply_ok(&fx, "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: share\n"
+			 "spec:\n  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n"
+			 "  storageClassName: \"\"\n  persistentVolumeReclaimPolicy: Recycle\n"
+			 "  nfs: {server: nas, path: /share}\n");
+	claim_yaml("r", "1Gi", "", NULL);
+	put_file("share", "old", "old data\n");
+	ck_assert_int_eq(cdel("PersistentVolumeClaim", "default", "r"), 0);
+	ck_assert(fx_has_event(&fx, "VolumeRecycled", "persistentvolumes/share Volume recycled"));
+	ck_assert_str_eq(fx_str(&fx, "PersistentVolume", NULL, "share", "status.phase"),
+			 "Available");
+	ck_assert(!has_file("share", "old"));
+	ck_assert_int_eq(access(cpath("share"), F_OK), 0);
+	volumes_wait_idle(cvs());
+	ck_assert_int_le(du(cpath("share")), 4096);
+}
+END_TEST
+
+START_TEST(test_expansion_raises_the_limit)
+{
+	struct volume *v = NULL;
+	claim_yaml("grow", "1Mi", NULL, NULL);
+	char *pv = xstrdup(claim_field("grow", "spec.volumeName"));
+	ck_assert_int_eq(volume_get(cvs(), pv, &v, &err), 0);
+	ck_assert_int_eq(volume_capacity(v), 1 * MiB);
+	json_t *p =
+	    json_pack("{s:{s:{s:{s:s}}}}", "spec", "resources", "requests", "storage", "3Mi");
+	ck_assert_int_eq(cluster_patch(fx.cl, cluster_kind(fx.cl, "PersistentVolumeClaim"),
+				       "default", "grow", p, "t", &fx.err),
+			 0);
+	json_decref(p);
+	ck_assert_int_eq(volume_capacity(v), 3 * MiB);
+	volume_put(v);
+	free(pv);
+}
+END_TEST
+
+START_TEST(test_remount_keeps_data_and_usage)
+{
+	claim_yaml("keep", "10Mi", NULL, NULL);
+	char *pv = xstrdup(claim_field("keep", "spec.volumeName"));
+	put_file(pv, "f", "survives a remount\n");
+	fx_reopen(&fx);
+	ck_assert(has_file(pv, "f"));
+	struct volume *v = NULL;
+	ck_assert_int_eq(volume_get(cvs(), pv, &v, &err), 0);
+	ck_assert_int_eq(volume_used(v), du(cpath(pv)));
+	ck_assert_int_eq(volume_capacity(v), 10 * MiB);
+	volume_put(v);
+	free(pv);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("volume");
@@ -700,5 +1078,18 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_unknown_volume);
 	tcase_add_test(tc, test_attrs_and_xattrs);
 	suite_add_tcase(s, tc);
+
+	TCase *tk = tcase_create("cluster");
+	tcase_add_checked_fixture(tk, csetup, cteardown);
+	tcase_set_timeout(tk, 60);
+	tcase_add_test(tk, test_tree_pv_data);
+	tcase_add_test(tk, test_tree_pod_mounts);
+	tcase_add_test(tk, test_tree_unbound_claim_has_no_mount);
+	tcase_add_test(tk, test_delete_policy_removes_data);
+	tcase_add_test(tk, test_retain_keeps_data);
+	tcase_add_test(tk, test_recycle_empties_data);
+	tcase_add_test(tk, test_expansion_raises_the_limit);
+	tcase_add_test(tk, test_remount_keeps_data_and_usage);
+	suite_add_tcase(s, tk);
 	return s;
 }
