@@ -26,16 +26,16 @@
 #include "claimfs/strbuf.h"
 
 #define MANIFEST_MAX_BYTES (16u << 20) /* 16 MiB per written stream */
-#define MANIFEST_MAX_DEPTH 128         /* nesting of mappings and sequences */
+#define MANIFEST_MAX_DEPTH 128	       /* nesting of mappings and sequences */
 #define MANIFEST_MAX_NODES 4000000     /* nodes in a stream, counting alias expansions */
 
 struct manifest_pos; /* opaque: node -> (line, column) */
 
 struct manifest {
-	char *source;             /* name used in messages (a path in the mount); owned */
-	json_t **docs;            /* each a JSON object; owned references */
-	int *doc_line;            /* 1-based line of each document's start */
-	size_t ndocs;             /* number of non-empty documents */
+	char *source;		  /* name used in messages (a path in the mount); owned */
+	json_t **docs;		  /* each a JSON object; owned references */
+	int *doc_line;		  /* 1-based line of each document's start */
+	size_t ndocs;		  /* number of non-empty documents */
 	struct manifest_pos *pos; /* positions of every node of every document; owned */
 };
 
@@ -50,11 +50,48 @@ void manifest_release(struct manifest *m);
  * of m's nodes (then line and col are left alone). */
 int manifest_pos(const struct manifest *m, const json_t *node, int *line, int *col);
 
+/* 1-based line and column of the value of parent's member key: the value's own position,
+ * or, for true, false and null (jansson singletons, which no node position can tell
+ * apart), where the decoder read that member's value. Works for a member that was
+ * removed since, and for a mapping that manifest_pos_follow linked to one of m's. 0 when
+ * found, -ENOENT otherwise (then line and col are left alone). Elements of sequences
+ * have no member position: point at the sequence. */
+int manifest_member_pos(const struct manifest *m, const json_t *parent, const char *key, int *line,
+			int *col);
+
 /* Like cfs_errorf, with "source:line:column: " of node in front (of the nearest known
  * position: pass the parent when the offending field is missing). m or node may be NULL
- * (then only "source: " or nothing is put in front). Returns code. */
+ * (then only "source: " or nothing is put in front). Returns code. A node that may be
+ * true, false or null has no position: use manifest_member_errorf for it. */
 int manifest_errorf(const struct manifest *m, const json_t *node, struct cfs_err *err, int code,
 		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Like manifest_errorf, pointing at parent's member key (manifest_member_pos), else at
+ * parent itself: for a field whose value may be true, false or null, or is missing. */
+int manifest_member_errorf(const struct manifest *m, const json_t *parent, const char *key,
+			   struct cfs_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* Records that the object to was built from from (an object of m, e.g. by jmerge into a
+ * copy of a live object), so that errors about to point where from was written: to
+ * takes from's position, and so, recursively, does every object of to that stands where
+ * from has an object, and every true/false/null member of to that is from's. Values to
+ * shares with from keep their own positions anyway. Changes m's position index only
+ * (the one thing a const manifest lets change: like the rest of m, one thread at a
+ * time); the positions stay valid while to's objects live and m is not released.
+ * Cost: O(nodes of from). */
+void manifest_pos_follow(const struct manifest *m, const json_t *from, const json_t *to);
+
+#define MANIFEST_QUOTE_MAX 64 /* characters of a written value a message quotes */
+#define MANIFEST_QUOTE_BUF (MANIFEST_QUOTE_MAX * 4 + 8)
+/* The text of s to put between double quotes in a message: '"', '\\' and control
+ * characters escaped as Go's %q does them (\", \\, \n, \t, \x01), and at most
+ * MANIFEST_QUOTE_MAX characters of s, then "..." when s is longer, so that a reason stays
+ * one line and a huge value cannot push the problem out of the 1 KiB reason. Writes buf
+ * (len >= MANIFEST_QUOTE_BUF is never cut further) and returns it; s NULL reads as "". */
+const char *manifest_quote(const char *s, char *buf, size_t len);
+/* manifest_quote into a buffer that lives until the end of the enclosing block:
+ * manifest_errorf(m, v, err, -EINVAL, "name: Invalid value: \"%s\": ...", MQUOTE(name)). */
+#define MQUOTE(s) manifest_quote((s), (char[MANIFEST_QUOTE_BUF]){0}, MANIFEST_QUOTE_BUF)
 
 /* Appends obj as YAML in the shape `kubectl get -o yaml` prints: keys sorted, two-space
  * indentation, sequences of a mapping not indented under their key ("- "), strings quoted

@@ -409,6 +409,19 @@ static char *key_text(const json_t *v)
 	}
 }
 
+static int is_singleton(const json_t *v)
+{
+	return json_is_true(v) || json_is_false(v) || json_is_null(v);
+}
+
+/* Copies the recorded position of from's singleton member k to (to, k). */
+static void copy_member_pos(struct dec *d, const json_t *from, const json_t *to, const char *k)
+{
+	int line, col;
+	if (mpos_get_member(d->m->pos, from, k, &line, &col) == 0)
+		mpos_put_member(d->m->pos, to, k, line, col);
+}
+
 /* Forgets the positions of the nodes of v that die when this reference goes. */
 static void forget_dying(struct dec *d, json_t *v)
 {
@@ -420,7 +433,13 @@ static void forget_dying(struct dec *d, json_t *v)
 		return;
 	mpos_del(d->m->pos, v);
 	if (json_is_object(v))
-		json_object_foreach(v, k, c) forget_dying(d, c);
+		json_object_foreach(v, k, c)
+		{
+			if (is_singleton(c))
+				mpos_del_member(d->m->pos, v, k);
+			else
+				forget_dying(d, c);
+		}
 	else if (json_is_array(v))
 		json_array_foreach(v, i, c) forget_dying(d, c);
 }
@@ -476,8 +495,11 @@ static int merge_from(struct dec *d, struct frame *f, json_t *src, yaml_mark_t m
 	/* The first source of a key wins, as in YAML's merge key type. */
 	json_object_foreach(src, k, v)
 	{
-		if (!json_object_get(f->merged, k))
+		if (!json_object_get(f->merged, k)) {
 			json_object_set(f->merged, k, v);
+			if (is_singleton(v))
+				copy_member_pos(d, src, f->merged, k);
+		}
 	}
 	return 0;
 }
@@ -512,12 +534,18 @@ static void apply_merges(struct dec *d, struct frame *f)
 		return;
 	json_object_foreach(f->merged, k, v)
 	{
-		if (!json_object_get(f->node, k))
+		if (!json_object_get(f->node, k)) {
 			json_object_set(f->node, k, v);
+			if (is_singleton(v))
+				copy_member_pos(d, f->merged, f->node, k);
+		}
 	}
 	json_object_foreach(f->merged, k, v)
 	{
-		forget_dying(d, v);
+		if (is_singleton(v))
+			mpos_del_member(d->m->pos, f->merged, k);
+		else
+			forget_dying(d, v);
 	}
 	json_decref(f->merged);
 	f->merged = NULL;
@@ -547,6 +575,9 @@ static int deliver(struct dec *d, json_t *v, int height, yaml_mark_t mk)
 	if (f->key_is_merge) {
 		rc = merge_value(d, f, v, mk);
 	} else if (json_object_set_new(f->node, f->key, v) == 0) {
+		/* true/false/null have no identity: remember where this member's was read. */
+		if (is_singleton(v))
+			mpos_put_member(d->m->pos, f->node, f->key, MARK(mk));
 		if (f->nkeys == f->akeys) {
 			f->akeys = f->akeys ? f->akeys * 2 : 8;
 			f->keys = xrealloc(f->keys, f->akeys * sizeof(*f->keys));
@@ -716,7 +747,12 @@ static json_t *copy_node(struct dec *d, json_t *src)
 	switch (json_typeof(src)) {
 	case JSON_OBJECT:
 		c = json_object();
-		json_object_foreach(src, k, v) json_object_set_new(c, k, copy_node(d, v));
+		json_object_foreach(src, k, v)
+		{
+			json_object_set_new(c, k, copy_node(d, v));
+			if (is_singleton(v))
+				copy_member_pos(d, src, c, k);
+		}
 		break;
 	case JSON_ARRAY:
 		c = json_array();

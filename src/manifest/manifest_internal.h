@@ -15,6 +15,14 @@ void mpos_put(struct manifest_pos *p, const json_t *node, int line, int col);
 int mpos_get(const struct manifest_pos *p, const json_t *node, int *line, int *col);
 void mpos_del(struct manifest_pos *p, const json_t *node);
 size_t mpos_count(const struct manifest_pos *p);
+/* Where the value of parent's member key was read, for members whose value is true, false
+ * or null (the decoder records only those: other values have their own positions). */
+void mpos_put_member(struct manifest_pos *p, const json_t *parent, const char *key, int line,
+		     int col);
+int mpos_get_member(const struct manifest_pos *p, const json_t *parent, const char *key, int *line,
+		    int *col);
+void mpos_del_member(struct manifest_pos *p, const json_t *parent, const char *key);
+size_t mpos_member_count(const struct manifest_pos *p);
 
 /* How YAML 1.1 (as Kubernetes' reader does it) types a plain scalar. */
 enum mscalar {

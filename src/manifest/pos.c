@@ -1,9 +1,15 @@
 /* pos.c - where each decoded node came from: an open-addressing hash from json_t pointer
- * to (line, column), and the two public readers of it, manifest_pos and manifest_errorf.
+ * to (line, column); a second one from (mapping, key) to the position of the member's
+ * value, for true, false and null, which are jansson singletons with no identity of their
+ * own; and the public readers of both (manifest_pos, manifest_member_pos, the
+ * manifest_errorf family) and manifest_pos_follow.
  *
  * Linear probing with backward-shift deletion (no tombstones), so lookups stay short
- * after nodes are forgotten; the table doubles at half load. A node is keyed by its
- * address, which is why the decoder forgets a node before it frees it. */
+ * after nodes are forgotten; the tables double at half load. A node is keyed by its
+ * address, which is why the decoder forgets a node (and its members) before it frees it.
+ * Members are keyed by the mapping's address and a 64-bit hash of the key: only
+ * singleton-valued members are recorded (every other value has its own position), so
+ * the second table stays small. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,10 +25,20 @@ struct pos_ent {
 	int col;	    /* 1-based, in characters */
 };
 
+struct member_ent {
+	const json_t *parent; /* the mapping; NULL: free slot */
+	uint64_t khash;	      /* FNV-1a of the key */
+	int line;	      /* of the member's value, 1-based */
+	int col;
+};
+
 struct manifest_pos {
-	struct pos_ent *tab; /* cap slots */
-	size_t cap;	     /* a power of two */
-	size_t n;	     /* slots in use */
+	struct pos_ent *tab;	 /* cap slots */
+	size_t cap;		 /* a power of two */
+	size_t n;		 /* slots in use */
+	struct member_ent *mtab; /* mcap slots; NULL until a member is recorded */
+	size_t mcap;		 /* a power of two, or 0 */
+	size_t mn;		 /* slots in use */
 };
 
 static int is_singleton(const json_t *node)
@@ -51,6 +67,7 @@ void mpos_free(struct manifest_pos *p)
 	if (!p)
 		return;
 	free(p->tab);
+	free(p->mtab);
 	free(p);
 }
 
@@ -138,6 +155,116 @@ void mpos_del(struct manifest_pos *p, const json_t *node)
 	}
 }
 
+/* ---- members: (mapping, key) -> position of the value ---- */
+
+static uint64_t key_hash(const char *key)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *key; key++) {
+		h ^= (unsigned char)*key;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static size_t mslot_of(size_t cap, const json_t *parent, uint64_t khash)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)parent ^ khash) * 0x9E3779B97F4A7C15ull;
+	return (size_t)(h >> 20) & (cap - 1);
+}
+
+static void mgrow(struct manifest_pos *p)
+{
+	struct member_ent *old = p->mtab;
+	size_t oldcap = p->mcap;
+
+	p->mcap = p->mcap ? p->mcap * 2 : 16;
+	p->mtab = xcalloc(p->mcap, sizeof(*p->mtab));
+	for (size_t i = 0; i < oldcap; i++) {
+		if (!old[i].parent)
+			continue;
+		size_t s = mslot_of(p->mcap, old[i].parent, old[i].khash);
+		while (p->mtab[s].parent)
+			s = (s + 1) & (p->mcap - 1);
+		p->mtab[s] = old[i];
+	}
+	free(old);
+}
+
+static size_t mfind(const struct manifest_pos *p, const json_t *parent, uint64_t khash)
+{
+	if (!p->mcap)
+		return SIZE_MAX;
+	size_t s = mslot_of(p->mcap, parent, khash);
+	while (p->mtab[s].parent) {
+		if (p->mtab[s].parent == parent && p->mtab[s].khash == khash)
+			return s;
+		s = (s + 1) & (p->mcap - 1);
+	}
+	return SIZE_MAX;
+}
+
+void mpos_put_member(struct manifest_pos *p, const json_t *parent, const char *key, int line,
+		     int col)
+{
+	if (!p || !parent || !key)
+		return;
+	uint64_t kh = key_hash(key);
+	size_t s = mfind(p, parent, kh);
+	if (s == SIZE_MAX) {
+		if ((p->mn + 1) * 2 > p->mcap)
+			mgrow(p);
+		s = mslot_of(p->mcap, parent, kh);
+		while (p->mtab[s].parent)
+			s = (s + 1) & (p->mcap - 1);
+		p->mn++;
+	}
+	p->mtab[s].parent = parent;
+	p->mtab[s].khash = kh;
+	p->mtab[s].line = line;
+	p->mtab[s].col = col;
+}
+
+int mpos_get_member(const struct manifest_pos *p, const json_t *parent, const char *key, int *line,
+		    int *col)
+{
+	if (!p || !parent || !key)
+		return -ENOENT;
+	size_t s = mfind(p, parent, key_hash(key));
+	if (s == SIZE_MAX)
+		return -ENOENT;
+	*line = p->mtab[s].line;
+	*col = p->mtab[s].col;
+	return 0;
+}
+
+void mpos_del_member(struct manifest_pos *p, const json_t *parent, const char *key)
+{
+	if (!p || !parent || !key)
+		return;
+	size_t hole = mfind(p, parent, key_hash(key));
+	if (hole == SIZE_MAX)
+		return;
+	p->mtab[hole].parent = NULL;
+	p->mn--;
+	size_t mask = p->mcap - 1;
+	for (size_t s = (hole + 1) & mask; p->mtab[s].parent; s = (s + 1) & mask) {
+		size_t home = mslot_of(p->mcap, p->mtab[s].parent, p->mtab[s].khash);
+		if (((s - home) & mask) >= ((s - hole) & mask)) {
+			p->mtab[hole] = p->mtab[s];
+			p->mtab[s].parent = NULL;
+			hole = s;
+		}
+	}
+}
+
+size_t mpos_member_count(const struct manifest_pos *p)
+{
+	return p ? p->mn : 0;
+}
+
+/* ---- the public readers ---- */
+
 int manifest_pos(const struct manifest *m, const json_t *node, int *line, int *col)
 {
 	if (!m)
@@ -145,22 +272,82 @@ int manifest_pos(const struct manifest *m, const json_t *node, int *line, int *c
 	return mpos_get(m->pos, node, line, col);
 }
 
+int manifest_member_pos(const struct manifest *m, const json_t *parent, const char *key, int *line,
+			int *col)
+{
+	if (!m || !json_is_object(parent) || !key)
+		return -ENOENT;
+	json_t *v = json_object_get(parent, key);
+	if (v && mpos_get(m->pos, v, line, col) == 0)
+		return 0;
+	return mpos_get_member(m->pos, parent, key, line, col);
+}
+
+void manifest_pos_follow(const struct manifest *m, const json_t *from, const json_t *to)
+{
+	const char *k;
+	json_t *v;
+	int line, col;
+
+	if (!m || !json_is_object(from) || !json_is_object(to) || from == to)
+		return;
+	if (mpos_get(m->pos, from, &line, &col) == 0)
+		mpos_put(m->pos, to, line, col);
+	json_object_foreach((json_t *)from, k, v)
+	{
+		json_t *t = json_object_get(to, k);
+		if (!t)
+			continue;
+		if (is_singleton(v)) {
+			if (t == v && mpos_get_member(m->pos, from, k, &line, &col) == 0)
+				mpos_put_member(m->pos, to, k, line, col);
+		} else if (json_is_object(v)) {
+			manifest_pos_follow(m, v, t);
+		}
+	}
+}
+
+/* "source:line:column: msg" (have_pos), "source: msg" or msg (no m). */
+static int put_error(const struct manifest *m, int have_pos, int line, int col, struct cfs_err *err,
+		     int code, const char *msg)
+{
+	if (!m)
+		return cfs_errorf(err, code, "%s", msg);
+	const char *src = m->source ? m->source : "<input>";
+	if (have_pos)
+		return cfs_errorf(err, code, "%s:%d:%d: %s", src, line, col, msg);
+	return cfs_errorf(err, code, "%s: %s", src, msg);
+}
+
 int manifest_errorf(const struct manifest *m, const json_t *node, struct cfs_err *err, int code,
 		    const char *fmt, ...)
 {
 	char msg[CFS_ERR_MAX];
 	va_list ap;
-	int line, col;
+	int line = 0, col = 0;
 
 	if (!err)
 		return code;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (!m)
-		return cfs_errorf(err, code, "%s", msg);
-	const char *src = m->source ? m->source : "<input>";
-	if (manifest_pos(m, node, &line, &col) == 0)
-		return cfs_errorf(err, code, "%s:%d:%d: %s", src, line, col, msg);
-	return cfs_errorf(err, code, "%s: %s", src, msg);
+	int have = m && manifest_pos(m, node, &line, &col) == 0;
+	return put_error(m, have, line, col, err, code, msg);
+}
+
+int manifest_member_errorf(const struct manifest *m, const json_t *parent, const char *key,
+			   struct cfs_err *err, int code, const char *fmt, ...)
+{
+	char msg[CFS_ERR_MAX];
+	va_list ap;
+	int line = 0, col = 0;
+
+	if (!err)
+		return code;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	int have = m && (manifest_member_pos(m, parent, key, &line, &col) == 0 ||
+			 manifest_pos(m, parent, &line, &col) == 0);
+	return put_error(m, have, line, col, err, code, msg);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "claimfs/jsonutil.h"
 #include "claimfs/manifest.h"
 #include "../../src/manifest/manifest_internal.h" /* mpos_count: no stale positions */
 #include "unit.h"
@@ -230,6 +231,205 @@ START_TEST(errorf_prefixes)
 }
 END_TEST
 
+static void member_pos_is(struct manifest *m, const json_t *parent, const char *key, int line,
+			  int col)
+{
+	int l = -1, c = -1;
+	ck_assert_msg(manifest_member_pos(m, parent, key, &l, &c) == 0, "member %s: no position",
+		      key);
+	ck_assert_msg(l == line && c == col, "member %s at %d:%d, expected %d:%d", key, l, c, line,
+		      col);
+}
+
+/* Members of v (at any depth) whose value is true, false or null. */
+static size_t count_singleton_members(json_t *v)
+{
+	const char *k;
+	json_t *c;
+	size_t i, n = 0;
+	if (json_is_object(v))
+		json_object_foreach(v, k, c)
+		{
+			if (json_is_true(c) || json_is_false(c) || json_is_null(c))
+				n++;
+			else
+				n += count_singleton_members(c);
+		}
+	else if (json_is_array(v))
+		json_array_foreach(v, i, c) n += count_singleton_members(c);
+	return n;
+}
+
+/* true/false/null are shared singletons: their place is known by (mapping, key). */
+START_TEST(member_positions)
+{
+	struct manifest m;
+	decode_ok("metadata:\n"
+		  "  name: ~\n"
+		  "  labels: {app: yes, tier: \"no\", off: Off}\n"
+		  "spec:\n"
+		  "  replicas: on\n"
+		  "  empty:\n"
+		  "  count: 3\n"
+		  "t: &t true\n"
+		  "u: *t\n"
+		  "base: &b {x: null, y: 1}\n"
+		  "copy: *b\n"
+		  "merged: {<<: {z: false}, w: 2}\n"
+		  "list: [true, {in: false}]\n",
+		  &m, 1);
+	json_t *d = m.docs[0], *md = json_object_get(d, "metadata");
+	json_t *labels = json_object_get(md, "labels"), *spec = json_object_get(d, "spec");
+	member_pos_is(&m, md, "name", 2, 9);
+	member_pos_is(&m, labels, "app", 3, 17);
+	member_pos_is(&m, labels, "off", 3, 39);
+	member_pos_is(&m, labels, "tier", 3, 28); /* a string: its own position */
+	member_pos_is(&m, spec, "replicas", 5, 13);
+	member_pos_is(&m, spec, "count", 7, 10);
+	int l = 0, c = 0;
+	ck_assert_int_eq(manifest_member_pos(&m, spec, "empty", &l, &c), 0);
+	ck_assert_int_eq(l, 6); /* an empty value: where its key ends */
+	member_pos_is(&m, d, "t", 8, 4);
+	member_pos_is(&m, d, "u", 9, 4);
+	member_pos_is(&m, json_object_get(d, "base"), "x", 10, 14);
+	/* The alias's copy has its own members, with the anchored node's positions. */
+	ck_assert_ptr_ne(json_object_get(d, "copy"), json_object_get(d, "base"));
+	member_pos_is(&m, json_object_get(d, "copy"), "x", 10, 14);
+	member_pos_is(&m, json_object_get(d, "merged"), "z", 12, 18);
+	member_pos_is(&m, json_array_get(json_object_get(d, "list"), 1), "in", 13, 19);
+	/* Unknown: other mappings, other keys, no manifest; line and col left alone. */
+	l = c = 77;
+	json_t *other = json_object();
+	ck_assert_int_eq(manifest_member_pos(&m, other, "name", &l, &c), -ENOENT);
+	ck_assert_int_eq(manifest_member_pos(&m, md, "nope", &l, &c), -ENOENT);
+	ck_assert_int_eq(manifest_member_pos(NULL, md, "name", &l, &c), -ENOENT);
+	ck_assert_int_eq(manifest_member_pos(&m, NULL, "name", &l, &c), -ENOENT);
+	ck_assert_int_eq(l, 77);
+	ck_assert_int_eq(c, 77);
+	json_decref(other);
+	/* One entry per singleton member: nothing stale from merge sources. */
+	ck_assert_uint_eq(mpos_member_count(m.pos), count_singleton_members(d));
+	/* A member removed since is still known (the position of what was written). */
+	json_object_del(md, "name");
+	member_pos_is(&m, md, "name", 2, 9);
+	manifest_release(&m);
+}
+END_TEST
+
+START_TEST(member_errorf)
+{
+	struct manifest m;
+	struct cfs_err err = {{0}};
+	decode_ok("kind: Pod\nspec:\n  replicas: on\n  name: x\n", &m, 1);
+	json_t *spec = json_object_get(m.docs[0], "spec");
+	int rc = manifest_member_errorf(&m, spec, "replicas", &err, -EINVAL,
+					"spec.replicas: Invalid value: %s", "must be an integer");
+	ck_assert_int_eq(rc, -EINVAL);
+	ck_assert_str_eq(err.msg, "t.yaml:3:13: spec.replicas: Invalid value: must be an integer");
+	manifest_member_errorf(&m, spec, "name", &err, -EINVAL, "a string");
+	ck_assert_str_eq(err.msg, "t.yaml:4:9: a string");
+	/* Missing: the mapping's own position. */
+	manifest_member_errorf(&m, spec, "selector", &err, -EINVAL, "spec.selector: Required");
+	ck_assert_str_eq(err.msg, "t.yaml:3:3: spec.selector: Required");
+	json_t *loose = json_object();
+	manifest_member_errorf(&m, loose, "x", &err, -EINVAL, "nowhere");
+	ck_assert_str_eq(err.msg, "t.yaml: nowhere");
+	json_decref(loose);
+	ck_assert_int_eq(manifest_member_errorf(NULL, spec, "replicas", &err, -ENOENT, "bare"),
+			 -ENOENT);
+	ck_assert_str_eq(err.msg, "bare");
+	ck_assert_int_eq(manifest_member_errorf(&m, spec, "replicas", NULL, -EPERM, "x"), -EPERM);
+	manifest_release(&m);
+}
+END_TEST
+
+/* An update merges the document into a copy of the live object: the copy's objects take
+ * the document's positions, so errors about the merged object point into the document. */
+START_TEST(pos_follow_merged_copy)
+{
+	struct manifest m;
+	struct cfs_err err = {{0}};
+	decode_ok("spec:\n"
+		  "  replicas: on\n"
+		  "  selector:\n"
+		  "    matchLabels: {app: api2}\n"
+		  "  ports: [80]\n"
+		  "  fresh: {a: null, b: true}\n",
+		  &m, 1);
+	json_t *doc = m.docs[0];
+	json_t *live = json_loads("{\"spec\": {\"replicas\": 2, \"selector\": {\"matchLabels\":"
+				  " {\"app\": \"api\"}}, \"keep\": {\"k\": 1}}, \"status\": {}}",
+				  0, NULL);
+	json_t *obj = json_deep_copy(live);
+	jmerge(obj, doc);
+	manifest_pos_follow(&m, doc, obj);
+	json_t *spec = json_object_get(obj, "spec");
+	pos_is(&m, obj, 1, 1);
+	pos_is(&m, spec, 2, 3);
+	pos_is(&m, json_object_get(spec, "selector"), 4, 5);
+	pos_is(&m, jget(spec, "selector.matchLabels"), 4, 18);
+	pos_is(&m, jget(spec, "selector.matchLabels.app"), 4, 24); /* shared by jmerge */
+	pos_is(&m, json_object_get(spec, "ports"), 5, 10);
+	pos_is(&m, json_object_get(spec, "fresh"), 6, 10);
+	member_pos_is(&m, spec, "replicas", 2, 13);
+	member_pos_is(&m, json_object_get(spec, "fresh"), "b", 6, 23);
+	/* What the document did not write keeps no position: errors fall back to a parent. */
+	int l, c;
+	ck_assert_int_eq(manifest_pos(&m, json_object_get(spec, "keep"), &l, &c), -ENOENT);
+	ck_assert_int_eq(manifest_pos(&m, json_object_get(obj, "status"), &l, &c), -ENOENT);
+	manifest_member_errorf(&m, spec, "keep", &err, -EINVAL, "x");
+	ck_assert_str_eq(err.msg, "t.yaml:2:3: x");
+	/* The live object is untouched and unknown. */
+	ck_assert_int_eq(manifest_pos(&m, json_object_get(live, "spec"), &l, &c), -ENOENT);
+	ck_assert_int_eq(json_integer_value(jget(live, "spec.replicas")), 2);
+	manifest_pos_follow(&m, doc, doc); /* harmless */
+	manifest_pos_follow(NULL, doc, obj);
+	json_t *str = json_string("x");
+	manifest_pos_follow(&m, json_object_get(doc, "spec"), str);
+	ck_assert_int_eq(manifest_pos(&m, str, &l, &c), -ENOENT);
+	json_decref(str);
+	json_decref(obj);
+	json_decref(live);
+	manifest_release(&m);
+}
+END_TEST
+
+START_TEST(quote_values)
+{
+	char buf[MANIFEST_QUOTE_BUF], want[200];
+	ck_assert_str_eq(manifest_quote("web-0", buf, sizeof(buf)), "web-0");
+	ck_assert_str_eq(manifest_quote(NULL, buf, sizeof(buf)), "");
+	ck_assert_str_eq(manifest_quote("a\"b\\c\nd\te\x01", buf, sizeof(buf)),
+			 "a\\\"b\\\\c\\nd\\te\\x01");
+	/* 64 characters pass whole; one more is cut to 64 and "...". */
+	memset(want, 'a', 64);
+	want[64] = '\0';
+	ck_assert_str_eq(manifest_quote(want, buf, sizeof(buf)), want);
+	char longer[66];
+	memset(longer, 'a', 65);
+	longer[65] = '\0';
+	strcat(want, "...");
+	ck_assert_str_eq(manifest_quote(longer, buf, sizeof(buf)), want);
+	/* Characters, not bytes: 70 two-byte characters give 64 whole ones. */
+	struct strbuf sb = STRBUF_INIT, w = STRBUF_INIT;
+	for (int i = 0; i < 70; i++)
+		sb_adds(&sb, "\xc3\xa9");
+	for (int i = 0; i < 64; i++)
+		sb_adds(&w, "\xc3\xa9");
+	sb_adds(&w, "...");
+	ck_assert_str_eq(manifest_quote(sb_str(&sb), buf, sizeof(buf)), sb_str(&w));
+	sb_release(&sb);
+	sb_release(&w);
+	/* Escapes count as one character; a small buffer cuts at a whole one. */
+	char small[10];
+	ck_assert_str_eq(manifest_quote("\"\"\"\"\"", small, sizeof(small)), "\\\"\\\"\\\"...");
+	/* The macro's buffer lives to the end of the block. */
+	char msg[400];
+	snprintf(msg, sizeof(msg), "\"%s\" and \"%s\"", MQUOTE("one"), MQUOTE(longer));
+	ck_assert_uint_eq(strlen(msg), 5 + 5 + 2 + 64 + 3);
+}
+END_TEST
+
 /* ---- flow style, anchors, documents, JSON -------------------------------------------- */
 
 START_TEST(flow_trailing_commas)
@@ -324,17 +524,21 @@ START_TEST(positions_cover_every_node)
 		  "  w: own\n"
 		  "d: &s str\n"
 		  "e: [*s, *s, true, null, ~]\n"
+		  "g: &g {t: true, n: ~, m: {f: false}}\n"
+		  "h: [*g, {<<: *g, t: 1}]\n"
 		  "---\n"
-		  "f: {<<: {k: [1], j: [2]}, k: 0}\n",
+		  "f: {<<: {k: [1], j: [2], o: on}, k: 0, p: ~}\n",
 		  &m, 2);
 	size_t n = count_positioned(&m, m.docs[0]) + count_positioned(&m, m.docs[1]);
 	ck_assert_uint_eq(n, mpos_count(m.pos));
+	ck_assert_uint_eq(count_singleton_members(m.docs[0]) + count_singleton_members(m.docs[1]),
+			  mpos_member_count(m.pos));
 	json_t *want = json_loads("{\"x\": [9, 9], \"w\": \"own\", \"v\": [3], \"y\": {\"z\":"
 				  " \"s\"}}",
 				  0, NULL);
 	ck_assert(json_equal(json_object_get(m.docs[0], "c"), want));
 	json_decref(want);
-	want = json_loads("{\"k\": 0, \"j\": [2]}", 0, NULL);
+	want = json_loads("{\"k\": 0, \"j\": [2], \"o\": true, \"p\": null}", 0, NULL);
 	ck_assert(json_equal(json_object_get(m.docs[1], "f"), want));
 	json_decref(want);
 	manifest_release(&m);
@@ -1054,6 +1258,10 @@ Suite *make_suite(void)
 	tcase_add_test(dec, block_and_quoted_scalars);
 	tcase_add_test(dec, positions);
 	tcase_add_test(dec, errorf_prefixes);
+	tcase_add_test(dec, member_positions);
+	tcase_add_test(dec, member_errorf);
+	tcase_add_test(dec, pos_follow_merged_copy);
+	tcase_add_test(dec, quote_values);
 	tcase_add_test(dec, flow_trailing_commas);
 	tcase_add_test(dec, anchors_and_aliases);
 	tcase_add_test(dec, positions_cover_every_node);
