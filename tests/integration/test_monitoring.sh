@@ -24,7 +24,7 @@ MON=$T_TMP/mon.py
 # (turned into checks by pychecks below), other lines as details, and "end" when it ran
 # to completion.
 cat >"$MON" <<'PYEOF'
-import hashlib, json, os, random, re, select, subprocess, sys, time
+import calendar, difflib, hashlib, json, os, random, re, resource, select, subprocess, sys, time
 
 out = sys.stdout
 def ok(d): print("ok " + d, flush=True)
@@ -166,7 +166,7 @@ def cmd_table_cells(mnt):
           and cell(cols, rows, "stuck", "CAPACITY") == "" and cell(cols, rows, "stuck", "ACCESS MODES") == "",
           "pvc table: a Pending claim has empty VOLUME, CAPACITY and ACCESS MODES")
     created = json.loads(read_path(os.path.join(ns, "persistentvolumeclaims/shared/object.json")))["metadata"]["creationTimestamp"]
-    age = time.time() - __import__("calendar").timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ"))
+    age = time.time() - calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ"))
     a = cell(cols, rows, "shared", "AGE")
     check(re.fullmatch(r"\d+s", a) is not None and abs(int(a[:-1]) - age) <= 2,
           f"pvc table: AGE {a} is the claim's age in seconds ({age:.1f} s)")
@@ -583,7 +583,6 @@ def cmd_readers(mnt, seconds, tmp):
         texts.update(r.get("texts", {}))
     for rel, rv in mixed[:1]:
         a, b = sorted(merged[rel][rv])[:2]
-        import difflib
         for ln in list(difflib.unified_diff(texts[a].splitlines(), texts[b].splitlines(), lineterm=""))[:30]:
             note(ln)
     check(not mixed, "every read of one resourceVersion has the same bytes (no read mixes two versions)%s" %
@@ -596,12 +595,29 @@ def cmd_readers(mnt, seconds, tmp):
     check(gens and max(gens) <= w["writes"], "every claim version read is one the writer wrote")
     print("end")
 
+def cmd_follow(path, until, seconds, out_path):
+    """Follows a log through one handle (poll, then read what is new) until a line holds
+    `until`; writes every line it read to out_path."""
+    fd = os.open(path, os.O_RDONLY)
+    read_fd(fd)
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    got = b""
+    end = time.monotonic() + float(seconds)
+    open(out_path + ".ready", "w").close()
+    while until.encode() not in got and time.monotonic() < end:
+        if p.poll(200):
+            got += read_fd(fd)
+    os.close(fd)
+    with open(out_path, "wb") as f:
+        f.write(got)
+
 def cmd_cpu(*argv):
     """Runs argv; prints 'rc wall cpu' (cpu: user + system seconds of it and its children)."""
     t0 = time.monotonic()
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     wall = time.monotonic() - t0
-    ru = __import__("resource").getrusage(__import__("resource").RUSAGE_CHILDREN)
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     sys.stdout.write(p.stdout.decode())
     print("RESULT %d %.3f %.3f" % (p.returncode, wall, ru.ru_utime + ru.ru_stime))
 
@@ -902,6 +918,49 @@ same "$(ls -A "$T_TMP/textfile" | tr '\n' ' ')" "claimfs.prom " "only claimfs.pr
 promtool_ok "promtool accepts the collected claimfs.prom" "$T_TMP/textfile/claimfs.prom"
 check "claimfs.prom is what /metrics shows" cmp -s "$T_TMP/textfile/claimfs.prom" "$MNT/metrics"
 check "--once copies once and exits 0" scripts/textfile-collector.sh --once --check "$MNT" "$T_TMP/textfile"
+
+# --- the bounded history: 18,000 more events overflow the 10,000 kept; followers go on.
+# Four applies of 1,500 claims (4,500 events each, fewer than the 7,500 a drop keeps), so
+# a follower that keeps up between them loses nothing.
+$PY -c '
+import sys
+for p in "abcd":
+    with open(sys.argv[1] + "/bulk-" + p + ".yaml", "w") as f:
+        for i in range(1500):
+            f.write("---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: bulk-%s%04d\n"
+                    "spec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Mi\n" % (p, i))
+' "$T_TMP"
+claim_yaml zz-last >"$T_TMP/zz-last.yaml"
+total0=$(mval "$MNT/metrics" claimfs_events_total)
+tail -f "$MNT/events" >"$T_TMP/tailbig.out" 2>"$T_TMP/tailbig.err" &
+tpid=$!
+$PY "$MON" follow "$MNT/events" "persistentvolumeclaims/zz-last " 20 "$T_TMP/follow.out" &
+fpid=$!
+for _ in $(seq 1 100); do [ -e "$T_TMP/follow.out.ready" ] && break; sleep 0.05; done
+sleep 1.1
+for p in a b c d; do
+	check "applying 1,500 claims (bulk-$p) succeeds" sh -c "cat '$T_TMP/bulk-$p.yaml' > '$MNT/apply'"
+	sleep 1.1 # tail looks once a second
+done
+check "applying one more claim succeeds" cp "$T_TMP/zz-last.yaml" "$C/zz-last.yaml"
+for _ in $(seq 1 60); do grep -q 'persistentvolumeclaims/zz-last ' "$T_TMP/tailbig.out" && break; sleep 0.05; done
+wait "$fpid"
+kill "$tpid" 2>/dev/null; wait "$tpid" 2>/dev/null
+total1=$(mval "$MNT/metrics" claimfs_events_total)
+kept=$(wc -l <"$MNT/events")
+check "/events keeps at most 10,000 events and at least 7,500 after dropping a quarter ($kept kept of $total1)" \
+	sh -c "[ '$kept' -le 10000 ] && [ '$kept' -ge 7500 ] && [ '$total1' -gt 10000 ]"
+check "the oldest events are gone from /events" sh -c "! grep -q 'persistentvolumeclaims/bulk-a0000 ' '$MNT/events'"
+check "the newest are there" grep -q 'persistentvolumeclaims/zz-last ' "$MNT/events"
+same "$(wc -l <"$C/bulk-d1499/events")" 3 "an object's events file shows its kept events (bulk-d1499: 3)"
+same "$(cat "$C/bulk-a0000/events")" "" "an object whose events were dropped has an empty events file"
+n=$(wc -l <"$T_TMP/follow.out")
+same "$n" "$((total1 - total0))" "a poll(2) follower read every event across the drops ($n lines; claimfs_events_total went $total0 -> $total1)"
+same "$(sort "$T_TMP/follow.out" | uniq -d | wc -l)" 0 "... none of them twice"
+check "tail -f /events still shows new events after the log dropped its oldest quarter" grep -q 'persistentvolumeclaims/zz-last ' "$T_TMP/tailbig.out"
+# After a drop tail says "file truncated" and reads the kept history again (as after any
+# truncation), so lines may repeat; none may be missing.
+same "$(sort -u "$T_TMP/tailbig.out" | grep -c ' namespaces/default/persistentvolumeclaims/bulk-d')" 4500 "tail -f showed all 4,500 events of the last bulk apply"
 t_umount
 
 # =======================================================================================
@@ -940,12 +999,17 @@ check "it returned $(elapsed "$t0" "$t1") s after the claim was written (within 
 # its poll(2) calls, seen by strace: a few blocking waits, not a spin
 if command -v strace >/dev/null 2>&1 && strace -f -o /dev/null true 2>/dev/null; then
 	claim_yaml wfb3 >"$T_TMP/wfb3.yaml"
+	strace -f -e trace=poll,ppoll -o "$T_TMP/strace.out" scripts/wait-for-bound -m "$MNT" -t 20 -q wfb3 &
+	wpid=$!
+	# wait until it blocks in poll on /events (the claim does not exist yet), then create it
+	for _ in $(seq 1 600); do grep -qE 'p?poll\(' "$T_TMP/strace.out" 2>/dev/null && break; sleep 0.05; done
 	cp "$T_TMP/wfb3.yaml" "$C/wfb3.yaml"
-	strace -f -e trace=poll,ppoll -o "$T_TMP/strace.out" scripts/wait-for-bound -m "$MNT" -t 10 -q wfb3
+	wait "$wpid"
 	rc=$?
 	n=$(grep -cE '(^|[0-9] )p?poll\(' "$T_TMP/strace.out")
 	same "$rc" 0 "under strace, wait-for-bound exits 0"
-	check "strace shows $n poll calls, each a blocking wait on the claim's files (<= 5, none with timeout 0)" \
+	[ "$n" -ge 1 ] || grep -v -e SIGCHLD -e '+++ exited' "$T_TMP/strace.out" | tail -5
+	check "strace shows $n poll calls, each a blocking wait (on /events, then on the claim's files: <= 5, none with timeout 0)" \
 		sh -c "[ '$n' -ge 1 ] && [ '$n' -le 5 ] && ! grep -E 'p?poll\(.*, 0\) ' '$T_TMP/strace.out' | grep -q ."
 else
 	echo "  (strace not usable here: the poll(2) count check is skipped; the CPU check stands)"
