@@ -46,33 +46,48 @@ static void pending_free(struct pending *p)
 	free(p->name);
 }
 
-/* Checks labels/annotations: maps of strings with valid keys (and label values). */
+/* apimachinery's TotalAnnotationSizeLimitB: keys and values of all annotations together. */
+#define ANNOTATIONS_MAX_BYTES (256 * 1024)
+
+/* Checks labels/annotations: maps of strings with valid keys (and label values), and for
+ * annotations the total size. Errors point at the member's value (a key has no node). */
 static int check_string_map(const struct manifest *m, json_t *meta, const char *field,
 			    int labels, struct cfs_err *err)
 {
 	json_t *map = json_object_get(meta, field), *v;
-	const char *key;
+	const char *key, *over = NULL;
 	struct cfs_err e;
+	size_t total = 0;
 	if (!map || json_is_null(map))
 		return 0;
 	if (!json_is_object(map))
-		return manifest_errorf(m, map, err, -EINVAL,
-				       "metadata.%s: Invalid value: must be a map of strings", field);
+		return manifest_member_errorf(
+		    m, meta, field, err, -EINVAL,
+		    "metadata.%s: Invalid value: must be a map of strings", field);
 	json_object_foreach(map, key, v)
 	{
 		if (!json_is_string(v))
-			return manifest_errorf(m, v, err, -EINVAL,
-					       "metadata.%s[%s]: Invalid value: must be a string "
-					       "(quote it)",
-					       field, key);
+			return manifest_member_errorf(m, map, key, err, -EINVAL,
+						      "metadata.%s[%s]: Invalid value: must be a "
+						      "string (quote it)",
+						      field, MQUOTE(key));
 		if (name_check_qualified(key, &e) < 0)
-			return manifest_errorf(m, v, err, -EINVAL, "metadata.%s: Invalid value: \"%s\": %s",
-					       field, key, e.msg);
+			return manifest_member_errorf(m, map, key, err, -EINVAL,
+						      "metadata.%s: Invalid value: \"%s\": %s",
+						      field, MQUOTE(key), e.msg);
 		if (labels && name_check_label_value(json_string_value(v), &e) < 0)
-			return manifest_errorf(m, v, err, -EINVAL,
-					       "metadata.labels: Invalid value: \"%s\": %s",
-					       json_string_value(v), e.msg);
+			return manifest_member_errorf(m, map, key, err, -EINVAL,
+						      "metadata.labels: Invalid value: \"%s\": %s",
+						      MQUOTE(json_string_value(v)), e.msg);
+		total += strlen(key) + json_string_length(v);
+		if (!over && total > ANNOTATIONS_MAX_BYTES)
+			over = key;
 	}
+	if (!labels && over)
+		return manifest_member_errorf(m, map, over, err, -EINVAL,
+					      "metadata.annotations: Too long: must have at most "
+					      "%d bytes",
+					      ANNOTATIONS_MAX_BYTES);
 	return 0;
 }
 
@@ -87,8 +102,9 @@ static int check_name(const struct manifest *m, json_t *at, const char *kind, co
 	else
 		rc = name_check_subdomain(name, &e);
 	if (rc < 0)
-		return manifest_errorf(m, at, err, -EINVAL, "metadata.name: Invalid value: \"%s\": %s",
-				       name, e.msg);
+		return manifest_errorf(m, at, err, -EINVAL,
+				       "metadata.name: Invalid value: \"%s\": %s", MQUOTE(name),
+				       e.msg);
 	return 0;
 }
 
@@ -133,14 +149,18 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 
 	p->doc = doc;
 	if (!jkind || !json_is_string(jkind) || !*json_string_value(jkind))
-		return manifest_errorf(m, jkind ? jkind : doc, err, -EINVAL,
-				       "kind: Required value: a manifest needs a kind");
+		return manifest_member_errorf(m, doc, "kind", err, -EINVAL,
+					      "kind: Required value: a manifest needs a kind");
 	if (!jav || !json_is_string(jav) || !*json_string_value(jav))
-		return manifest_errorf(m, jav ? jav : doc, err, -EINVAL,
-				       "apiVersion: Required value: a manifest needs an apiVersion");
+		return manifest_member_errorf(m, doc, "apiVersion", err, -EINVAL,
+					      "apiVersion: Required value: a manifest needs an "
+					      "apiVersion");
 	kind = json_string_value(jkind);
+	if (json_is_null(meta))
+		meta = NULL; /* "metadata: ~" is no metadata, as in Kubernetes */
 	if (meta && !json_is_object(meta))
-		return manifest_errorf(m, meta, err, -EINVAL, "metadata: Invalid value: must be a map");
+		return manifest_member_errorf(m, doc, "metadata", err, -EINVAL,
+					      "metadata: Invalid value: must be a map");
 	p->kind = store_kind(cl->store, kind);
 	if (p->kind) {
 		p->namespaced = p->kind->namespaced;
@@ -150,10 +170,11 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 		for (c = kind; *c; c++)
 			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 			      (*c >= '0' && *c <= '9')))
-				return manifest_errorf(m, jkind, err, -EINVAL,
-						       "kind: Invalid value: \"%s\": a kind is letters "
-						       "and digits",
-						       kind);
+				return manifest_errorf(
+				    m, jkind, err, -EINVAL,
+				    "kind: Invalid value: \"%s\": a kind is letters "
+				    "and digits",
+				    MQUOTE(kind));
 		if (strlen(kind) > 63)
 			return manifest_errorf(m, jkind, err, -EINVAL,
 					       "kind: Invalid value: must be no more than 63 characters");
@@ -166,11 +187,14 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 		p->namespaced = !is_cluster_scoped(kind);
 	}
 	if (scope && scope->kind && (!p->kind || p->kind != scope->kind))
-		return manifest_errorf(m, jkind, err, -EINVAL,
-				       "kind: Invalid value: \"%s\": this directory holds %s objects",
-				       kind, scope->kind->kind);
+		return manifest_errorf(
+		    m, jkind, err, -EINVAL,
+		    "kind: Invalid value: \"%s\": this directory holds %s objects", MQUOTE(kind),
+		    scope->kind->kind);
 
 	jname_ = meta ? json_object_get(meta, "name") : NULL;
+	if (json_is_null(jname_))
+		jname_ = NULL; /* "name: ~" is no name (and the error points at it) */
 	if (jname_ && !json_is_string(jname_))
 		return manifest_errorf(m, jname_, err, -EINVAL,
 				       "metadata.name: Invalid value: must be a string");
@@ -180,9 +204,10 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 	if (!name && scope && scope->default_name)
 		name = scope->default_name;
 	if (!name)
-		return manifest_errorf(m, meta ? meta : doc, err, -EINVAL,
-				       "metadata.name: Required value: name or generateName is "
-				       "required");
+		return manifest_member_errorf(m, meta ? meta : doc, meta ? "name" : "metadata", err,
+					      -EINVAL,
+					      "metadata.name: Required value: name or generateName "
+					      "is required");
 	rc = check_name(m, jname_ ? jname_ : doc, kind, name, err);
 	if (rc < 0)
 		return rc;
@@ -202,12 +227,13 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 			return manifest_errorf(m, jns, err, -EINVAL,
 					       "metadata.namespace: Invalid value: \"%s\": this "
 					       "directory is in namespace \"%s\"",
-					       ns, scope->ns);
+					       MQUOTE(ns), scope->ns);
 		if (!ns)
 			ns = scope && scope->ns ? scope->ns : "default";
 		if (!namespace_exists(cl, ps, i, ns))
-			return manifest_errorf(m, jns ? jns : doc, err, -ENOENT,
-					       "namespaces \"%s\" not found", ns);
+			return manifest_member_errorf(m, jns ? meta : doc, jns ? "namespace" : "",
+						      err, -ENOENT, "namespaces \"%s\" not found",
+						      MQUOTE(ns));
 	}
 	if (meta) {
 		rc = check_string_map(m, meta, "labels", 1, err);
@@ -254,11 +280,15 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 			json_object_del(m2, "finalizers");
 			json_object_del(m2, "ownerReferences");
 			json_object_set_new(patch, "metadata", m2);
+		} else {
+			json_object_del(patch, "metadata"); /* "metadata: ~" deletes nothing */
 		}
 		strip_server_fields(patch);
 		/* Leaf nodes from the document keep their positions: merge references. */
 		p->obj = json_deep_copy(p->old->json);
 		jmerge(p->obj, patch);
+		/* The copy's objects stand where the document's were written. */
+		manifest_pos_follow(m, doc, p->obj);
 		json_t *ostatus = json_object_get(p->old->json, "status");
 		json_object_set_new(p->obj, "status", ostatus ? json_incref(ostatus) : json_object());
 		json_t *ometa = json_object_get(p->old->json, "metadata");
