@@ -34,6 +34,7 @@
 
 struct fs_nodes;
 struct fs_notify;
+struct fs_data;
 
 /* ---- the mount ---- */
 
@@ -42,6 +43,7 @@ struct fs {
 	struct fuse_session *se;  /* set before the loop starts, read-only afterwards */
 	struct fs_nodes *nodes;	  /* inode table (own lock) */
 	struct fs_notify *notify; /* invalidations and poll wake-ups (own lock) */
+	struct fs_data *data;	  /* volume data below TREE_DATA nodes (own lock) */
 	uid_t uid;		  /* owner of every file */
 	gid_t gid;
 	int no_cache;	   /* --no-cache: every timeout 0, direct_io everywhere */
@@ -230,6 +232,72 @@ void fs_notify_inval_async(struct fs *fs, uint64_t ino);
 void fs_notify_poll_arm(struct fs *fs, struct fs_poller *p, struct fuse_pollhandle *ph);
 /* Removes the poller (release). */
 void fs_notify_poll_disarm(struct fs *fs, struct fs_poller *p);
+
+/* An inode or entry invalidation more for the op's batch (the other views of volume data,
+ * fs_data.h), sent like those of the op's own changes. */
+void fs_op_add_inode(struct fs_op *op, uint64_t ino);
+void fs_op_add_entry(struct fs_op *op, uint64_t parent, const char *name);
+
+/* ---- volume data (fs_data.c, fs_data_io.c; design in fs_data.h) ----
+ * Every inode below a TREE_DATA node is served from the volume backend (volume.h), in its
+ * own range of node ids; fs_ops.c hands the ops on those inodes to these functions, which
+ * reply themselves. They never take the cluster lock. */
+#define FS_INO_DATA (3ULL << 62)
+static inline int fs_is_data(uint64_t ino)
+{
+	return (ino & FS_INO_DATA) == FS_INO_DATA;
+}
+struct fs_data *fs_data_new(struct fs *fs); /* takes the cluster lock once */
+void fs_data_free(struct fs_data *d);	    /* after the session loop ended */
+/* Capabilities the data path wants (splice); called from init. */
+void fs_data_init_conn(struct fuse_conn_info *conn);
+/* The watch callback's share (LOCKED, cluster lock): the views of a removed object die. */
+void fs_data_obj_changed(struct fs *fs, uint64_t obj_id, int removed);
+/* The kernel looked up TREE_DATA node tn as name in tree directory parent: replies with
+ * the root of its view (made on first use). Called without the cluster lock. */
+void fs_data_enter(fuse_req_t req, uint64_t parent, const char *name, const struct tree_node *tn);
+void fs_data_lookup(fuse_req_t req, uint64_t parent, const char *name);
+void fs_data_forget(fuse_req_t req, uint64_t ino, uint64_t n);
+void fs_data_getattr(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
+void fs_data_setattr(fuse_req_t req, uint64_t ino, struct stat *attr, int to_set,
+		     struct fuse_file_info *fi);
+void fs_data_access(fuse_req_t req, uint64_t ino, int mask);
+void fs_data_readlink(fuse_req_t req, uint64_t ino);
+void fs_data_mknod(fuse_req_t req, uint64_t parent, const char *name, mode_t mode, dev_t rdev);
+void fs_data_mkdir(fuse_req_t req, uint64_t parent, const char *name, mode_t mode);
+void fs_data_symlink(fuse_req_t req, const char *link, uint64_t parent, const char *name);
+void fs_data_unlink(fuse_req_t req, uint64_t parent, const char *name);
+void fs_data_rmdir(fuse_req_t req, uint64_t parent, const char *name);
+/* link and rename: EXDEV unless both sides are inodes of the same view. */
+void fs_data_link(fuse_req_t req, uint64_t ino, uint64_t newparent, const char *newname);
+void fs_data_rename(fuse_req_t req, uint64_t parent, const char *name, uint64_t newparent,
+		    const char *newname, unsigned int flags);
+void fs_data_create(fuse_req_t req, uint64_t parent, const char *name, mode_t mode,
+		    struct fuse_file_info *fi);
+void fs_data_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
+void fs_data_read(fuse_req_t req, uint64_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_data_write_buf(fuse_req_t req, uint64_t ino, struct fuse_bufvec *in, off_t off,
+		       struct fuse_file_info *fi);
+void fs_data_flush(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
+void fs_data_release(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
+void fs_data_fsync(fuse_req_t req, uint64_t ino, int datasync, struct fuse_file_info *fi);
+void fs_data_fallocate(fuse_req_t req, uint64_t ino, int mode, off_t off, off_t len,
+		       struct fuse_file_info *fi);
+void fs_data_poll(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi,
+		  struct fuse_pollhandle *ph);
+void fs_data_opendir(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
+void fs_data_readdir(fuse_req_t req, uint64_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi);
+void fs_data_readdirplus(fuse_req_t req, uint64_t ino, size_t size, off_t off,
+			 struct fuse_file_info *fi);
+void fs_data_releasedir(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
+void fs_data_fsyncdir(fuse_req_t req, uint64_t ino, int datasync, struct fuse_file_info *fi);
+void fs_data_statfs(fuse_req_t req, uint64_t ino);
+void fs_data_getxattr(fuse_req_t req, uint64_t ino, const char *name, size_t size);
+void fs_data_listxattr(fuse_req_t req, uint64_t ino, size_t size);
+void fs_data_setxattr(fuse_req_t req, uint64_t ino, const char *name, const char *value,
+		      size_t size, int flags);
+void fs_data_removexattr(fuse_req_t req, uint64_t ino, const char *name);
 
 /* ---- the op table (fs_ops.c) ---- */
 

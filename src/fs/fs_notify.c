@@ -302,6 +302,7 @@ static void on_object(void *ctx, const struct object *obj, int removed)
 		nf->max_obj_id = obj->id;
 	tree_note_change(fs->cl, obj, removed);
 	fs_nodes_obj_changed(fs->nodes, obj->id, removed, sink_ino, &s);
+	fs_data_obj_changed(fs, obj->id, removed); /* the data views of a removed PV or pod */
 	if (created || removed) {
 		uint64_t dir = tree_kind_dir_ino(fs->cl, obj->kind, obj->ns);
 		if (dir && fs_nodes_known(fs->nodes, dir)) {
@@ -522,6 +523,18 @@ void fs_op_after_reply(struct fs *fs, struct fs_op *op)
 		return;
 	}
 	batch_free(b);
+}
+
+void fs_op_add_inode(struct fs_op *op, uint64_t ino)
+{
+	if (op->batch)
+		add_ino(op->batch, ino);
+}
+
+void fs_op_add_entry(struct fs_op *op, uint64_t parent, const char *name)
+{
+	if (op->batch)
+		add_entry(op->batch, parent, name);
 }
 
 void fs_notify_inval_async(struct fs *fs, uint64_t ino)

@@ -9,6 +9,7 @@
  * ESTALE, so that the VFS looks the path up again (LOOKUP_REVAL) and finds what is there
  * now; an unknown name answers ENOENT without a negative entry, so a created object is
  * visible at once.
+ * Inodes below a TREE_DATA node (volume data) are handed to fs_data*.c as they come.
  * Complexity: every op is O(1) lookups plus the rendering or listing it returns. */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,6 +72,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* Caches are invalidated explicitly (fs_notify.c); nothing is written back. */
 	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_POSIX_ACL |
 			FUSE_CAP_EXPORT_SUPPORT | FUSE_CAP_CACHE_SYMLINKS);
+	fs_data_init_conn(conn);
 }
 
 /* ---- names ---- */
@@ -81,6 +83,11 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs_node_info dir;
 	struct tree_node tn;
 	struct fuse_entry_param e;
+	int data = 0;
+	if (fs_is_data(parent)) {
+		fs_data_lookup(req, parent, name);
+		return;
+	}
 	int rc = node_of(fs, parent, &dir);
 	if (rc < 0) {
 		reply_err(req, rc);
@@ -92,7 +99,9 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	} else {
 		cluster_lock(fs->cl);
 		rc = tree_lookup(fs->cl, &dir.tn, name, &tn);
-		if (rc == 0) {
+		if (rc == 0 && (tn.flags & TREE_DATA)) {
+			data = 1; /* a volume's data: its view answers, without the cluster lock */
+		} else if (rc == 0) {
 			fs_nodes_remember(fs->nodes, &tn, parent, name);
 			rc = fs_attr_entry(fs, &dir.tn, &tn, &e);
 			if (rc < 0)
@@ -104,15 +113,27 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		cluster_unlock(fs->cl);
 	}
 	fs_node_info_release(&dir);
-	if (rc < 0)
+	if (data) {
+		fs_data_enter(req, parent, name, &tn);
+		tree_node_release(&tn);
+	} else if (rc < 0) {
 		reply_err(req, rc);
-	else if (fuse_reply_entry(req, &e) != 0)
+	} else if (fuse_reply_entry(req, &e) != 0) {
 		fs_nodes_forget(fs->nodes, e.ino, 1);
+	}
+}
+
+static void forget_one(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	if (fs_is_data(ino))
+		fs_data_forget(req, ino, nlookup);
+	else
+		fs_nodes_forget(fs_of(req)->nodes, ino, nlookup);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	fs_nodes_forget(fs_of(req)->nodes, ino, nlookup);
+	forget_one(req, ino, nlookup);
 	fuse_reply_none(req);
 }
 
@@ -120,7 +141,7 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 {
 	size_t i;
 	for (i = 0; i < count; i++)
-		fs_nodes_forget(fs_of(req)->nodes, forgets[i].ino, forgets[i].nlookup);
+		forget_one(req, forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -132,6 +153,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fs_node_info ni;
 	struct stat st;
 	double to = 0;
+	if (fs_is_data(ino)) {
+		fs_data_getattr(req, ino, fi);
+		return;
+	}
 	int rc = node_of(fs, ino, &ni);
 	if (rc < 0) {
 		reply_err(req, rc);
@@ -175,6 +200,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct stat st;
 	double to = 0;
 	size_t size = 0;
+	if (fs_is_data(ino)) {
+		fs_data_setattr(req, ino, attr, to_set, fi);
+		return;
+	}
 	int rc = node_of(fs, ino, &ni);
 	if (rc < 0) {
 		reply_err(req, rc);
@@ -226,6 +255,10 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	struct fs *fs = fs_of(req);
 	struct fs_node_info ni;
+	if (fs_is_data(ino)) {
+		fs_data_access(req, ino, mask);
+		return;
+	}
 	int rc = node_of(fs, ino, &ni);
 	if (rc < 0) {
 		reply_err(req, rc);
@@ -249,6 +282,10 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct fs *fs = fs_of(req);
 	struct fs_node_info ni;
 	struct strbuf sb = STRBUF_INIT;
+	if (fs_is_data(ino)) {
+		fs_data_readlink(req, ino);
+		return;
+	}
 	int rc = node_of(fs, ino, &ni);
 	if (rc < 0) {
 		reply_err(req, rc);
@@ -297,7 +334,10 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fuse_entry_param e;
 	struct cfs_err err = {{0}};
 	struct fs_op op;
-	(void)mode;
+	if (fs_is_data(parent)) {
+		fs_data_mkdir(req, parent, name, mode);
+		return;
+	}
 	int rc = node_of(fs, parent, &dir);
 	if (rc < 0) {
 		reply_err(req, rc);
@@ -345,34 +385,53 @@ static void remove_op(fuse_req_t req, fuse_ino_t parent, const char *name, int i
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	remove_op(req, parent, name, 1);
+	if (fs_is_data(parent))
+		fs_data_rmdir(req, parent, name);
+	else
+		remove_op(req, parent, name, 1);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	remove_op(req, parent, name, 0);
+	if (fs_is_data(parent))
+		fs_data_unlink(req, parent, name);
+	else
+		remove_op(req, parent, name, 0);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-	fuse_reply_err(req, EPERM);
+	if (fs_is_data(parent))
+		fs_data_mknod(req, parent, name, mode, rdev);
+	else
+		fuse_reply_err(req, EPERM);
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, EPERM);
+	if (fs_is_data(parent))
+		fs_data_symlink(req, link, parent, name);
+	else
+		fuse_reply_err(req, EPERM);
 }
 
+/* In a volume, a link or rename within one view; EXDEV between views and the tree. */
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-	fuse_reply_err(req, EPERM);
+	if (fs_is_data(ino) || fs_is_data(newparent))
+		fs_data_link(req, ino, newparent, newname);
+	else
+		fuse_reply_err(req, EPERM);
 }
 
-/* EXDEV: mv falls back to copy (a new file, applied at close) and unlink. */
+/* EXDEV in the tree: mv falls back to copy (a new file, applied at close) and unlink. */
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
-	fuse_reply_err(req, EXDEV);
+	if (fs_is_data(parent) && fs_is_data(newparent))
+		fs_data_rename(req, parent, name, newparent, newname, flags);
+	else
+		fuse_reply_err(req, EXDEV);
 }
 
 /* ---- files ---- */
@@ -397,7 +456,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct fs_node_info dir;
 	struct cfs_err err = {{0}};
 	struct fuse_entry_param e;
-	(void)mode;
+	if (fs_is_data(parent)) {
+		fs_data_create(req, parent, name, mode, fi);
+		return;
+	}
 	int rc = node_of(fs, parent, &dir);
 	if (rc < 0) {
 		reply_err(req, rc);
@@ -503,6 +565,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs_handle *h;
 	int acc = fi->flags & O_ACCMODE, wr = acc != O_RDONLY, rd = acc != O_WRONLY;
 	enum fs_hkind kind = FS_H_READ;
+	if (fs_is_data(ino)) {
+		fs_data_open(req, ino, fi);
+		return;
+	}
 	int rc = node_of(fs, ino, &ni);
 	if (rc == 0)
 		rc = open_kind(&ni, wr, &kind);
@@ -530,6 +596,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct fs *fs = fs_of(req);
 	struct fs_handle *h = handle_of(fi);
+	if (fs_is_data(ino)) {
+		fs_data_read(req, ino, size, off, fi);
+		return;
+	}
 	char *buf = xmalloc(size ? size : 1);
 	pthread_mutex_lock(&h->lock);
 	size_t n = fs_handle_read(fs, h, off, size, buf);
@@ -584,6 +654,31 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	fs_op_after_reply(fs, &op);
 }
 
+/* Writes arrive as buffers (write_buf) so that volume data can be spliced into its file
+ * (fs_data_io.c); the tree's files take them as one flat buffer. */
+static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+			 struct fuse_file_info *fi)
+{
+	size_t size = fuse_buf_size(in);
+	if (fs_is_data(ino)) {
+		fs_data_write_buf(req, ino, in, off, fi);
+		return;
+	}
+	if (in->count == 1 && !(in->buf[0].flags & FUSE_BUF_IS_FD)) {
+		op_write(req, ino, in->buf[0].mem, size, off, fi);
+		return;
+	}
+	char *mem = xmalloc(size ? size : 1);
+	struct fuse_bufvec flat = FUSE_BUFVEC_INIT(size);
+	flat.buf[0].mem = mem;
+	ssize_t n = fuse_buf_copy(&flat, in, 0);
+	if (n < 0)
+		reply_err(req, (int)n);
+	else
+		op_write(req, ino, mem, (size_t)n, off, fi);
+	free(mem);
+}
+
 /* close(2) of each descriptor: a dirty manifest buffer is applied here, so cp, cat >,
  * tee, dd and Python get the errno from close. */
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -593,6 +688,10 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct cfs_err err = {{0}};
 	struct fs_op op = {NULL, 0};
 	int rc = 0;
+	if (fs_is_data(ino)) {
+		fs_data_flush(req, ino, fi);
+		return;
+	}
 	if (h->kind == FS_H_APPLY) {
 		pthread_mutex_lock(&h->lock);
 		if (h->dirty) {
@@ -612,6 +711,10 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fs_handle *h = handle_of(fi);
 	struct cfs_err err = {{0}};
 	struct fs_op op = {NULL, 0};
+	if (fs_is_data(ino)) {
+		fs_data_release(req, ino, fi);
+		return;
+	}
 	fs_notify_poll_disarm(fs, &h->poller);
 	if (h->kind == FS_H_APPLY && h->dirty) {
 		/* Written after the last flush (mmap, or a flush that never came): the error
@@ -627,7 +730,19 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, 0); /* acknowledged changes are durable already */
+	if (fs_is_data(ino))
+		fs_data_fsync(req, ino, datasync, fi);
+	else
+		fuse_reply_err(req, 0); /* acknowledged changes are durable already */
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+			 struct fuse_file_info *fi)
+{
+	if (fs_is_data(ino))
+		fs_data_fallocate(req, ino, mode, off, len, fi);
+	else
+		fuse_reply_err(req, EOPNOTSUPP);
 }
 
 static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
@@ -636,6 +751,10 @@ static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	struct fs *fs = fs_of(req);
 	struct fs_handle *h = handle_of(fi);
 	unsigned revents = 0;
+	if (fs_is_data(ino)) {
+		fs_data_poll(req, ino, fi, ph);
+		return;
+	}
 	if (h->kind == FS_H_LOG) {
 		/* Armed before looking, so an event in between still wakes the poller. */
 		if (ph)
@@ -667,6 +786,10 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct fs *fs = fs_of(req);
 	struct fs_node_info ni;
+	if (fs_is_data(ino)) {
+		fs_data_opendir(req, ino, fi);
+		return;
+	}
 	int rc = node_of(fs, ino, &ni);
 	if (rc < 0) {
 		reply_err(req, rc);
@@ -701,6 +824,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
  * cached per object. Others (/metrics, .table, ...) are looked up when used. */
 static int plus_worthy(const struct tree_node *tn)
 {
+	if (tn->flags & TREE_DATA)
+		return 0; /* the data adapter makes its inode when it is looked up */
 	return tn->type != TREE_FILE || (tn->flags & TREE_OWN);
 }
 
@@ -783,24 +908,37 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	do_readdir(req, ino, size, off, fi, 0);
+	if (fs_is_data(ino))
+		fs_data_readdir(req, ino, size, off, fi);
+	else
+		do_readdir(req, ino, size, off, fi, 0);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			   struct fuse_file_info *fi)
 {
-	do_readdir(req, ino, size, off, fi, 1);
+	if (fs_is_data(ino))
+		fs_data_readdirplus(req, ino, size, off, fi);
+	else
+		do_readdir(req, ino, size, off, fi, 1);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	if (fs_is_data(ino)) {
+		fs_data_releasedir(req, ino, fi);
+		return;
+	}
 	fs_handle_free(handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, 0);
+	if (fs_is_data(ino))
+		fs_data_fsyncdir(req, ino, datasync, fi);
+	else
+		fuse_reply_err(req, 0);
 }
 
 /* ---- the file system ---- */
@@ -810,6 +948,10 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct fs *fs = fs_of(req);
 	struct statvfs st;
+	if (fs_is_data(ino)) {
+		fs_data_statfs(req, ino); /* df in a volume: its capacity and usage */
+		return;
+	}
 	memset(&st, 0, sizeof(st));
 	cluster_lock(fs->cl);
 	size_t count = store_count(cluster_store(fs->cl));
@@ -823,26 +965,41 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &st);
 }
 
-/* ENOSYS once: the kernel stops asking (no ACL lookups on ls -l). */
+/* Volume data has user xattrs (fs_data_io.c); the tree's files have none. (Not ENOSYS,
+ * which would turn xattrs off for the whole mount, volumes included.) */
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	fuse_reply_err(req, ENOSYS);
+	if (fs_is_data(ino))
+		fs_data_getxattr(req, ino, name, size);
+	else
+		fuse_reply_err(req, ENODATA);
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	fuse_reply_err(req, ENOSYS);
+	if (fs_is_data(ino))
+		fs_data_listxattr(req, ino, size);
+	else if (size)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_xattr(req, 0);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
-	fuse_reply_err(req, ENOSYS);
+	if (fs_is_data(ino))
+		fs_data_setxattr(req, ino, name, value, size, flags);
+	else
+		fuse_reply_err(req, EOPNOTSUPP);
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fuse_reply_err(req, ENOSYS);
+	if (fs_is_data(ino))
+		fs_data_removexattr(req, ino, name);
+	else
+		fuse_reply_err(req, ENODATA);
 }
 
 const struct fuse_lowlevel_ops fs_ops = {
@@ -865,6 +1022,7 @@ const struct fuse_lowlevel_ops fs_ops = {
     .open = op_open,
     .read = op_read,
     .write = op_write,
+    .write_buf = op_write_buf,
     .flush = op_flush,
     .release = op_release,
     .fsync = op_fsync,
@@ -879,4 +1037,5 @@ const struct fuse_lowlevel_ops fs_ops = {
     .listxattr = op_listxattr,
     .setxattr = op_setxattr,
     .removexattr = op_removexattr,
+    .fallocate = op_fallocate,
 };

@@ -177,6 +177,7 @@ int main(int argc, char **argv)
 	}
 	fs.nodes = fs_nodes_new();
 	fs.notify = fs_notify_new(&fs);
+	fs.data = fs_data_new(&fs);
 	if (fuse_set_signal_handlers(fs.se) != 0) {
 		fprintf(stderr, "claimfs: cannot install signal handlers\n");
 		goto out_cluster;
@@ -201,6 +202,7 @@ out_signals:
 out_cluster:
 	fs_notify_stop(fs.notify);
 	fs_notify_free(fs.notify);
+	fs_data_free(fs.data); /* its volume references, before the cluster closes them */
 	cluster_close(fs.cl);
 	fs_nodes_free(fs.nodes);
 out_session:
