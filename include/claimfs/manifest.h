@@ -71,6 +71,17 @@ int manifest_member_errorf(const struct manifest *m, const json_t *parent, const
 			   struct cfs_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* The one wording of a wrong type. Checks the member of obj at path (dot-separated member
+ * names, relative to obj, also the field named in the message): 0 when it is missing or
+ * null (a caller that needs it says "Required value" itself) or has the type want
+ * (JSON_OBJECT, JSON_ARRAY, JSON_STRING, JSON_INTEGER, JSON_TRUE for either boolean);
+ * else -EINVAL with "PATH: Invalid value: must be a map" (a list, a string, an integer,
+ * true or false) at the member (manifest_member_errorf). */
+int manifest_check_type(const struct manifest *m, const json_t *obj, const char *path,
+			json_type want, struct cfs_err *err);
+/* "must be a map", "must be a list", ... for want (as manifest_check_type says it). */
+const char *manifest_type_text(json_type want);
+
 /* Records that the object to was built from from (an object of m, e.g. by jmerge into a
  * copy of a live object), so that errors about to point where from was written: to
  * takes from's position, and so, recursively, does every object of to that stands where

@@ -23,17 +23,21 @@ static int check_intstr(const struct manifest *m, json_t *obj, const char *path,
 	json_t *v = jget(obj, path);
 	if (!v)
 		return 0;
-	if (wl_int_or_percent(v, 100, 0, -1) < 0)
-		return manifest_errorf(
-		    m, v, err, -EINVAL,
+	if (wl_int_or_percent(v, 100, 0, -1) < 0) {
+		const char *dot = strrchr(path, '.');
+		char parent[128];
+		snprintf(parent, sizeof(parent), "%.*s", (int)(dot - path), path);
+		return manifest_member_errorf(
+		    m, jget(obj, parent), dot + 1, err, -EINVAL,
 		    "%s: Invalid value: must be a non-negative integer or a percentage "
 		    "(e.g. 25%%)",
 		    path);
+	}
 	if (json_is_string(v) && strchr(json_string_value(v), '%') &&
 	    wl_int_or_percent(v, 100, 0, 0) > 100)
 		return manifest_errorf(m, v, err, -EINVAL,
 				       "%s: Invalid value: \"%s\": must not be greater than 100%%",
-				       path, json_string_value(v));
+				       path, MQUOTE(json_string_value(v)));
 	return 0;
 }
 
@@ -42,9 +46,22 @@ static int deploy_admit(struct cluster *cl, const struct manifest *m, json_t *do
 {
 	json_t *spec = json_object_get(obj, "spec");
 	int rc;
+	if ((rc = manifest_check_type(m, obj, "spec", JSON_OBJECT, err)) < 0)
+		return rc;
 	if (!json_is_object(spec))
-		return manifest_errorf(m, spec ? spec : obj, err, -EINVAL, "spec: Required value");
-	if (!jget(spec, "replicas"))
+		return manifest_member_errorf(m, obj, "spec", err, -EINVAL, "spec: Required value");
+	/* Types before defaults: a default would replace a wrong-typed parent silently. */
+	if ((rc = wl_check_replicas(cl, m, obj, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.strategy", JSON_OBJECT, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.strategy.type", JSON_STRING, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.strategy.rollingUpdate", JSON_OBJECT, err)) <
+		0 ||
+	    (rc = manifest_check_type(m, obj, "spec.revisionHistoryLimit", JSON_INTEGER, err)) <
+		0 ||
+	    (rc = manifest_check_type(m, obj, "spec.progressDeadlineSeconds", JSON_INTEGER, err)) <
+		0)
+		return rc;
+	if (!jget(spec, "replicas") || json_is_null(jget(spec, "replicas")))
 		jset(spec, "replicas", json_integer(1));
 	if (!jstr(spec, "strategy.type"))
 		jset_str(spec, "strategy.type", "RollingUpdate");
@@ -54,7 +71,7 @@ static int deploy_admit(struct cluster *cl, const struct manifest *m, json_t *do
 		    m, jget(spec, "strategy.type"), err, -EINVAL,
 		    "spec.strategy.type: Unsupported value: \"%s\": supported values: "
 		    "\"Recreate\", \"RollingUpdate\"",
-		    type);
+		    MQUOTE(type));
 	if (strcmp(type, "Recreate") == 0 && jget(spec, "strategy.rollingUpdate"))
 		return manifest_errorf(
 		    m, jget(spec, "strategy.rollingUpdate"), err, -EINVAL,
@@ -82,8 +99,7 @@ static int deploy_admit(struct cluster *cl, const struct manifest *m, json_t *do
 		jset(spec, "revisionHistoryLimit", json_integer(10));
 	if (!jget(spec, "progressDeadlineSeconds"))
 		jset(spec, "progressDeadlineSeconds", json_integer(600));
-	if ((rc = wl_check_replicas(cl, m, obj, err)) < 0 ||
-	    (rc = wl_check_selector(m, obj, "deployment", err)) < 0 ||
+	if ((rc = wl_check_selector(m, obj, "deployment", err)) < 0 ||
 	    (rc = wl_check_template(m, obj, NULL, err)) < 0)
 		return rc;
 	if (jget(obj, "spec.template.spec.activeDeadlineSeconds"))

@@ -116,12 +116,14 @@ static int check_labels(const struct manifest *m, json_t *obj, struct cfs_err *e
 	json_object_foreach(labels, k, v)
 	{
 		if (!json_is_string(v))
-			return manifest_errorf(m, v, err, -EINVAL,
-					       "metadata.labels: Invalid value: must be a string");
+			return manifest_member_errorf(
+			    m, labels, k, err, -EINVAL,
+			    "metadata.labels[%s]: Invalid value: must be a string (quote it)",
+			    MQUOTE(k));
 		if (name_check_label_value(json_string_value(v), &e) < 0)
-			return manifest_errorf(m, v, err, -EINVAL,
-					       "metadata.labels: Invalid value: \"%s\": %s",
-					       json_string_value(v), e.msg);
+			return manifest_member_errorf(m, labels, k, err, -EINVAL,
+						      "metadata.labels: Invalid value: \"%s\": %s",
+						      MQUOTE(json_string_value(v)), e.msg);
 	}
 	return 0;
 }
@@ -156,10 +158,12 @@ static int pod_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 	if (!old && name_check_subdomain(jstr_or(obj, "metadata.name", ""), &e) < 0)
 		return manifest_errorf(m, obj, err, -EINVAL,
 				       "metadata.name: Invalid value: \"%s\": %s",
-				       jstr_or(obj, "metadata.name", ""), e.msg);
+				       MQUOTE(jstr_or(obj, "metadata.name", "")), e.msg);
+	if ((rc = manifest_check_type(m, obj, "spec", JSON_OBJECT, err)) < 0)
+		return rc;
 	if (!json_is_object(spec))
-		return manifest_errorf(m, spec ? spec : obj, err, -EINVAL,
-				       "spec.containers: Required value");
+		return manifest_member_errorf(m, obj, "spec", err, -EINVAL,
+					      "spec.containers: Required value");
 	podspec_default(spec);
 	rc = podspec_validate(m, spec, "spec", NULL, err);
 	if (rc == 0)

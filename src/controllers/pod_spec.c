@@ -85,8 +85,8 @@ static int check_port(const struct manifest *m, json_t *p, const char *at, const
 		return 0;
 	}
 	if (!json_is_integer(v))
-		return manifest_errorf(
-		    m, v, err, -EINVAL,
+		return manifest_member_errorf(
+		    m, p, field, err, -EINVAL,
 		    "%s.%s: Invalid value: must be an integer between %d and 65535", at, field,
 		    required ? 1 : 0);
 	if (json_integer_value(v) < (required ? 1 : 0) || json_integer_value(v) > 65535)
@@ -104,10 +104,10 @@ static int check_protocol(const struct manifest *m, json_t *p, const char *at, s
 	if (!jget(p, "protocol"))
 		return 0;
 	if (!proto || (strcmp(proto, "TCP") && strcmp(proto, "UDP") && strcmp(proto, "SCTP")))
-		return manifest_errorf(m, jget(p, "protocol"), err, -EINVAL,
-				       "%s.protocol: Unsupported value: \"%s\": supported values: "
-				       "\"SCTP\", \"TCP\", \"UDP\"",
-				       at, proto ? proto : "");
+		return manifest_member_errorf(m, p, "protocol", err, -EINVAL,
+					      "%s.protocol: Unsupported value: \"%s\": supported "
+					      "values: \"SCTP\", \"TCP\", \"UDP\"",
+					      at, MQUOTE(proto));
 	return 0;
 }
 
@@ -120,11 +120,11 @@ static int check_containers(const struct manifest *m, json_t *spec, const char *
 	struct cfs_err e;
 	char at[256], at2[320];
 
-	if (!list)
+	if (!list || json_is_null(list))
 		return 0;
 	if (!json_is_array(list))
-		return manifest_errorf(m, list, err, -EINVAL,
-				       "%s.%s: Invalid value: must be a list", path, field);
+		return manifest_member_errorf(m, spec, field, err, -EINVAL,
+					      "%s.%s: Invalid value: must be a list", path, field);
 	json_array_foreach(list, i, c)
 	{
 		snprintf(at, sizeof(at), "%s.%s[%zu]", path, field, i);
@@ -132,26 +132,35 @@ static int check_containers(const struct manifest *m, json_t *spec, const char *
 			return manifest_errorf(m, c, err, -EINVAL,
 					       "%s: Invalid value: must be a map", at);
 		json_t *jn = json_object_get(c, "name");
+		if (jn && !json_is_null(jn) && !json_is_string(jn))
+			return manifest_member_errorf(m, c, "name", err, -EINVAL,
+						      "%s.name: Invalid value: must be a string",
+						      at);
 		if (!json_is_string(jn) || !*json_string_value(jn))
-			return manifest_errorf(m, jn ? jn : c, err, -EINVAL,
-					       "%s.name: Required value", at);
+			return manifest_member_errorf(m, c, "name", err, -EINVAL,
+						      "%s.name: Required value", at);
 		if (name_check_label(json_string_value(jn), &e) < 0)
 			return manifest_errorf(m, jn, err, -EINVAL,
 					       "%s.name: Invalid value: \"%s\": %s", at,
-					       json_string_value(jn), e.msg);
+					       MQUOTE(json_string_value(jn)), e.msg);
 		if (json_object_get(seen, json_string_value(jn)))
 			return manifest_errorf(m, jn, err, -EINVAL,
 					       "%s.name: Duplicate value: \"%s\"", at,
-					       json_string_value(jn));
+					       MQUOTE(json_string_value(jn)));
 		json_object_set_new(seen, json_string_value(jn), json_true());
 		json_t *ji = json_object_get(c, "image");
+		if (ji && !json_is_null(ji) && !json_is_string(ji))
+			return manifest_member_errorf(m, c, "image", err, -EINVAL,
+						      "%s.image: Invalid value: must be a string",
+						      at);
 		if (!json_is_string(ji) || !*json_string_value(ji))
-			return manifest_errorf(m, ji ? ji : c, err, -EINVAL,
-					       "%s.image: Required value", at);
+			return manifest_member_errorf(m, c, "image", err, -EINVAL,
+						      "%s.image: Required value", at);
 		json_t *ports = json_object_get(c, "ports");
-		if (ports && !json_is_array(ports))
-			return manifest_errorf(m, ports, err, -EINVAL,
-					       "%s.ports: Invalid value: must be a list", at);
+		if (ports && !json_is_null(ports) && !json_is_array(ports))
+			return manifest_member_errorf(m, c, "ports", err, -EINVAL,
+						      "%s.ports: Invalid value: must be a list",
+						      at);
 		json_array_foreach(ports, j, x)
 		{
 			int rc;
@@ -165,15 +174,19 @@ static int check_containers(const struct manifest *m, json_t *spec, const char *
 				return rc;
 		}
 		json_t *mounts = json_object_get(c, "volumeMounts");
-		if (mounts && !json_is_array(mounts))
-			return manifest_errorf(m, mounts, err, -EINVAL,
-					       "%s.volumeMounts: Invalid value: must be a list",
-					       at);
+		if (mounts && !json_is_null(mounts) && !json_is_array(mounts))
+			return manifest_member_errorf(m, c, "volumeMounts", err, -EINVAL,
+						      "%s.volumeMounts: Invalid value: must be a "
+						      "list",
+						      at);
 		json_array_foreach(mounts, j, x)
 		{
 			const char *vn = jstr(x, "name");
 			int found = 0;
 			snprintf(at2, sizeof(at2), "%s.volumeMounts[%zu]", at, j);
+			if (!json_is_object(x))
+				return manifest_errorf(m, x, err, -EINVAL,
+						       "%s: Invalid value: must be a map", at2);
 			if (!vn || !*vn)
 				return manifest_errorf(m, x, err, -EINVAL,
 						       "%s.name: Required value", at2);
@@ -182,7 +195,8 @@ static int check_containers(const struct manifest *m, json_t *spec, const char *
 					found = 1;
 			if (!found && !has_name(extra, vn))
 				return manifest_errorf(m, json_object_get(x, "name"), err, -EINVAL,
-						       "%s.name: Not found: \"%s\"", at2, vn);
+						       "%s.name: Not found: \"%s\"", at2,
+						       MQUOTE(vn));
 			if (!jstr(x, "mountPath") || !*jstr(x, "mountPath"))
 				return manifest_errorf(m, x, err, -EINVAL,
 						       "%s.mountPath: Required value", at2);
@@ -204,18 +218,27 @@ int podspec_validate(const struct manifest *m, json_t *spec, const char *path,
 		return manifest_errorf(m, spec, err, -EINVAL, "%s.containers: Required value",
 				       path);
 	json_t *cs = json_object_get(spec, "containers");
+	if (cs && !json_is_null(cs) && !json_is_array(cs))
+		return manifest_member_errorf(m, spec, "containers", err, -EINVAL,
+					      "%s.containers: Invalid value: must be a list", path);
 	if (!json_is_array(cs) || json_array_size(cs) == 0)
-		return manifest_errorf(m, cs ? cs : spec, err, -EINVAL,
-				       "%s.containers: Required value", path);
+		return manifest_member_errorf(m, spec, "containers", err, -EINVAL,
+					      "%s.containers: Required value", path);
 	vols = json_object_get(spec, "volumes");
 	if (vols && !json_is_null(vols) && !json_is_array(vols))
-		return manifest_errorf(m, vols, err, -EINVAL,
-				       "%s.volumes: Invalid value: must be a list", path);
+		return manifest_member_errorf(m, spec, "volumes", err, -EINVAL,
+					      "%s.volumes: Invalid value: must be a list", path);
 	names = xcalloc(json_array_size(vols) + 1, sizeof(*names));
 	json_array_foreach(vols, i, v)
 	{
 		const char *vn = jstr(v, "name");
 		size_t k;
+		if (!json_is_object(v)) {
+			rc = manifest_errorf(m, v, err, -EINVAL,
+					     "%s.volumes[%zu]: Invalid value: must be a map", path,
+					     i);
+			goto out;
+		}
 		if (!vn || !*vn) {
 			rc = manifest_errorf(m, v, err, -EINVAL,
 					     "%s.volumes[%zu].name: Required value", path, i);
@@ -224,14 +247,15 @@ int podspec_validate(const struct manifest *m, json_t *spec, const char *path,
 		if (name_check_label(vn, &e) < 0) {
 			rc = manifest_errorf(m, json_object_get(v, "name"), err, -EINVAL,
 					     "%s.volumes[%zu].name: Invalid value: \"%s\": %s",
-					     path, i, vn, e.msg);
+					     path, i, MQUOTE(vn), e.msg);
 			goto out;
 		}
 		for (k = 0; k < n; k++)
 			if (strcmp(names[k], vn) == 0) {
-				rc = manifest_errorf(
-				    m, json_object_get(v, "name"), err, -EINVAL,
-				    "%s.volumes[%zu].name: Duplicate value: \"%s\"", path, i, vn);
+				rc =
+				    manifest_errorf(m, json_object_get(v, "name"), err, -EINVAL,
+						    "%s.volumes[%zu].name: Duplicate value: \"%s\"",
+						    path, i, MQUOTE(vn));
 				goto out;
 			}
 		json_t *pvc = json_object_get(v, "persistentVolumeClaim");
@@ -260,11 +284,11 @@ int podspec_validate(const struct manifest *m, json_t *spec, const char *path,
 	const char *rp = jstr(spec, "restartPolicy");
 	if (jget(spec, "restartPolicy") &&
 	    (!rp || (strcmp(rp, "Always") && strcmp(rp, "OnFailure") && strcmp(rp, "Never")))) {
-		rc = manifest_errorf(
-		    m, jget(spec, "restartPolicy"), err, -EINVAL,
+		rc = manifest_member_errorf(
+		    m, spec, "restartPolicy", err, -EINVAL,
 		    "%s.restartPolicy: Unsupported value: \"%s\": supported values: "
 		    "\"Always\", \"OnFailure\", \"Never\"",
-		    path, rp ? rp : "");
+		    path, MQUOTE(rp));
 		goto out;
 	}
 	static const char *const dns_fields[] = {"hostname", "subdomain", NULL};
@@ -273,39 +297,47 @@ int podspec_validate(const struct manifest *m, json_t *spec, const char *path,
 		json_t *jv = json_object_get(spec, *f);
 		if (!jv || json_is_null(jv))
 			continue;
-		if (!json_is_string(jv) || name_check_label(json_string_value(jv), &e) < 0) {
-			rc = manifest_errorf(m, jv, err, -EINVAL,
-					     "%s.%s: Invalid value: \"%s\": %s", path, *f,
-					     json_is_string(jv) ? json_string_value(jv) : "",
-					     json_is_string(jv) ? e.msg : "must be a string");
+		if (!json_is_string(jv)) {
+			rc = manifest_member_errorf(m, spec, *f, err, -EINVAL,
+						    "%s.%s: Invalid value: must be a string", path,
+						    *f);
+			goto out;
+		}
+		if (name_check_label(json_string_value(jv), &e) < 0) {
+			rc =
+			    manifest_errorf(m, jv, err, -EINVAL, "%s.%s: Invalid value: \"%s\": %s",
+					    path, *f, MQUOTE(json_string_value(jv)), e.msg);
 			goto out;
 		}
 	}
 	json_t *nn = json_object_get(spec, "nodeName");
-	if (nn && !json_is_null(nn) &&
-	    (!json_is_string(nn) || name_check_subdomain(json_string_value(nn), &e) < 0)) {
+	if (nn && !json_is_null(nn) && !json_is_string(nn)) {
+		rc = manifest_member_errorf(m, spec, "nodeName", err, -EINVAL,
+					    "%s.nodeName: Invalid value: must be a string", path);
+		goto out;
+	}
+	if (nn && !json_is_null(nn) && name_check_subdomain(json_string_value(nn), &e) < 0) {
 		rc = manifest_errorf(m, nn, err, -EINVAL, "%s.nodeName: Invalid value: \"%s\": %s",
-				     path, json_is_string(nn) ? json_string_value(nn) : "",
-				     json_is_string(nn) ? e.msg : "must be a string");
+				     path, MQUOTE(json_string_value(nn)), e.msg);
 		goto out;
 	}
 	json_t *ns = json_object_get(spec, "nodeSelector"), *sv;
 	const char *sk;
 	if (ns && !json_is_null(ns)) {
 		if (!json_is_object(ns)) {
-			rc = manifest_errorf(
-			    m, ns, err, -EINVAL,
+			rc = manifest_member_errorf(
+			    m, spec, "nodeSelector", err, -EINVAL,
 			    "%s.nodeSelector: Invalid value: must be a map of strings", path);
 			goto out;
 		}
 		json_object_foreach(ns, sk, sv)
 		{
 			if (!json_is_string(sv)) {
-				rc = manifest_errorf(
-				    m, sv, err, -EINVAL,
+				rc = manifest_member_errorf(
+				    m, ns, sk, err, -EINVAL,
 				    "%s.nodeSelector[%s]: Invalid value: must be a string "
 				    "(quote it)",
-				    path, sk);
+				    path, MQUOTE(sk));
 				goto out;
 			}
 		}
@@ -330,9 +362,9 @@ static int check_expressions(const struct manifest *m, json_t *sel, struct cfs_e
 {
 	json_t *me = json_object_get(sel, "matchExpressions"), *x;
 	size_t i;
-	if (me && !json_is_array(me))
-		return manifest_errorf(
-		    m, me, err, -EINVAL,
+	if (me && !json_is_null(me) && !json_is_array(me))
+		return manifest_member_errorf(
+		    m, sel, "matchExpressions", err, -EINVAL,
 		    "spec.selector.matchExpressions: Invalid value: must be a list");
 	json_array_foreach(me, i, x)
 	{
@@ -348,7 +380,7 @@ static int check_expressions(const struct manifest *m, json_t *sel, struct cfs_e
 			    m, x, err, -EINVAL,
 			    "spec.selector.matchExpressions[%zu].operator: Invalid "
 			    "value: \"%s\": not a valid selector operator",
-			    i, op ? op : "");
+			    i, MQUOTE(op));
 		if ((!strcmp(op, "In") || !strcmp(op, "NotIn")) && nv == 0)
 			return manifest_errorf(
 			    m, x, err, -EINVAL,
@@ -375,12 +407,19 @@ int wl_check_selector(const struct manifest *m, json_t *obj, const char *kind_lo
 	json_t *labels = jget(obj, "spec.template.metadata.labels");
 	int rc;
 
+	/* Wrong types first: "template: nginx" is a type error at the template, not a
+	 * selector that matches no labels. */
+	if ((rc = manifest_check_type(m, obj, "spec.selector", JSON_OBJECT, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.template", JSON_OBJECT, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.template.metadata", JSON_OBJECT, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.template.metadata.labels", JSON_OBJECT, err)) <
+		0 ||
+	    (rc = manifest_check_type(m, obj, "spec.template.spec", JSON_OBJECT, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.selector.matchLabels", JSON_OBJECT, err)) < 0)
+		return rc;
 	if (!sel || json_is_null(sel))
-		return manifest_errorf(m, spec ? spec : obj, err, -EINVAL,
-				       "spec.selector: Required value");
-	if (!json_is_object(sel))
-		return manifest_errorf(m, sel, err, -EINVAL,
-				       "spec.selector: Invalid value: must be a map");
+		return manifest_member_errorf(m, spec ? spec : obj, spec ? "selector" : "spec", err,
+					      -EINVAL, "spec.selector: Required value");
 	if ((rc = check_expressions(m, sel, err)) < 0)
 		return rc;
 	if (json_object_size(json_object_get(sel, "matchLabels")) == 0 &&
@@ -400,11 +439,11 @@ int wl_check_selector(const struct manifest *m, json_t *obj, const char *kind_lo
 		json_object_foreach(labels, k, v)
 		{
 			if (!json_is_string(v))
-				return manifest_errorf(
-				    m, v, err, -EINVAL,
+				return manifest_member_errorf(
+				    m, labels, k, err, -EINVAL,
 				    "spec.template.metadata.labels[%s]: Invalid value: "
 				    "must be a string (quote it)",
-				    k);
+				    MQUOTE(k));
 		}
 	}
 	if (!jselector_matches(sel, json_is_object(labels) ? labels : NULL) ||
@@ -431,6 +470,9 @@ int wl_check_template(const struct manifest *m, json_t *obj, const char *const *
 	json_t *tmpl = jget(obj, "spec.template");
 	json_t *spec = jget(tmpl, "spec");
 	int rc;
+	if ((rc = manifest_check_type(m, obj, "spec.template", JSON_OBJECT, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.template.spec", JSON_OBJECT, err)) < 0)
+		return rc;
 	if (!json_is_object(tmpl) || !json_is_object(spec))
 		return manifest_errorf(m, tmpl ? tmpl : obj, err, -EINVAL,
 				       "spec.template.spec.containers: Required value");
@@ -444,6 +486,6 @@ int wl_check_template(const struct manifest *m, json_t *obj, const char *const *
 		    m, json_object_get(spec, "restartPolicy"), err, -EINVAL,
 		    "spec.template.spec.restartPolicy: Unsupported value: \"%s\": "
 		    "supported values: \"Always\"",
-		    rp);
+		    MQUOTE(rp));
 	return 0;
 }

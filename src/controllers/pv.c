@@ -77,6 +77,9 @@ static int check_capacity(const struct manifest *m, const json_t *doc, json_t *o
 {
 	json_t *cap = jget(obj, "spec.capacity"), *v;
 	const char *k;
+	int rc = manifest_check_type(m, obj, "spec.capacity", JSON_OBJECT, err);
+	if (rc < 0)
+		return rc;
 	if (!json_is_object(cap) || json_object_size(cap) == 0)
 		return manifest_errorf(m, storage_at(m, doc, "spec.capacity"), err, -EINVAL,
 				       "spec.capacity: Required value");
@@ -87,7 +90,7 @@ static int check_capacity(const struct manifest *m, const json_t *doc, json_t *o
 			    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
 			    "spec.capacity: Unsupported value: \"%s\": supported "
 			    "values: \"storage\"",
-			    k);
+			    MQUOTE(k));
 	}
 	return storage_check_quantity(m, doc, obj, "spec.capacity.storage",
 				      "spec.capacity[storage]", NULL, err);
@@ -123,9 +126,19 @@ static int pv_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 	struct cfs_err e;
 	int rc;
 
+	if ((rc = manifest_check_type(m, obj, "spec", JSON_OBJECT, err)) < 0)
+		return rc;
 	if (!json_is_object(spec))
 		return manifest_errorf(m, storage_at(m, doc, "spec"), err, -EINVAL,
 				       "spec.capacity: Required value");
+	static const char *const strings[] = {"spec.persistentVolumeReclaimPolicy",
+					      "spec.volumeMode", "spec.storageClassName", NULL};
+	for (const char *const *f = strings; *f; f++)
+		if ((rc = manifest_check_type(m, obj, *f, JSON_STRING, err)) < 0)
+			return rc;
+	if ((rc = manifest_check_type(m, obj, "spec.claimRef", JSON_OBJECT, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.mountOptions", JSON_ARRAY, err)) < 0)
+		return rc;
 	rc = check_capacity(m, doc, obj, err);
 	if (!rc)
 		rc = storage_check_modes(m, doc, obj, "spec.accessModes", 0, err);
@@ -136,47 +149,38 @@ static int pv_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 	v = json_object_get(spec, "persistentVolumeReclaimPolicy");
 	if (!v || json_is_null(v)) {
 		json_object_set_new(spec, "persistentVolumeReclaimPolicy", json_string("Retain"));
-	} else if (!json_is_string(v) || (strcmp(json_string_value(v), "Retain") != 0 &&
-					  strcmp(json_string_value(v), "Delete") != 0 &&
-					  strcmp(json_string_value(v), "Recycle") != 0)) {
+	} else if (strcmp(json_string_value(v), "Retain") != 0 &&
+		   strcmp(json_string_value(v), "Delete") != 0 &&
+		   strcmp(json_string_value(v), "Recycle") != 0) {
 		return manifest_errorf(
 		    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
 		    "spec.persistentVolumeReclaimPolicy: Unsupported value: \"%s\": "
 		    "supported values: \"Delete\", \"Recycle\", \"Retain\"",
-		    json_is_string(v) ? json_string_value(v) : "");
+		    MQUOTE(json_string_value(v)));
 	}
 	v = json_object_get(spec, "volumeMode");
 	if (!v || json_is_null(v)) {
 		json_object_set_new(spec, "volumeMode", json_string("Filesystem"));
-	} else if (!json_is_string(v) || (strcmp(json_string_value(v), "Filesystem") != 0 &&
-					  strcmp(json_string_value(v), "Block") != 0)) {
+	} else if (strcmp(json_string_value(v), "Filesystem") != 0 &&
+		   strcmp(json_string_value(v), "Block") != 0) {
 		return manifest_errorf(
 		    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
 		    "spec.volumeMode: Unsupported value: \"%s\": supported values: "
 		    "\"Block\", \"Filesystem\"",
-		    json_is_string(v) ? json_string_value(v) : "");
+		    MQUOTE(json_string_value(v)));
 	}
 	v = json_object_get(spec, "storageClassName");
 	if (v && !json_is_null(v)) {
-		if (!json_is_string(v))
-			return manifest_errorf(
-			    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
-			    "spec.storageClassName: Invalid value: must be a string");
 		if (*json_string_value(v) && name_check_subdomain(json_string_value(v), &e) < 0)
 			return manifest_errorf(m, storage_pos(m, v, storage_at(m, doc, "spec")),
 					       err, -EINVAL,
 					       "spec.storageClassName: Invalid value: \"%s\": %s",
-					       json_string_value(v), e.msg);
+					       MQUOTE(json_string_value(v)), e.msg);
 	}
 	v = json_object_get(spec, "claimRef");
-	if (v && !json_is_null(v) && (!json_is_object(v) || !jstr(v, "name")))
+	if (v && !json_is_null(v) && !jstr(v, "name"))
 		return manifest_errorf(m, storage_pos(m, v, storage_at(m, doc, "spec")), err,
 				       -EINVAL, "spec.claimRef.name: Required value");
-	v = json_object_get(spec, "mountOptions");
-	if (v && !json_is_null(v) && !json_is_array(v))
-		return manifest_errorf(
-		    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
-		    "spec.mountOptions: Invalid value: must be a list of strings");
 	if (old)
 		return check_update(m, doc, obj, old, err);
 	jset_str(obj, "status.phase", "Pending");

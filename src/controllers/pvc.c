@@ -27,23 +27,32 @@ static int check_selector(const struct manifest *m, const json_t *doc, json_t *o
 	const char *k;
 	size_t i;
 	struct cfs_err x;
+	int rc;
 	if (!sel || json_is_null(sel))
 		return 0;
-	if (!json_is_object(sel))
-		return manifest_errorf(m, storage_at(m, doc, "spec.selector"), err, -EINVAL,
-				       "spec.selector: Invalid value: must be a label selector");
-	json_object_foreach(json_object_get(sel, "matchLabels"), k, v)
+	if ((rc = manifest_check_type(m, obj, "spec.selector", JSON_OBJECT, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.selector.matchLabels", JSON_OBJECT, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.selector.matchExpressions", JSON_ARRAY, err)) <
+		0)
+		return rc;
+	json_t *ml = json_object_get(sel, "matchLabels");
+	json_object_foreach(ml, k, v)
 	{
 		if (name_check_qualified(k, &x) < 0)
-			return manifest_errorf(
-			    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
-			    "spec.selector.matchLabels: Invalid value: \"%s\": %s", k, x.msg);
-		if (!json_is_string(v) || name_check_label_value(json_string_value(v), &x) < 0)
-			return manifest_errorf(
-			    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
-			    "spec.selector.matchLabels: Invalid value: \"%s\": %s",
-			    json_string_value(v) ? json_string_value(v) : "",
-			    json_is_string(v) ? x.msg : "must be a string");
+			return manifest_member_errorf(m, ml, k, err, -EINVAL,
+						      "spec.selector.matchLabels: Invalid value: "
+						      "\"%s\": %s",
+						      MQUOTE(k), x.msg);
+		if (!json_is_string(v))
+			return manifest_member_errorf(m, ml, k, err, -EINVAL,
+						      "spec.selector.matchLabels[%s]: Invalid "
+						      "value: must be a string (quote it)",
+						      MQUOTE(k));
+		if (name_check_label_value(json_string_value(v), &x) < 0)
+			return manifest_member_errorf(m, ml, k, err, -EINVAL,
+						      "spec.selector.matchLabels: Invalid value: "
+						      "\"%s\": %s",
+						      MQUOTE(json_string_value(v)), x.msg);
 	}
 	json_array_foreach(json_object_get(sel, "matchExpressions"), i, e)
 	{
@@ -54,7 +63,7 @@ static int check_selector(const struct manifest *m, const json_t *doc, json_t *o
 			    m, e, err, -EINVAL,
 			    "spec.selector.matchExpressions[%zu].key: Invalid value: "
 			    "\"%s\": %s",
-			    i, jstr_or(e, "key", ""),
+			    i, MQUOTE(jstr_or(e, "key", "")),
 			    jstr(e, "key") ? x.msg : "must be a label key");
 		if (strcmp(op, "In") == 0 || strcmp(op, "NotIn") == 0) {
 			if (nv == 0)
@@ -77,7 +86,7 @@ static int check_selector(const struct manifest *m, const json_t *doc, json_t *o
 			    m, e, err, -EINVAL,
 			    "spec.selector.matchExpressions[%zu].operator: Invalid "
 			    "value: \"%s\": not a valid selector operator",
-			    i, op);
+			    i, MQUOTE(op));
 		}
 	}
 	return 0;
@@ -127,7 +136,7 @@ static int check_update(struct cluster *cl, const struct manifest *m, const json
 		return manifest_errorf(m, storage_at(m, doc, "metadata.annotations"), err, -EINVAL,
 				       "metadata.annotations[" ANN_BETA_CLASS
 				       "]: Invalid value: \"%s\": field is immutable",
-				       nb ? nb : "");
+				       MQUOTE(nb));
 	if (new_bytes < old_bytes)
 		return manifest_errorf(
 		    m, storage_at(m, doc, "spec.resources.requests.storage"), err, -EPERM,
@@ -188,11 +197,17 @@ static int pvc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 	struct cfs_err e;
 	int rc;
 
+	if ((rc = manifest_check_type(m, obj, "spec", JSON_OBJECT, err)) < 0)
+		return rc;
 	if (!json_is_object(spec))
 		return manifest_errorf(
 		    m, storage_at(m, doc, "spec"), err, -EINVAL,
 		    "spec.accessModes: Required value: at least 1 access mode is "
 		    "required");
+	if ((rc = manifest_check_type(m, obj, "spec.resources", JSON_OBJECT, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.resources.requests", JSON_OBJECT, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.resources.limits", JSON_OBJECT, err)) < 0)
+		return rc;
 	rc = storage_check_modes(m, doc, obj, "spec.accessModes", 1, err);
 	if (rc < 0)
 		return rc;
@@ -207,37 +222,34 @@ static int pvc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 				    "spec.resources.limits[storage]", NULL, err);
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
+	if ((rc = manifest_check_type(m, obj, "spec.storageClassName", JSON_STRING, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.volumeMode", JSON_STRING, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.volumeName", JSON_STRING, err)) < 0)
+		return rc;
 	v = json_object_get(spec, "storageClassName");
 	if (v && json_is_null(v)) {
 		json_object_del(spec, "storageClassName");
 	} else if (v) {
-		if (!json_is_string(v))
-			return manifest_errorf(
-			    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
-			    "spec.storageClassName: Invalid value: must be a string");
 		if (*json_string_value(v) && name_check_subdomain(json_string_value(v), &e) < 0)
 			return manifest_errorf(m, storage_pos(m, v, storage_at(m, doc, "spec")),
 					       err, -EINVAL,
 					       "spec.storageClassName: Invalid value: \"%s\": %s",
-					       json_string_value(v), e.msg);
+					       MQUOTE(json_string_value(v)), e.msg);
 	}
 	v = json_object_get(spec, "volumeMode");
 	if (!v || json_is_null(v)) {
 		json_object_set_new(spec, "volumeMode", json_string("Filesystem"));
-	} else if (!json_is_string(v) || (strcmp(json_string_value(v), "Filesystem") != 0 &&
-					  strcmp(json_string_value(v), "Block") != 0)) {
+	} else if (strcmp(json_string_value(v), "Filesystem") != 0 &&
+		   strcmp(json_string_value(v), "Block") != 0) {
 		return manifest_errorf(
 		    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
 		    "spec.volumeMode: Unsupported value: \"%s\": supported values: "
 		    "\"Block\", \"Filesystem\"",
-		    json_is_string(v) ? json_string_value(v) : "");
+		    MQUOTE(json_string_value(v)));
 	}
 	v = json_object_get(spec, "volumeName");
-	if (v && (json_is_null(v) || (json_is_string(v) && !*json_string_value(v))))
+	if (v && (json_is_null(v) || !*json_string_value(v)))
 		json_object_del(spec, "volumeName");
-	else if (v && !json_is_string(v))
-		return manifest_errorf(m, storage_pos(m, v, storage_at(m, doc, "spec")), err,
-				       -EINVAL, "spec.volumeName: Invalid value: must be a string");
 	rc = check_selector(m, doc, obj, err);
 	if (rc < 0)
 		return rc;

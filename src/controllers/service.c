@@ -137,9 +137,9 @@ static int check_cluster_ip(struct cluster *cl, const struct manifest *m, json_t
 	char buf[32];
 	unsigned o[4];
 
-	if (jip && !json_is_null(jip) && !ip)
-		return manifest_errorf(m, jip, err, -EINVAL,
-				       "spec.clusterIP: Invalid value: must be a string");
+	int rc = manifest_check_type(m, obj, "spec.clusterIP", JSON_STRING, err);
+	if (rc < 0)
+		return rc;
 	if (was && (!ip || !*ip)) {
 		jset_str(obj, "spec.clusterIP", was);
 		ip = was;
@@ -147,7 +147,8 @@ static int check_cluster_ip(struct cluster *cl, const struct manifest *m, json_t
 	if (was && strcmp(was, ip) != 0)
 		return manifest_errorf(
 		    m, jip, err, -EINVAL,
-		    "spec.clusterIPs[0]: Invalid value: \"%s\": may not change once set", ip);
+		    "spec.clusterIPs[0]: Invalid value: \"%s\": may not change once set",
+		    MQUOTE(ip));
 	if (!ip || !*ip) {
 		allocate_ip(cl, obj, buf, sizeof(buf));
 		jset_str(obj, "spec.clusterIP", buf);
@@ -158,7 +159,7 @@ static int check_cluster_ip(struct cluster *cl, const struct manifest *m, json_t
 			    m, jip, err, -EINVAL,
 			    "spec.clusterIPs[0]: Invalid value: \"%s\": must be a valid IP "
 			    "address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
-			    ip);
+			    MQUOTE(ip));
 		if (o[0] != 10 || (o[1] & 0xf0) != 96)
 			return manifest_errorf(
 			    m, jip, err, -EINVAL,
@@ -184,12 +185,11 @@ static int check_ports(const struct manifest *m, json_t *obj, int required, stru
 	struct cfs_err e;
 	int rc = 0;
 
-	if (ports && !json_is_null(ports) && !json_is_array(ports))
-		return manifest_errorf(m, ports, err, -EINVAL,
-				       "spec.ports: Invalid value: must be a list");
+	if ((rc = manifest_check_type(m, obj, "spec.ports", JSON_ARRAY, err)) < 0)
+		return rc;
 	if (required && n == 0)
-		return manifest_errorf(m, ports ? ports : obj, err, -EINVAL,
-				       "spec.ports: Required value");
+		return manifest_member_errorf(m, json_object_get(obj, "spec"), "ports", err,
+					      -EINVAL, "spec.ports: Required value");
 	seen = json_object();
 	json_array_foreach(ports, i, p)
 	{
@@ -208,7 +208,7 @@ static int check_ports(const struct manifest *m, json_t *obj, int required, stru
 		if (name && *name && name_check_label(name, &e) < 0) {
 			rc = manifest_errorf(m, json_object_get(p, "name"), err, -EINVAL,
 					     "spec.ports[%zu].name: Invalid value: \"%s\": %s", i,
-					     name, e.msg);
+					     MQUOTE(name), e.msg);
 			break;
 		}
 		if (name && *name && json_object_get(seen, name)) {
@@ -224,8 +224,14 @@ static int check_ports(const struct manifest *m, json_t *obj, int required, stru
 					     "spec.ports[%zu].port: Required value", i);
 			break;
 		}
-		if (!json_is_integer(port) || json_integer_value(port) < 1 ||
-		    json_integer_value(port) > 65535) {
+		if (!json_is_integer(port)) {
+			rc = manifest_member_errorf(m, p, "port", err, -EINVAL,
+						    "spec.ports[%zu].port: Invalid value: must be "
+						    "an integer between 1 and 65535",
+						    i);
+			break;
+		}
+		if (json_integer_value(port) < 1 || json_integer_value(port) > 65535) {
 			rc = manifest_errorf(
 			    m, port, err, -EINVAL,
 			    "spec.ports[%zu].port: Invalid value: %lld: must be between 1 "
@@ -242,7 +248,7 @@ static int check_ports(const struct manifest *m, json_t *obj, int required, stru
 			    m, json_object_get(p, "protocol"), err, -EINVAL,
 			    "spec.ports[%zu].protocol: Unsupported value: \"%s\": supported "
 			    "values: \"SCTP\", \"TCP\", \"UDP\"",
-			    i, proto ? proto : "");
+			    i, MQUOTE(proto));
 			break;
 		}
 		if (!jget(p, "targetPort"))
@@ -288,12 +294,18 @@ static void allocate_node_ports(struct cluster *cl, json_t *obj)
 static int service_admit(struct cluster *cl, const struct manifest *m, json_t *doc, json_t *obj,
 			 const struct object *old, struct cfs_err *err)
 {
-	json_t *spec = jobj(obj, "spec");
-	json_t *jt = json_object_get(spec, "type");
+	json_t *spec, *jt;
 	const char *type;
 	int rc;
 
-	if (!jt)
+	/* jobj would replace a wrong-typed spec by an empty one: the type first. */
+	if ((rc = manifest_check_type(m, obj, "spec", JSON_OBJECT, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.type", JSON_STRING, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.publishNotReadyAddresses", JSON_TRUE, err)) < 0)
+		return rc;
+	spec = jobj(obj, "spec");
+	jt = json_object_get(spec, "type");
+	if (!jt || json_is_null(jt))
 		jset_str(spec, "type", "ClusterIP");
 	type = jstr(spec, "type");
 	if (!type || (strcmp(type, "ClusterIP") && strcmp(type, "NodePort") &&
@@ -302,29 +314,24 @@ static int service_admit(struct cluster *cl, const struct manifest *m, json_t *d
 		    m, jt, err, -EINVAL,
 		    "spec.type: Unsupported value: \"%s\": supported values: "
 		    "\"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"",
-		    type ? type : "");
+		    MQUOTE(type));
 	json_t *sel = json_object_get(spec, "selector"), *v;
 	const char *k;
 	if (sel && !json_is_null(sel)) {
 		if (!json_is_object(sel))
-			return manifest_errorf(
-			    m, sel, err, -EINVAL,
+			return manifest_member_errorf(
+			    m, spec, "selector", err, -EINVAL,
 			    "spec.selector: Invalid value: must be a map of strings");
 		json_object_foreach(sel, k, v)
 		{
 			if (!json_is_string(v))
-				return manifest_errorf(
-				    m, v, err, -EINVAL,
+				return manifest_member_errorf(
+				    m, sel, k, err, -EINVAL,
 				    "spec.selector[%s]: Invalid value: must be a string "
 				    "(quote it)",
-				    k);
+				    MQUOTE(k));
 		}
 	}
-	json_t *pna = json_object_get(spec, "publishNotReadyAddresses");
-	if (pna && !json_is_boolean(pna))
-		return manifest_errorf(
-		    m, pna, err, -EINVAL,
-		    "spec.publishNotReadyAddresses: Invalid value: must be true or false");
 	if (strcmp(type, "ExternalName") == 0) {
 		if (!jstr(spec, "externalName") || !*jstr(spec, "externalName"))
 			return manifest_errorf(m, spec, err, -EINVAL,

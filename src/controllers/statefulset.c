@@ -15,11 +15,9 @@
 static int check_count(const struct manifest *m, json_t *obj, const char *path, struct cfs_err *err)
 {
 	json_t *v = jget(obj, path);
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v))
-		return manifest_errorf(m, v, err, -EINVAL, "%s: Invalid value: must be an integer",
-				       path);
+	int rc = manifest_check_type(m, obj, path, JSON_INTEGER, err);
+	if (rc < 0 || !v || json_is_null(v))
+		return rc;
 	if (json_integer_value(v) < 0)
 		return manifest_errorf(
 		    m, v, err, -EINVAL,
@@ -52,20 +50,21 @@ static int check_enum(const struct manifest *m, json_t *obj, const char *path, c
 {
 	json_t *v = jget(obj, path);
 	const char *s = json_string_value(v);
-	if (!v)
-		return 0;
+	int rc = manifest_check_type(m, obj, path, JSON_STRING, err);
+	if (rc < 0 || !v)
+		return rc;
 	if (!s || (strcmp(s, a) != 0 && strcmp(s, b) != 0))
 		return manifest_errorf(
 		    m, v, err, -EINVAL,
 		    "%s: Unsupported value: \"%s\": supported values: \"%s\", \"%s\"", path,
-		    s ? s : "", a, b);
+		    MQUOTE(s), a, b);
 	return 0;
 }
 
 static void sts_default(json_t *obj)
 {
 	json_t *spec = jobj(obj, "spec");
-	if (!jget(spec, "replicas"))
+	if (!jget(spec, "replicas") || json_is_null(jget(spec, "replicas")))
 		jset(spec, "replicas", json_integer(1));
 	if (!jget(spec, "podManagementPolicy"))
 		jset_str(spec, "podManagementPolicy", "OrderedReady");
@@ -96,13 +95,18 @@ static int check_claim_templates(struct cluster *cl, const struct manifest *m, j
 	int rc = 0;
 
 	*names_out = names;
-	if (list && !json_is_null(list) && !json_is_array(list))
-		return manifest_errorf(m, list, err, -EINVAL,
-				       "spec.volumeClaimTemplates: Invalid value: must be a list");
+	if ((rc = manifest_check_type(m, obj, "spec.volumeClaimTemplates", JSON_ARRAY, err)) < 0)
+		return rc;
 	json_array_foreach(list, i, t)
 	{
 		const char *name = jstr(t, "metadata.name");
-		if (!json_is_object(t) || !name || !*name)
+		if (!json_is_object(t))
+			return manifest_errorf(
+			    m, t, err, -EINVAL,
+			    "spec.volumeClaimTemplates[%zu]: Invalid value: must "
+			    "be a map",
+			    i);
+		if (!name || !*name)
 			return manifest_errorf(
 			    m, t, err, -EINVAL,
 			    "spec.volumeClaimTemplates[%zu].metadata.name: Required value", i);
@@ -111,7 +115,7 @@ static int check_claim_templates(struct cluster *cl, const struct manifest *m, j
 			    m, jget(t, "metadata.name"), err, -EINVAL,
 			    "spec.volumeClaimTemplates[%zu].metadata.name: Invalid "
 			    "value: \"%s\": %s",
-			    i, name, e.msg);
+			    i, MQUOTE(name), e.msg);
 		for (j = 0; j < i; j++)
 			if (strcmp(names[j], name) == 0)
 				return manifest_errorf(
@@ -182,8 +186,10 @@ static int sts_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 	json_t *spec = json_object_get(obj, "spec");
 	int rc;
 
+	if ((rc = manifest_check_type(m, obj, "spec", JSON_OBJECT, err)) < 0)
+		return rc;
 	if (!json_is_object(spec))
-		return manifest_errorf(m, spec ? spec : obj, err, -EINVAL, "spec: Required value");
+		return manifest_member_errorf(m, obj, "spec", err, -EINVAL, "spec: Required value");
 	/* Better than Kubernetes, which accepts such a set and then fails every pod
 	 * creation: the pods' controller-revision-hash label "<set>-<10 chars>" must fit
 	 * in a 63-character label value. Checked on create only (names never change). */
@@ -195,21 +201,32 @@ static int sts_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 		    "(Kubernetes would accept it, then fail every pod: the pods' "
 		    "controller-revision-hash label \"%s-<10 characters>\" must be no more than 63 "
 		    "characters)",
-		    setname, setname);
+		    MQUOTE(setname), MQUOTE(setname));
+	/* Types before defaults: a default would replace a wrong-typed parent silently. */
+	if ((rc = manifest_check_type(m, obj, "spec.serviceName", JSON_STRING, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.updateStrategy", JSON_OBJECT, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.updateStrategy.rollingUpdate", JSON_OBJECT,
+				      err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.persistentVolumeClaimRetentionPolicy",
+				      JSON_OBJECT, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "spec.ordinals", JSON_OBJECT, err)) < 0 ||
+	    (rc = wl_check_replicas(cl, m, obj, err)) < 0)
+		return rc;
 	sts_default(obj);
-	if ((rc = wl_check_replicas(cl, m, obj, err)) < 0 ||
-	    (rc = check_count(m, obj, "spec.minReadySeconds", err)) < 0 ||
+	if ((rc = check_count(m, obj, "spec.minReadySeconds", err)) < 0 ||
 	    (rc = check_count(m, obj, "spec.ordinals.start", err)) < 0 ||
 	    (rc = check_count(m, obj, "spec.updateStrategy.rollingUpdate.partition", err)) < 0 ||
 	    (rc = check_count(m, obj, "spec.revisionHistoryLimit", err)) < 0)
 		return rc;
 	json_t *pmp = jget(obj, "spec.podManagementPolicy");
+	if ((rc = manifest_check_type(m, obj, "spec.podManagementPolicy", JSON_STRING, err)) < 0)
+		return rc;
 	if (!json_is_string(pmp) || (strcmp(json_string_value(pmp), "OrderedReady") != 0 &&
 				     strcmp(json_string_value(pmp), "Parallel") != 0))
-		return manifest_errorf(m, pmp, err, -EINVAL,
-				       "spec.podManagementPolicy: Invalid value: \"%s\": must be "
-				       "'OrderedReady' or 'Parallel'",
-				       json_is_string(pmp) ? json_string_value(pmp) : "");
+		return manifest_member_errorf(m, spec, "podManagementPolicy", err, -EINVAL,
+					      "spec.podManagementPolicy: Invalid value: \"%s\": "
+					      "must be 'OrderedReady' or 'Parallel'",
+					      MQUOTE(json_string_value(pmp)));
 	if ((rc = check_enum(m, obj, "spec.updateStrategy.type", "RollingUpdate", "OnDelete",
 			     err)) < 0 ||
 	    (rc = check_enum(m, obj, "spec.persistentVolumeClaimRetentionPolicy.whenDeleted",
@@ -223,10 +240,6 @@ static int sts_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 		    m, jget(obj, "spec.updateStrategy.rollingUpdate"), err, -EINVAL,
 		    "spec.updateStrategy.rollingUpdate: Invalid value: only allowed "
 		    "for updateStrategy 'RollingUpdate'");
-	json_t *svc = jget(obj, "spec.serviceName");
-	if (svc && !json_is_null(svc) && !json_is_string(svc))
-		return manifest_errorf(m, svc, err, -EINVAL,
-				       "spec.serviceName: Invalid value: must be a string");
 	if ((rc = wl_check_selector(m, obj, "statefulset", err)) < 0)
 		return rc;
 	rc = check_claim_templates(cl, m, obj, &claims, err);

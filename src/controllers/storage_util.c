@@ -226,6 +226,9 @@ int storage_check_modes(const struct manifest *m, const json_t *doc, json_t *obj
 	json_t *arr = jget(obj, path), *v;
 	size_t i;
 	unsigned all = 0;
+	int rc = manifest_check_type(m, obj, path, JSON_ARRAY, err);
+	if (rc < 0)
+		return rc;
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
 		return manifest_errorf(m, storage_at(m, doc, path), err, -EINVAL,
 				       "%s: Required value%s", path,
@@ -238,7 +241,7 @@ int storage_check_modes(const struct manifest *m, const json_t *doc, json_t *obj
 			    m, storage_pos(m, v, storage_at(m, doc, path)), err, -EINVAL,
 			    "%s: Unsupported value: \"%s\": supported values: \"ReadOnlyMany\", "
 			    "\"ReadWriteMany\", \"ReadWriteOnce\", \"ReadWriteOncePod\"",
-			    path, json_is_string(v) ? json_string_value(v) : "");
+			    path, MQUOTE(json_is_string(v) ? json_string_value(v) : ""));
 		all |= b;
 	}
 	if ((all & AM_RWOP) && json_array_size(arr) > 1)
@@ -271,12 +274,17 @@ int storage_check_quantity(const struct manifest *m, const json_t *doc, json_t *
 		snprintf(raw, sizeof(raw), "%.15g", json_real_value(v));
 		s = raw;
 	} else {
-		return manifest_errorf(m, at, err, -EINVAL,
-				       "%s: Invalid value: must be a quantity such as 10Gi", field);
+		/* true/false or a collection: at the member (a singleton has no node) */
+		const char *dot = strrchr(path, '.');
+		char parent[256];
+		snprintf(parent, sizeof(parent), "%.*s", dot ? (int)(dot - path) : 0, path);
+		return manifest_member_errorf(
+		    m, jget(obj, parent), dot ? dot + 1 : path, err, -EINVAL,
+		    "%s: Invalid value: must be a quantity such as 10Gi", field);
 	}
 	if (quantity_parse(s, &q, &e) < 0)
 		return manifest_errorf(m, at, err, -EINVAL, "%s: Invalid value: \"%s\": %s", field,
-				       s, e.msg);
+				       MQUOTE(s), e.msg);
 	quantity_format(&q, canon, sizeof(canon));
 	if (q.nanos <= 0)
 		return manifest_errorf(m, at, err, -EINVAL,

@@ -15,16 +15,19 @@ static int check_enum(const struct manifest *m, const json_t *doc, json_t *obj, 
 		      const char *dflt, const char *a, const char *b, struct cfs_err *err)
 {
 	json_t *v = json_object_get(obj, field);
+	int rc = manifest_check_type(m, obj, field, JSON_STRING, err);
+	if (rc < 0)
+		return rc;
 	if (!v || json_is_null(v)) {
 		json_object_set_new(obj, field, json_string(dflt));
 		return 0;
 	}
 	const char *s = json_string_value(v);
-	if (!s || (strcmp(s, a) != 0 && strcmp(s, b) != 0))
+	if (strcmp(s, a) != 0 && strcmp(s, b) != 0)
 		return manifest_errorf(
 		    m, storage_at(m, doc, field), err, -EINVAL,
 		    "%s: Unsupported value: \"%s\": supported values: \"%s\", \"%s\"", field,
-		    s ? s : "", a, b);
+		    MQUOTE(s), a, b);
 	return 0;
 }
 
@@ -38,16 +41,16 @@ static int check_parameters(const struct manifest *m, const json_t *doc, json_t 
 	if (!params || json_is_null(params))
 		return 0;
 	if (!json_is_object(params))
-		return manifest_errorf(m, storage_at(m, doc, "parameters"), err, -EINVAL,
-				       "parameters: Invalid value: must be a map of strings");
+		return manifest_member_errorf(
+		    m, obj, "parameters", err, -EINVAL,
+		    "parameters: Invalid value: must be a map of strings");
 	json_object_foreach(params, k, v)
 	{
 		if (!json_is_string(v))
-			return manifest_errorf(
-			    m, storage_pos(m, v, params), err, -EINVAL,
-			    "parameters[%s]: Invalid value: must be a string (quote "
-			    "it)",
-			    k);
+			return manifest_member_errorf(m, params, k, err, -EINVAL,
+						      "parameters[%s]: Invalid value: must be a "
+						      "string (quote it)",
+						      MQUOTE(k));
 	}
 	v = json_object_get(params, "capacity");
 	if (!v)
@@ -55,13 +58,13 @@ static int check_parameters(const struct manifest *m, const json_t *doc, json_t 
 	if (quantity_parse(json_string_value(v), &q, &e) < 0)
 		return manifest_errorf(m, storage_pos(m, v, params), err, -EINVAL,
 				       "parameters.capacity: Invalid value: \"%s\": %s",
-				       json_string_value(v), e.msg);
+				       MQUOTE(json_string_value(v)), e.msg);
 	if (q.nanos < 0)
 		return manifest_errorf(
 		    m, storage_pos(m, v, params), err, -EINVAL,
 		    "parameters.capacity: Invalid value: \"%s\": must be greater "
 		    "than or equal to 0",
-		    json_string_value(v));
+		    MQUOTE(json_string_value(v)));
 	return 0;
 }
 
@@ -93,7 +96,7 @@ static int check_update(const struct manifest *m, const json_t *doc, json_t *obj
 		return manifest_errorf(m, storage_at(m, doc, "volumeBindingMode"), err, -EINVAL,
 				       "The StorageClass \"%s\" is invalid: volumeBindingMode: "
 				       "Invalid value: \"%s\": field is immutable",
-				       old->name, b);
+				       old->name, MQUOTE(b));
 	return 0;
 }
 
@@ -105,12 +108,14 @@ static int sc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 	size_t i;
 	int rc;
 
+	if ((rc = manifest_check_type(m, obj, "provisioner", JSON_STRING, err)) < 0)
+		return rc;
 	if (!p || !json_is_string(p) || !*json_string_value(p))
-		return manifest_errorf(m, storage_at(m, doc, "provisioner"), err, -EINVAL,
-				       "provisioner: Required value");
+		return manifest_member_errorf(m, obj, "provisioner", err, -EINVAL,
+					      "provisioner: Required value");
 	if (name_check_qualified(json_string_value(p), &e) < 0)
 		return manifest_errorf(m, p, err, -EINVAL, "provisioner: Invalid value: \"%s\": %s",
-				       json_string_value(p), e.msg);
+				       MQUOTE(json_string_value(p)), e.msg);
 	rc = check_parameters(m, doc, obj, err);
 	if (!rc)
 		rc = check_enum(m, doc, obj, "reclaimPolicy", "Delete", "Delete", "Retain", err);
@@ -119,18 +124,13 @@ static int sc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 				"WaitForFirstConsumer", err);
 	if (rc < 0)
 		return rc;
-	v = json_object_get(obj, "allowVolumeExpansion");
-	if (v && !json_is_null(v) && !json_is_boolean(v))
-		return manifest_errorf(
-		    m, storage_at(m, doc, "allowVolumeExpansion"), err, -EINVAL,
-		    "allowVolumeExpansion: Invalid value: must be true or false");
+	if ((rc = manifest_check_type(m, obj, "allowVolumeExpansion", JSON_TRUE, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "mountOptions", JSON_ARRAY, err)) < 0 ||
+	    (rc = manifest_check_type(m, obj, "allowedTopologies", JSON_ARRAY, err)) < 0)
+		return rc;
 	v = json_object_get(obj, "mountOptions");
 	if (v && !json_is_null(v)) {
 		json_t *o;
-		if (!json_is_array(v))
-			return manifest_errorf(
-			    m, storage_at(m, doc, "mountOptions"), err, -EINVAL,
-			    "mountOptions: Invalid value: must be a list of strings");
 		json_array_foreach(v, i, o)
 		{
 			if (!json_is_string(o))
@@ -141,10 +141,6 @@ static int sc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 				    i);
 		}
 	}
-	v = json_object_get(obj, "allowedTopologies");
-	if (v && !json_is_null(v) && !json_is_array(v))
-		return manifest_errorf(m, storage_at(m, doc, "allowedTopologies"), err, -EINVAL,
-				       "allowedTopologies: Invalid value: must be a list");
 	if (old)
 		return check_update(m, doc, obj, old, err);
 	return 0;

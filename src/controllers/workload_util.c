@@ -173,16 +173,17 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Quoted as every message quotes a written value (manifest_quote: escaped, at most 64
+ * characters), so that a huge label cannot push the problem out of the reason. */
 static void go_quote(struct strbuf *out, const char *s)
 {
 	sb_addc(out, '"');
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			sb_addc(out, '\\');
-		sb_addc(out, *s);
-	}
+	sb_adds(out, MQUOTE(s));
 	sb_addc(out, '"');
 }
+
+/* At most this many entries are shown, then "...": the reason is 1 KiB. */
+#define GO_MAP_SHOWN 8
 
 void wl_go_map(const json_t *map, struct strbuf *out)
 {
@@ -196,6 +197,10 @@ void wl_go_map(const json_t *map, struct strbuf *out)
 	for (i = 0; i < n; i++) {
 		if (i)
 			sb_adds(out, ", ");
+		if (i == GO_MAP_SHOWN) {
+			sb_adds(out, "...");
+			break;
+		}
 		go_quote(out, keys[i]);
 		sb_addc(out, ':');
 		go_quote(out, json_string_value(json_object_get(map, keys[i])));

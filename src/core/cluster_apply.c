@@ -148,6 +148,9 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 	int rc;
 
 	p->doc = doc;
+	if ((rc = manifest_check_type(m, doc, "kind", JSON_STRING, err)) < 0 ||
+	    (rc = manifest_check_type(m, doc, "apiVersion", JSON_STRING, err)) < 0)
+		return rc;
 	if (!jkind || !json_is_string(jkind) || !*json_string_value(jkind))
 		return manifest_member_errorf(m, doc, "kind", err, -EINVAL,
 					      "kind: Required value: a manifest needs a kind");

@@ -351,3 +351,48 @@ int manifest_member_errorf(const struct manifest *m, const json_t *parent, const
 			 manifest_pos(m, parent, &line, &col) == 0);
 	return put_error(m, have, line, col, err, code, msg);
 }
+
+const char *manifest_type_text(json_type want)
+{
+	switch (want) {
+	case JSON_OBJECT:
+		return "must be a map";
+	case JSON_ARRAY:
+		return "must be a list";
+	case JSON_STRING:
+		return "must be a string";
+	case JSON_INTEGER:
+		return "must be an integer";
+	case JSON_REAL:
+		return "must be a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "must be true or false";
+	default:
+		return "must be null";
+	}
+}
+
+int manifest_check_type(const struct manifest *m, const json_t *obj, const char *path,
+			json_type want, struct cfs_err *err)
+{
+	const json_t *parent = obj;
+	const char *key = path, *dot;
+
+	while ((dot = strchr(key, '.')) != NULL) {
+		parent = json_object_getn(parent, key, (size_t)(dot - key));
+		if (!json_is_object(parent))
+			return 0; /* an intermediate member is missing (or checked elsewhere) */
+		key = dot + 1;
+	}
+	json_t *v = json_object_get(parent, key);
+	if (!v || json_is_null(v))
+		return 0;
+	int ok = want == JSON_TRUE || want == JSON_FALSE ? json_is_boolean(v)
+		 : want == JSON_REAL			 ? json_is_number(v)
+							 : json_typeof(v) == want;
+	if (ok)
+		return 0;
+	return manifest_member_errorf(m, parent, key, err, -EINVAL, "%s: Invalid value: %s", path,
+				      manifest_type_text(want));
+}
