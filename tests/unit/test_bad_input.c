@@ -677,6 +677,71 @@ START_TEST(t_limit_replicas_exact)
 }
 END_TEST
 
+/* Annotations may hold 262144 bytes of keys and values in all (apimachinery's
+ * TotalAnnotationSizeLimitB); one byte more is refused at the value that crosses it. */
+START_TEST(t_limit_annotations_exact)
+{
+	struct fixture fx;
+	struct strbuf sb = STRBUF_INIT;
+	/* keys "a" and "b": 2 bytes, values 100000 and the rest */
+	static const char head[] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n"
+				   "  annotations:\n    a: ";
+	size_t rest = 262144 - 2 - 100000;
+
+	fx_open(&fx);
+	sb_addf(&sb, head, "fits");
+	sb_fill(&sb, 'x', 100000);
+	sb_adds(&sb, "\n    b: ");
+	sb_fill(&sb, 'y', rest);
+	sb_adds(&sb, "\n");
+	int rc = cluster_apply(fx.cl, sb.buf, sb.len, "fits", NULL, &fx.err);
+	ck_assert_msg(rc == 0, "%s", fx.err.msg);
+	ck_assert_ptr_nonnull(fx_get(&fx, "ConfigMap", "default", "fits"));
+
+	sb_reset(&sb);
+	sb_addf(&sb, head, "over");
+	sb_fill(&sb, 'x', 100000);
+	sb_adds(&sb, "\n    b: ");
+	sb_fill(&sb, 'y', rest + 1);
+	sb_adds(&sb, "\n    c: z\n");
+	rc = cluster_apply(fx.cl, sb.buf, sb.len, "over", NULL, &fx.err);
+	ck_assert_int_eq(rc, -EINVAL);
+	ck_assert_msg(strstr(fx.err.msg, "over:7:8: metadata.annotations: Too long: must have at "
+					 "most 262144 bytes"),
+		      "%s", fx.err.msg);
+	ck_assert_ptr_null(fx_get(&fx, "ConfigMap", "default", "over"));
+	sb_release(&sb);
+	fx_close(&fx);
+}
+END_TEST
+
+/* A refused value is quoted escaped and cut, so the problem stays in the reason. */
+START_TEST(t_quoted_values_are_cut)
+{
+	struct fixture fx;
+	struct strbuf sb = STRBUF_INIT;
+
+	fx_open(&fx);
+	sb_adds(&sb, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n  labels:\n"
+		     "    app: \"");
+	for (int i = 0; i < 200; i++)
+		sb_adds(&sb, "\\\"");
+	sb_adds(&sb, "\"\n");
+	int rc = cluster_apply(fx.cl, sb.buf, sb.len, "q", NULL, &fx.err);
+	ck_assert_int_eq(rc, -EINVAL);
+	/* 64 escaped quotes, then "...", then the problem */
+	struct strbuf want = STRBUF_INIT;
+	sb_adds(&want, "q:6:10: metadata.labels: Invalid value: \"");
+	for (int i = 0; i < 64; i++)
+		sb_adds(&want, "\\\"");
+	sb_adds(&want, "...\": must be no more than 63 characters");
+	ck_assert_msg(strncmp(fx.err.msg, sb_str(&want), want.len) == 0, "%s", fx.err.msg);
+	sb_release(&want);
+	sb_release(&sb);
+	fx_close(&fx);
+}
+END_TEST
+
 /* A stream of exactly 16 MiB is decoded; one byte more is EFBIG. */
 START_TEST(t_limit_bytes_boundary)
 {
@@ -719,6 +784,8 @@ Suite *make_suite(void)
 	tcase_add_test(tc, t_limit_objects_exact);
 	tcase_add_test(tc, t_limit_replicas_exact);
 	tcase_add_test(tc, t_limit_bytes_boundary);
+	tcase_add_test(tc, t_limit_annotations_exact);
+	tcase_add_test(tc, t_quoted_values_are_cut);
 	suite_add_tcase(s, tc);
 	return s;
 }
