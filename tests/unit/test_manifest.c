@@ -394,6 +394,52 @@ START_TEST(pos_follow_merged_copy)
 }
 END_TEST
 
+/* The one wording of a wrong type, at the member (its value, or where a singleton was). */
+START_TEST(check_type)
+{
+	struct manifest m;
+	struct cfs_err err = {{0}};
+	decode_ok("spec:\n"
+		  "  template: nginx\n"
+		  "  replicas: on\n"
+		  "  ports: {a: 1}\n"
+		  "  name: [x]\n"
+		  "  count: 2.5\n"
+		  "  gone: ~\n"
+		  "  ok: {}\n"
+		  "  flag: off\n",
+		  &m, 1);
+	json_t *d = m.docs[0];
+	ck_assert_int_eq(manifest_check_type(&m, d, "spec.template", JSON_OBJECT, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "t.yaml:2:13: spec.template: Invalid value: must be a map");
+	ck_assert_int_eq(manifest_check_type(&m, d, "spec.replicas", JSON_INTEGER, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "t.yaml:3:13: spec.replicas: Invalid value: must be an integer");
+	ck_assert_int_eq(manifest_check_type(&m, d, "spec.ports", JSON_ARRAY, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "t.yaml:4:10: spec.ports: Invalid value: must be a list");
+	ck_assert_int_eq(manifest_check_type(&m, d, "spec.name", JSON_STRING, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "t.yaml:5:9: spec.name: Invalid value: must be a string");
+	ck_assert_int_eq(manifest_check_type(&m, d, "spec.count", JSON_INTEGER, &err), -EINVAL);
+	ck_assert_int_eq(manifest_check_type(&m, d, "spec.ok", JSON_TRUE, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "t.yaml:8:7: spec.ok: Invalid value: must be true or false");
+	/* Right types, missing members, null and missing parents pass. */
+	err.msg[0] = '\0';
+	ck_assert_int_eq(manifest_check_type(&m, d, "spec.flag", JSON_TRUE, &err), 0);
+	ck_assert_int_eq(manifest_check_type(&m, d, "spec.flag", JSON_FALSE, &err), 0);
+	ck_assert_int_eq(manifest_check_type(&m, d, "spec.count", JSON_REAL, &err), 0);
+	ck_assert_int_eq(manifest_check_type(&m, d, "spec.ok", JSON_OBJECT, &err), 0);
+	ck_assert_int_eq(manifest_check_type(&m, d, "spec.gone", JSON_OBJECT, &err), 0);
+	ck_assert_int_eq(manifest_check_type(&m, d, "spec.none", JSON_OBJECT, &err), 0);
+	ck_assert_int_eq(manifest_check_type(&m, d, "spec.template.spec", JSON_OBJECT, &err), 0);
+	ck_assert_int_eq(manifest_check_type(&m, d, "nope.x.y", JSON_OBJECT, &err), 0);
+	ck_assert_str_eq(err.msg, "");
+	ck_assert_str_eq(manifest_type_text(JSON_ARRAY), "must be a list");
+	/* No manifest: the reason alone. */
+	ck_assert_int_eq(manifest_check_type(NULL, d, "spec.template", JSON_OBJECT, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "spec.template: Invalid value: must be a map");
+	manifest_release(&m);
+}
+END_TEST
+
 START_TEST(quote_values)
 {
 	char buf[MANIFEST_QUOTE_BUF], want[200];
@@ -1261,6 +1307,7 @@ Suite *make_suite(void)
 	tcase_add_test(dec, member_positions);
 	tcase_add_test(dec, member_errorf);
 	tcase_add_test(dec, pos_follow_merged_copy);
+	tcase_add_test(dec, check_type);
 	tcase_add_test(dec, quote_values);
 	tcase_add_test(dec, flow_trailing_commas);
 	tcase_add_test(dec, anchors_and_aliases);
