@@ -6,7 +6,7 @@
 # what is missing.
 set -eu
 
-PKGS="build-essential pkg-config libfuse3-dev fuse3 libyaml-dev libjansson-dev check python3 jq util-linux valgrind prometheus clang libclang-rt-14-dev"
+PKGS="build-essential pkg-config libfuse3-dev fuse3 libyaml-dev libjansson-dev check python3 jq util-linux valgrind prometheus clang libclang-rt-14-dev strace"
 if [ "${CLAIMFS_EXTRA_PKGS:-}" ]; then PKGS="$PKGS $CLAIMFS_EXTRA_PKGS"; fi
 
 missing=""
