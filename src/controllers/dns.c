@@ -176,8 +176,10 @@ void dns_render(struct cluster *cl, const struct object *svc, struct strbuf *out
 		return;
 	struct object *const *list = store_list(cluster_store(cl), k, NULL, &n);
 	struct object **svcs = xcalloc(n + 1, sizeof(*svcs));
-	memcpy(svcs, list, n * sizeof(*svcs));
-	qsort(svcs, n, sizeof(*svcs), cmp_obj);
+	if (n) { /* store_list gives NULL for none: memcpy/qsort must not see it */
+		memcpy(svcs, list, n * sizeof(*svcs));
+		qsort(svcs, n, sizeof(*svcs), cmp_obj);
+	}
 	for (i = 0; i < n; i++)
 		render_service(cl, svcs[i], out);
 	free(svcs);
