@@ -433,15 +433,18 @@ int cluster_apply(struct cluster *cl, const char *buf, size_t len, const char *s
 		return rc;
 	}
 	rc = cluster_apply_manifest(cl, &m, scope, err);
+	/* The documents' nodes now live in stored objects too: drop the manifest's
+	 * references under the lock, like every other access to stored JSON. */
 	if (rc < 0) {
 		refuse(cl, source, rc, err);
-		cluster_unlock(cl);
 		manifest_release(&m);
+		cluster_unlock(cl);
 		return rc;
 	}
-	rc = finish(cl, err);
+	cluster_settle(cl);
+	int64_t seq = cluster_commit(cl, err);
 	manifest_release(&m);
-	return rc;
+	return cluster_unlock_and_sync(cl, seq, err);
 }
 
 int cluster_patch(struct cluster *cl, const struct kind *k, const char *ns, const char *name,
