@@ -340,9 +340,9 @@ kill_daemon() {
 
 start=$(date +%s)
 total_acked=0
+t_mount
+CONN=$(conn_of_mount)
 for cycle in $(seq 1 "$CYCLES"); do
-	t_mount
-	CONN=$(conn_of_mount)
 	pids=()
 	for w in $(seq 0 $((WRITERS - 1))); do
 		python3 "$T_TMP/crash.py" writer "$MNT" "$LOGS" "$w" "$cycle" "$SEED" \
@@ -350,7 +350,7 @@ for cycle in $(seq 1 "$CYCLES"); do
 		pids+=($!)
 	done
 	# Kill at a random moment: most cycles while writers are busy, some at start-up.
-	delay=$(python3 -c "import random; r=random.Random($SEED*100+$cycle); print('%.3f' % r.choice([r.uniform(0.05,0.3), r.uniform(0.3,1.2), r.uniform(0.3,1.2)]))")
+	delay=$(python3 -c "import random; r=random.Random($SEED*100+$cycle); print('%.3f' % r.choice([r.uniform(0.05,0.25), r.uniform(0.25,0.8), r.uniform(0.25,0.8)]))")
 	sleep "$delay"
 	kill_daemon
 	# The writers see the dead mount (ENOTCONN) and stop; then the mount is cleared.
@@ -368,6 +368,7 @@ for cycle in $(seq 1 "$CYCLES"); do
 	[ "$hung" -eq 0 ] || bad "cycle $cycle: a writer still ran 10 s after the daemon died"
 	t_crash
 	t_mount
+	CONN=$(conn_of_mount)
 	out=$(python3 "$T_TMP/crash.py" verify "$MNT" "$LOGS" "$WRITERS" "$cycle" 2>&1)
 	rc=$?
 	echo "$out" | grep -v '^cycle ' | head -20
@@ -385,8 +386,8 @@ for cycle in $(seq 1 "$CYCLES"); do
 		bad "cycle $cycle: invariants"
 		echo "$inv" | head -10
 	fi
-	t_umount
 done
+t_umount
 check "the writers reported no Python errors" sh -c "! grep -q Traceback '$T_TMP/writers.log'"
 grep -A5 Traceback "$T_TMP/writers.log" | head -20
 check "the writers got changes acknowledged ($total_acked)" test "$total_acked" -ge $((CYCLES * 5))
