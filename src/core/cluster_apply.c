@@ -462,17 +462,22 @@ int cluster_patch(struct cluster *cl, const struct kind *k, const char *ns, cons
 		cluster_unlock(cl);
 		return rc;
 	}
-	json_t *next = json_deep_copy(obj->json);
-	jmerge(next, patch);
+	/* jmerge shares the patch's values with the result; the caller's patch is dropped
+	 * after the lock is released, so the stored object gets copies of its own (a patch
+	 * has no positions to keep). */
+	json_t *next = json_deep_copy(obj->json), *own = json_deep_copy(patch);
+	jmerge(next, own);
 	if (k->ops && k->ops->admit) {
-		rc = k->ops->admit(cl, NULL, (json_t *)patch, next, obj, err);
+		rc = k->ops->admit(cl, NULL, own, next, obj, err);
 		if (rc < 0) {
 			json_decref(next);
+			json_decref(own);
 			refuse(cl, source, rc, err);
 			cluster_unlock(cl);
 			return rc;
 		}
 	}
+	json_decref(own);
 	if (!json_equal(next, obj->json)) {
 		jset(next, "metadata.generation", json_integer(spec_generation(obj->json, next)));
 		json_decref(obj->json);
