@@ -58,7 +58,8 @@ void wl_hash10(const json_t *v, char *out);
 /* A generateName suffix: 5 random-looking (cluster-deterministic) characters from the
  * same alphabet. out >= 6. */
 void wl_random_suffix(struct cluster *cl, char *out);
-/* Go's %#v of a map[string]string: map[string]string{"a":"b", "c":"d"} (keys sorted). */
+/* Go's %#v of a map[string]string: map[string]string{"a":"b", "c":"d"} (keys sorted),
+ * with values cut to 64 characters (MQUOTE) and at most 8 entries shown. */
 void wl_go_map(const json_t *map, struct strbuf *out);
 
 /* status.conditions[type] of obj, or NULL. */
