@@ -26,6 +26,7 @@ Binaries: CLAIMFS, FLOOR, WRITER (paths; bench.sh sets them).
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import statistics
@@ -172,6 +173,27 @@ def claimfs(state, mnt, logpath, cluster_file):
                   mnt, logpath)
 
 
+def raise_nofile():
+    """The daemon keeps descriptors per volume data/ directory the kernel knows of (two per
+    PV in this version): a walk of 10,000 PVs needs more than the usual 1,024 or 20,000.
+    Raise the limit the daemons inherit as far as we may; returns it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for want in (1 << 20, hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want) if want > hard else (want, hard))
+            return want
+        except (ValueError, OSError):
+            continue
+    return soft
+
+
+def loadavg():
+    try:
+        return float(open("/proc/loadavg").read().split()[0])
+    except (OSError, ValueError):
+        return None
+
+
 def can_drop_caches():
     return os.access("/proc/sys/vm/drop_caches", os.W_OK)
 
@@ -309,14 +331,20 @@ def section_write(work, cluster_file):
             raise RuntimeError(out.stderr.strip() or "writer failed")
         return json.loads(out.stdout)
 
+    # the disk floor is taken before and after the claims (the better of the two: the
+    # disk of a shared machine is noisy)
+    fdir = os.path.join(work, "fsync")
+    os.makedirs(fdir, exist_ok=True)
+    f1a = writer("fsync", fdir, "f", WRITES, 1)
+    f8a = writer("fsync", fdir, "f", WRITES * 8, 8)
     writer("claim", target, "warm", 20, 1)
     one = writer("claim", target, "one", WRITES, 1)
     eight = writer("claim", target, "eight", WRITES * 8, 8)
     d.stop()
-    fdir = os.path.join(work, "fsync")
-    os.makedirs(fdir, exist_ok=True)
-    f1 = writer("fsync", fdir, "f", WRITES, 1)
-    f8 = writer("fsync", fdir, "f", WRITES * 8, 8)
+    f1b = writer("fsync", fdir, "f", WRITES, 1)
+    f8b = writer("fsync", fdir, "f", WRITES * 8, 8)
+    f1 = min(f1a, f1b, key=lambda r: r["lat_ms"]["median"])
+    f8 = max(f8a, f8b, key=lambda r: r["ops_per_s"])
     figure("write_latency_ms", "durable claim write, one writer (ms)", one["lat_ms"]["median"],
            "ms", 2.0, "<=", "median of %d; mean %.3f, p99 %.3f ms"
            % (one["ops"], one["lat_ms"]["mean"], one["lat_ms"]["p99"]))
@@ -404,29 +432,35 @@ def section_tree(work, cluster_file):
 
 
 def section_sts(work, cluster_file):
-    """StatefulSet 0 -> REPLICAS with a claim template: the write to replicas."""
-    state, mnt, logp = (os.path.join(work, "sts-state"), os.path.join(work, "sts-mnt"),
-                        os.path.join(work, "sts.log"))
-    d = Daemon([CLAIMFS, "-f", "--state", state, "--cluster", cluster_file,
-                "--max-replicas", str(max(REPLICAS, 10000)), mnt], mnt, logp).start()
-    apply_stream(mnt, gen("statefulset", "web"))
-    sts = os.path.join(mnt, "namespaces/default/statefulsets/web")
-    t0 = time.perf_counter()
-    fd = os.open(os.path.join(sts, "replicas"), os.O_WRONLY | os.O_TRUNC)
-    os.write(fd, b"%d\n" % REPLICAS)
-    os.close(fd)
-    secs = time.perf_counter() - t0
-    ready = int(read(os.path.join(sts, "readyReplicas")) or 0)
-    pods = os.path.join(mnt, "namespaces/default/pods")
-    last = "web-%d" % (REPLICAS - 1)
-    claim = read(os.path.join(pods, last, "volumes/data/phase"))
-    d.stop()
-    if ready != REPLICAS or claim != "Bound":
-        raise RuntimeError("after the write: readyReplicas %d, claim of %s %s"
-                           % (ready, last, claim))
-    figure("sts_scale_s", "StatefulSet 0 -> %s replicas with claims (s)" % fmt(REPLICAS), secs,
-           "s", 1.0, "<=", "write(2) of replicas; settled: every pod Ready, every claim Bound")
-    return {}
+    """StatefulSet 0 -> REPLICAS with a claim template: the write to replicas. Three runs,
+    each on a new state; the fastest is the figure (the least disturbed by the machine)."""
+    runs = []
+    for run in range(3):
+        state, mnt, logp = (os.path.join(work, "sts-state%d" % run),
+                            os.path.join(work, "sts-mnt"), os.path.join(work, "sts.log"))
+        d = Daemon([CLAIMFS, "-f", "--state", state, "--cluster", cluster_file,
+                    "--max-replicas", str(max(REPLICAS, 10000)), mnt], mnt, logp).start()
+        apply_stream(mnt, gen("statefulset", "web"))
+        sts = os.path.join(mnt, "namespaces/default/statefulsets/web")
+        t0 = time.perf_counter()
+        fd = os.open(os.path.join(sts, "replicas"), os.O_WRONLY | os.O_TRUNC)
+        os.write(fd, b"%d\n" % REPLICAS)
+        os.close(fd)
+        secs = time.perf_counter() - t0
+        ready = int(read(os.path.join(sts, "readyReplicas")) or 0)
+        pods = os.path.join(mnt, "namespaces/default/pods")
+        last = "web-%d" % (REPLICAS - 1)
+        claim = read(os.path.join(pods, last, "volumes/data/phase"))
+        d.stop()
+        subprocess.call(["rm", "-rf", "--one-file-system", state])
+        if ready != REPLICAS or claim != "Bound":
+            raise RuntimeError("after the write: readyReplicas %d, claim of %s %s"
+                               % (ready, last, claim))
+        runs.append(secs)
+    figure("sts_scale_s", "StatefulSet 0 -> %s replicas with claims (s)" % fmt(REPLICAS),
+           min(runs), "s", 1.0, "<=", "write(2) of replicas; settled: every pod Ready, every "
+           "claim Bound; fastest of %s" % ", ".join("%.3f" % r for r in runs))
+    return {"runs": runs}
 
 
 # ---------------------------------------------------------------- report
@@ -497,6 +531,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
     details = {}
     started = time.time()
+    nofile = raise_nofile()
+    load0 = loadavg()
     try:
         cluster_file = os.path.join(work, "cluster.yaml")
         with open(cluster_file, "wb") as f:
@@ -527,7 +563,8 @@ def main():
                                        os.path.dirname(work)], capture_output=True,
                                       text=True).stdout.strip(),
         "config": {"claims": CLAIMS, "total": TOTAL, "replicas": REPLICAS, "writes": WRITES,
-                   "runs": RUNS, "drop_caches": can_drop_caches()},
+                   "runs": RUNS, "drop_caches": can_drop_caches(), "nofile": nofile},
+        "loadavg": {"start": load0, "end": loadavg()},
         "figures": figures,
         "errors": [{"section": s, "message": m} for s, m in errors],
         "details": details,
@@ -537,10 +574,12 @@ def main():
         f.write("\n")
     print(table())
     m = report["machine"]
-    print("\n%s, %s CPUs, %s MiB, Linux %s; work dir on %s; %s; JSON: %s" % (
-        m.get("cpu", "?"), m["cpus"], m.get("memory_mib", "?"), m["kernel"],
-        report["work_dir_fs"], "caches dropped for cold runs" if can_drop_caches()
-        else "cold = fresh mount only", JSON_OUT))
+    print("\n%s, %s CPUs, %s MiB, Linux %s; work dir on %s; %s; load average %s at the "
+          "start, %s at the end; JSON: %s" % (
+              m.get("cpu", "?"), m["cpus"], m.get("memory_mib", "?"), m["kernel"],
+              " ".join(report["work_dir_fs"].split()), "caches dropped for cold runs"
+              if can_drop_caches() else "cold = fresh mount only", load0,
+              report["loadavg"]["end"], JSON_OUT))
     return 0 if figures else 1
 
 
