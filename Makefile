@@ -1,10 +1,17 @@
 # claimfs build. Plain and readable on purpose (after redis' src/Makefile):
 #   make                 build ./claimfs
-#   make check           install missing packages, build, run every test suite
+#   make check           install missing packages, build, run every test family (unit,
+#                        mount tests, sanitizers and valgrind, fuzzers for 20 s each);
+#                        ends with "N passed, N failed" over all of them
+#   make quick-check     unit suites and mount tests only (QUICK=1)
 #   make run [MNT=dir]   mount the embedded default cluster on ./mnt in the foreground
 #   make install         PREFIX=/usr/local DESTDIR=
-#   make SANITIZE=address,undefined check
+#   make SANITIZE=address,undefined check    everything built with sanitizers (the daemon
+#                        is then build-address-undefined/claimfs; ./claimfs is untouched)
 #   make valgrind        unit tests under valgrind
+#   make sanitize-check  ASan+UBSan, TSan and valgrind variants only
+#   make crash-long / stress-long   the long crash (200 cycles) and stress (10 min) runs
+#   make bench           the benchmark (not a test)
 PREFIX ?= /usr/local
 DESTDIR ?=
 MNT ?= ./mnt
@@ -20,9 +27,14 @@ CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) $(WERROR) -Iinclude -D_GNU_SOURCE -MMD -
 ifneq ($(SANITIZE),)
 CFLAGS_ALL += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDFLAGS_ALL += -fsanitize=$(SANITIZE)
+ifneq ($(findstring undefined,$(SANITIZE)),)
+CFLAGS_ALL += -fno-sanitize-recover=undefined
+endif
 endif
 comma := ,
 BUILD := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
+# The daemon: ./claimfs, or next to its objects for a sanitizer build.
+DAEMON := $(if $(SANITIZE),$(BUILD)/claimfs,claimfs)
 
 pc = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pl = $(shell pkg-config --libs $(1) 2>/dev/null)
@@ -34,7 +46,7 @@ CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 FS_OBJ := $(FS_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: claimfs
+all: $(DAEMON)
 
 $(BUILD)/src/fs/%.o: src/fs/%.c
 	@mkdir -p $(dir $@)
@@ -47,7 +59,7 @@ $(BUILD)/%.o: %.c
 $(BUILD)/libclaimfs-core.a: $(CORE_OBJ)
 	rm -f $@; ar rcs $@ $^
 
-claimfs: $(FS_OBJ) $(BUILD)/libclaimfs-core.a
+$(DAEMON): $(FS_OBJ) $(BUILD)/libclaimfs-core.a
 	$(CC) $(LDFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(call pl,$(PKGS)) -pthread
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libclaimfs-core.a
@@ -60,20 +72,33 @@ deps:
 	@sh scripts/install-deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory claimfs unit
-	@BUILD=$(BUILD) sh scripts/run-tests.sh
+	@$(MAKE) --no-print-directory $(DAEMON) unit
+	@BUILD=$(BUILD) CLAIMFS=./$(DAEMON) QUICK=$(if $(SANITIZE),1,$(QUICK)) sh scripts/run-tests.sh
+
+quick-check: deps
+	@$(MAKE) --no-print-directory $(DAEMON) unit
+	@BUILD=$(BUILD) CLAIMFS=./$(DAEMON) QUICK=1 sh scripts/run-tests.sh
 
 unit-check: unit
 	@BUILD=$(BUILD) ONLY=unit sh scripts/run-tests.sh
 
+sanitize-check:
+	@sh scripts/sanitize-check.sh
+
+crash-long: $(DAEMON)
+	CRASH_CYCLES=200 CLAIMFS=./$(DAEMON) bash tests/integration/test_crash.sh
+
+stress-long: $(DAEMON)
+	STRESS_SECONDS=600 CLAIMFS=./$(DAEMON) bash tests/integration/test_stress.sh
+
 valgrind: unit
 	@BUILD=$(BUILD) ONLY=unit VALGRIND=1 sh scripts/run-tests.sh
 
-run: claimfs
+run: $(DAEMON)
 	@mkdir -p $(MNT)
-	./claimfs -f $(MNT)
+	./$(DAEMON) -f $(MNT)
 
-install: claimfs
+install: $(DAEMON)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 claimfs $(DESTDIR)$(PREFIX)/bin/claimfs
 
@@ -83,7 +108,8 @@ format:
 clean:
 	rm -rf build build-* claimfs
 
-.PHONY: all unit deps check unit-check valgrind run install format clean
+.PHONY: all unit deps check quick-check unit-check valgrind sanitize-check crash-long \
+	stress-long run install format clean
 -include $(CORE_OBJ:.o=.d) $(FS_OBJ:.o=.d)
 
 # Fuzzing (libFuzzer: clang and libclang-rt-14-dev, installed through install-deps):

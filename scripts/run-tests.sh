@@ -1,10 +1,17 @@
 #!/bin/sh
-# Runs every test suite and prints one closing line "N passed, N failed" over all of
-# them; exits non-zero when anything failed. Unit suites are Check binaries in
-# $BUILD/tests (each check counts); mount tests are tests/integration/test_*.sh (each prints
-# its own "N passed, N failed" as its last line).
-#   ONLY=unit|integration   run one family     VALGRIND=1   unit suites under valgrind
-#   TESTS=pattern           only suites whose file name contains pattern
+# Runs every test family and prints one closing line "N passed, N failed" over all of
+# them; exits non-zero when anything failed. Families, in order:
+#   unit         the Check binaries in $BUILD/tests (each check counts)
+#   integration  tests/integration/test_*.sh, mount tests (each ends with its own
+#                "N passed, N failed", which counts)
+#   sanitizers   scripts/sanitize-check.sh: ASan+UBSan (unit suites and mount tests
+#                against a sanitized daemon), TSan (unit suites and the stress test),
+#                valgrind (unit suites); their checks count
+#   fuzz         make fuzz-ci: each libFuzzer target for 20 s (one check per target)
+# Environment:
+#   ONLY=unit|integration|sanitizers|fuzz   one family     QUICK=1   unit and integration
+#   TESTS=pattern   only suites whose file name contains pattern (unit and integration)
+#   VALGRIND=1      unit suites under valgrind             CLAIMFS=path   the daemon
 BUILD=${BUILD:-build}
 passed=0
 failed=0
@@ -12,8 +19,19 @@ log=$(mktemp "${TMPDIR:-/tmp}/claimfs-tests.XXXXXX")
 trap 'rm -f "$log"' EXIT
 
 add() { passed=$((passed + $1)); failed=$((failed + $2)); }
+want() { # want FAMILY: is this family selected?
+	if [ -n "${ONLY:-}" ]; then [ "$ONLY" = "$1" ]; return; fi
+	case $1 in unit | integration) return 0 ;; esac
+	[ -z "${QUICK:-}" ]
+}
+# counts FILE: "P F" from the last "N passed, N failed" line of FILE, or "0 1" when none
+counts() {
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+	if [ -z "$line" ]; then echo "0 1"; return; fi
+	echo "$line" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/'
+}
 
-if [ "${ONLY:-unit}" = unit ] || [ -z "${ONLY:-}" ]; then
+if want unit; then
 	for t in "$BUILD"/tests/test_*; do
 		[ -x "$t" ] || continue
 		case "$t" in *"${TESTS:-}"*) ;; *) continue ;; esac
@@ -40,17 +58,15 @@ if [ "${ONLY:-unit}" = unit ] || [ -z "${ONLY:-}" ]; then
 	done
 fi
 
-if [ "${ONLY:-integration}" = integration ] || [ -z "${ONLY:-}" ]; then
+if want integration; then
 	for t in tests/integration/test_*.sh; do
 		[ -f "$t" ] || continue
 		case "$t" in *"${TESTS:-}"*) ;; *) continue ;; esac
 		name=$(basename "$t" .sh)
 		timeout 600 bash "$t" >"$log" 2>&1
 		rc=$?
-		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
-		p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
-		f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
-		if [ -z "$line" ]; then p=0; f=1; fi
+		set -- $(counts "$log")
+		p=$1 f=$2
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 		add "$p" "$f"
 		if [ "$f" -ne 0 ]; then
@@ -59,6 +75,20 @@ if [ "${ONLY:-integration}" = integration ] || [ -z "${ONLY:-}" ]; then
 			echo "ok   $name: $p checks"
 		fi
 	done
+fi
+
+if want sanitizers; then
+	echo "-- sanitizers and valgrind (scripts/sanitize-check.sh)"
+	sh scripts/sanitize-check.sh 2>&1 | tee "$log" | grep -vE '^[0-9]+ passed, [0-9]+ failed'
+	set -- $(counts "$log")
+	add "$1" "$2"
+fi
+
+if want fuzz; then
+	echo "-- fuzzers (make fuzz-ci)"
+	make --no-print-directory fuzz-ci 2>&1 | tee "$log" | grep -vE '^[0-9]+ passed, [0-9]+ failed'
+	set -- $(counts "$log")
+	add "$1" "$2"
 fi
 
 echo "$passed passed, $failed failed"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs the test suites under the sanitizers and valgrind, CI-sized (a few minutes on two
-# cores), and ends with "N passed, N failed" (one count per variant):
+# cores), and ends with "N passed, N failed" over the checks of every suite it ran (a
+# failed build or a sanitizer report counts as one more failure):
 #   asan      AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer): the unit
 #             suites, then mount tests against a daemon from the same build
 #             (build-address-undefined/claimfs) with short crash and stress runs
@@ -21,8 +22,15 @@ STRESS=${SAN_STRESS_SECONDS:-8}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 passed=0
 failed=0
-pass() { passed=$((passed + 1)); echo "ok   $*"; }
+pass() { echo "ok   $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+# addc FILE: adds the counts of the last "N passed, N failed" line of FILE (none: 1 failed)
+addc() {
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+	if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+	passed=$((passed + $(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')))
+	failed=$((failed + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
+}
 
 # build SANITIZE DIR: the core, the unit suites and a daemon in DIR (make's own rules
 # for the objects; the daemon is linked here as the Makefile links ./claimfs).
@@ -50,6 +58,7 @@ reports() {
 run_unit() { # run_unit DIR [VALGRIND=1]: the Check suites of DIR through run-tests.sh
 	BUILD=$1 ONLY=unit sh scripts/run-tests.sh >"$1/unit.log" 2>&1
 	rc=$?
+	addc "$1/unit.log"
 	grep -E '^(FAIL|ok)' "$1/unit.log" | grep -v '^ok' | head -20
 	tail -1 "$1/unit.log"
 	return $rc
@@ -59,6 +68,7 @@ run_mount() { # run_mount DIR NAME: one mount test against DIR/claimfs
 	CLAIMFS=$1/claimfs CRASH_CYCLES=${SAN_CRASH_CYCLES:-5} STRESS_SECONDS=$STRESS \
 		timeout 600 bash "tests/integration/test_$2.sh" >"$1/mount-$2.log" 2>&1
 	rc=$?
+	addc "$1/mount-$2.log"
 	grep -E '^FAIL' "$1/mount-$2.log" | head -10
 	echo "  $2: $(tail -1 "$1/mount-$2.log")"
 	return $rc
@@ -94,10 +104,12 @@ for v in $VARIANTS; do
 		sr=""
 		setarch "$(uname -m)" -R true 2>/dev/null && sr="setarch $(uname -m) -R"
 		$sr env BUILD=$dir ONLY=unit sh scripts/run-tests.sh >"$dir/unit.log" 2>&1 || ok=0
+		addc "$dir/unit.log"
 		grep -E '^FAIL' "$dir/unit.log" | head -10
 		echo "  unit: $(tail -1 "$dir/unit.log")"
 		CLAIMFS=$dir/claimfs STRESS_SECONDS=$STRESS $sr timeout 600 bash tests/integration/test_stress.sh \
 			>"$dir/mount-stress.log" 2>&1 || ok=0
+		addc "$dir/mount-stress.log"
 		grep -E '^FAIL' "$dir/mount-stress.log" | head -10
 		echo "  stress: $(tail -1 "$dir/mount-stress.log")"
 		reports "$dir" || ok=0
@@ -112,6 +124,7 @@ for v in $VARIANTS; do
 		BUILD=build ONLY=unit VALGRIND=1 CK_TIMEOUT_MULTIPLIER=20 sh scripts/run-tests.sh \
 			>build/valgrind.log 2>&1
 		rc=$?
+		addc build/valgrind.log
 		grep -E '^FAIL' build/valgrind.log | head -10
 		if [ $rc = 0 ]; then pass "valgrind: $(tail -1 build/valgrind.log), $(($(date +%s) - start)) s"
 		else fail "valgrind (log: build/valgrind.log)"; fi
