@@ -123,12 +123,17 @@ static const char *claim_str(const char *claim, const char *path)
 	return fx_str(&fx, "PersistentVolumeClaim", "default", claim, path);
 }
 
+/* Reads under the cluster lock: with --pod-start-delay the timer thread changes the set
+ * while the test polls it. */
 static int64_t sts_int(const char *set, const char *path)
 {
-	struct object *o = fx_get(&fx, "StatefulSet", "default", set);
 	int64_t v = -1;
+	cluster_lock(fx.cl);
+	struct object *o = store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "StatefulSet"),
+				     "default", set);
 	if (o)
 		jint(o->json, path, &v);
+	cluster_unlock(fx.cl);
 	return v;
 }
 
