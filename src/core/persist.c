@@ -639,7 +639,7 @@ static int take_lock(struct persist *p, struct cfs_err *err)
 	char buf[32];
 	int tries;
 
-	p->lockfd = openat(p->dirfd, LOCKFILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	p->lockfd = openat(p->dirfd, LOCKFILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (p->lockfd < 0)
 		return cfs_errorf(err, -errno, "cannot open %s/" LOCKFILE ": %s", p->dir,
 				  strerror(errno));
@@ -685,7 +685,7 @@ static int read_snapshot(struct persist *p, json_t **state, uint64_t *gen, struc
 
 	*state = NULL;
 	*gen = 0;
-	fd = openat(p->dirfd, SNAPSHOT, O_RDONLY | O_CLOEXEC);
+	fd = openat(p->dirfd, SNAPSHOT, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -797,10 +797,10 @@ static int open_journal(struct persist *p, uint64_t gen, int *created, struct cf
 	char name[64];
 	journal_name(name, sizeof(name), gen);
 	*created = 0;
-	p->fd = openat(p->dirfd, name, O_RDWR | O_APPEND | O_CLOEXEC);
+	p->fd = openat(p->dirfd, name, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 	if (p->fd < 0 && errno == ENOENT) {
-		p->fd =
-		    openat(p->dirfd, name, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		p->fd = openat(p->dirfd, name,
+			       O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		*created = p->fd >= 0;
 	}
 	if (p->fd < 0)
@@ -923,6 +923,16 @@ int persist_open(const char *dir, struct persist **out, int *is_new, struct cfs_
 	if (p->dirfd < 0) {
 		rc = cfs_errorf(err, -errno, "cannot open state directory %s: %s", dir,
 				strerror(errno));
+		goto fail;
+	}
+	/* Whoever may write the directory may replace the journal: refuse a directory that
+	 * group or others can write (as ssh's StrictModes does), whoever owns it. */
+	struct stat dst;
+	if (fstat(p->dirfd, &dst) == 0 && (dst.st_mode & 022)) {
+		rc = cfs_errorf(err, -EPERM,
+				"state directory %s is writable by group or others (mode %04o): "
+				"chmod 700 it",
+				dir, (unsigned)(dst.st_mode & 07777));
 		goto fail;
 	}
 	rc = take_lock(p, err);
@@ -1305,7 +1315,8 @@ static int compact_files(struct persist *p, const json_t *state, int *newfd, str
 	int rc, fd, jfd = -1;
 
 	journal_name(name, sizeof(name), gen);
-	fd = openat(p->dirfd, SNAPSHOT_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = openat(p->dirfd, SNAPSHOT_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		    0600);
 	if (fd < 0)
 		return cfs_errorf(err, -errno, "cannot create %s/" SNAPSHOT_TMP ": %s", p->dir,
 				  strerror(errno));
@@ -1329,7 +1340,8 @@ static int compact_files(struct persist *p, const json_t *state, int *newfd, str
 		rc = set_failed_unlocked(p, err, SNAPSHOT_TMP, -rc);
 		goto undo;
 	}
-	jfd = openat(p->dirfd, name, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	jfd = openat(p->dirfd, name, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		     0600);
 	if (jfd < 0) {
 		rc = cfs_errorf(err, -errno, "cannot create %s/%s: %s", p->dir, name,
 				strerror(errno));

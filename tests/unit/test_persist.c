@@ -486,6 +486,34 @@ START_TEST(test_directory_modes)
 }
 END_TEST
 
+/* Whoever may write the state directory may replace its files: a directory writable by
+ * group or others is refused, and the files are never followed through a symlink. */
+START_TEST(test_unsafe_directory_refused)
+{
+	char dir[128];
+	struct persist *q = NULL;
+	int is_new;
+	snprintf(dir, sizeof(dir), "%s/shared", tmp);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(chmod(dir, 0775), 0);
+	ck_assert_int_eq(persist_open(dir, &q, &is_new, &err), -EPERM);
+	ck_assert_ptr_null(q);
+	ck_assert_msg(strstr(err.msg, "writable by group or others (mode 0775)"), "%s", err.msg);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	struct persist *p = open_ok(dir, 1);
+	append_n(p, 1);
+	persist_close(p);
+	/* the journal replaced by a symlink to a file elsewhere */
+	char journal[160], target[160];
+	snprintf(journal, sizeof(journal), "%s/journal.0", dir);
+	snprintf(target, sizeof(target), "%s/elsewhere", tmp);
+	ck_assert_int_eq(rename(journal, target), 0);
+	ck_assert_int_eq(symlink(target, journal), 0);
+	ck_assert_int_eq(persist_open(dir, &q, &is_new, &err), -ELOOP);
+	ck_assert_ptr_null(q);
+}
+END_TEST
+
 START_TEST(test_compaction_then_appends)
 {
 	json_t *state = json_pack("{s:i}", "upto", 20);
@@ -970,6 +998,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_corrupt_body_in_middle);
 	tcase_add_test(tc, test_busy);
 	tcase_add_test(tc, test_directory_modes);
+	tcase_add_test(tc, test_unsafe_directory_refused);
 	tcase_add_test(tc, test_compaction_then_appends);
 	tcase_add_test(tc, test_crash_during_compaction);
 	tcase_add_test(tc, test_corrupt_snapshot);
