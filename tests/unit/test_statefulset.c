@@ -129,8 +129,8 @@ static int64_t sts_int(const char *set, const char *path)
 {
 	int64_t v = -1;
 	cluster_lock(fx.cl);
-	struct object *o = store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "StatefulSet"),
-				     "default", set);
+	struct object *o =
+	    store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "StatefulSet"), "default", set);
 	if (o)
 		jint(o->json, path, &v);
 	cluster_unlock(fx.cl);
