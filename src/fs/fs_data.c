@@ -7,6 +7,7 @@
  * Complexity: every op O(1) hash lookups plus its system calls; entering a view the first
  * time after start also walks its volume once (volume_get). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -89,11 +90,32 @@ void fs_data_free(struct fs_data *d)
 	free(d);
 }
 
+/* The largest write libfuse can splice: its pipe must hold the request, header (one
+ * page) included, and a pipe may not grow past /proc/sys/fs/pipe-max-size (1 MiB by
+ * default) without CAP_SYS_RESOURCE. Larger writes would make libfuse read every request
+ * with read(2), one more copy of each byte. */
+static unsigned splice_max_write(void)
+{
+	unsigned long max = 1u << 20;
+	FILE *f = fopen("/proc/sys/fs/pipe-max-size", "r");
+	if (f) {
+		if (fscanf(f, "%lu", &max) != 1)
+			max = 1u << 20;
+		fclose(f);
+	}
+	if (max > (2u << 20))
+		max = 2u << 20;
+	return max > (1u << 20) ? 1u << 20 : (unsigned)(max - 4096);
+}
+
 void fs_data_init_conn(struct fuse_conn_info *conn)
 {
 	/* Requests of up to 1 MiB (libfuse sizes max_write and max_pages to its buffer),
 	 * moved by splice where the kernel lets us: reads reply from the backing descriptor,
 	 * writes arrive in a pipe and go to the backing file without a copy in user space. */
+	unsigned max_write = splice_max_write();
+	if (conn->max_write > max_write)
+		conn->max_write = max_write;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	if (conn->capable & FUSE_CAP_SPLICE_READ)
@@ -475,6 +497,15 @@ void ds_add(struct fs_data *d, struct dsync *s, struct dnode *dn, const char *na
 			fs_op_add_entry(&s->op, p->ino, name);
 	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+void ds_self(struct fs_data *d, struct dsync *s, struct dnode *dn)
+{
+	if (!s->on) {
+		fs_op_begin(d->fs, &s->op, s->holds_dir);
+		s->on = 1;
+	}
+	fs_op_add_inode(&s->op, dn->ino);
 }
 
 void ds_before_reply(struct fs *fs, struct dsync *s)

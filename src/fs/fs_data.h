@@ -56,6 +56,7 @@ struct dnode {
 	struct vnode *vn;     /* a reference */
 	struct dpeers *peers; /* the dnodes of vn in every view */
 	uint64_t nlookup;     /* the kernel's references (data lock) */
+	unsigned cached;      /* open handles that use the page cache (atomic) */
 	unsigned refs;	      /* ops in flight and open handles (data lock) */
 	struct dnode *inext;  /* chain by ino */
 	struct dnode *knext;  /* chain by (view, vnode) */
@@ -82,6 +83,8 @@ struct dfile {
 	struct dnode *dn;     /* its node (one of dn->refs) */
 	int fd;		      /* backing descriptor (vnode_open) */
 	int writable;	      /* opened for writing */
+	int direct;	      /* direct_io: writes do not go through the page cache */
+	int cached;	      /* counted in dn->cached */
 	pthread_mutex_t lock; /* directory stream state */
 	DIR *dp;	      /* directories: the stream over fd */
 	off_t offset;	      /* its position (a d_off cookie) */
@@ -119,6 +122,8 @@ void ds_init(struct dsync *s, int holds_dir);
 /* The peers of dn (in other views) lose their attributes and cached pages; with name,
  * also their entry name (dn is then a directory). */
 void ds_add(struct fs_data *d, struct dsync *s, struct dnode *dn, const char *name);
+/* dn itself loses its cached pages too (a write that went around them). */
+void ds_self(struct fs_data *d, struct dsync *s, struct dnode *dn);
 void ds_before_reply(struct fs *fs, struct dsync *s);
 void ds_after_reply(struct fs *fs, struct dsync *s);
 

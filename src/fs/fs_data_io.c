@@ -6,9 +6,10 @@
  * volume's capacity and usage) and user xattrs.
  * The I/O path takes no lock: the handle holds its dnode; the capacity is an atomic
  * counter (volume.h); no memory is allocated per read or write.
- * Page cache: data files keep their cache between opens (keep_cache); the other views of
- * a changed file are invalidated before the write returns (ds_*), so a reader in another
- * view sees the new bytes. --no-cache and O_DIRECT opens use direct_io. */
+ * Page cache (cache_policy): readers keep their cache between opens (keep_cache);
+ * write-only opens, O_DIRECT and --no-cache use direct_io. The other views of a changed
+ * file are invalidated before the write returns (ds_*), so a reader in another view sees
+ * the new bytes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -40,6 +41,8 @@ static struct dfile *file_new(struct dnode *dn, int fd, int writable)
 /* Closes the handle and drops its node reference. */
 static void file_free(struct fs_data *d, struct dfile *h)
 {
+	if (h->cached)
+		__atomic_sub_fetch(&h->dn->cached, 1, __ATOMIC_RELAXED);
 	if (h->dp)
 		closedir(h->dp);
 	vnode_close(h->dn->vn, h->fd);
@@ -61,12 +64,21 @@ static int get_alive(struct fs_data *d, uint64_t ino, struct dnode **out)
 	return 0;
 }
 
-static void cache_policy(const struct fs *fs, int flags, struct fuse_file_info *fi)
+/* Readers keep the page cache between opens. Writers that cannot read (O_WRONLY: cp,
+ * dd, shell redirections) write around it: their bytes go from the caller's buffer to the
+ * pipe and into the backing file, one copy less than through the kernel's cache (about a
+ * third faster for 1 MiB writes); a cached reader of the same inode is invalidated after
+ * each such write (write_buf). */
+static void cache_policy(const struct fs *fs, struct dfile *h, int flags, struct fuse_file_info *fi)
 {
-	if (fs->no_cache || (flags & O_DIRECT))
+	if (fs->no_cache || (flags & O_DIRECT) || (flags & O_ACCMODE) == O_WRONLY) {
 		fi->direct_io = 1;
-	else
+		h->direct = 1;
+	} else {
 		fi->keep_cache = 1;
+		h->cached = 1;
+		__atomic_add_fetch(&h->dn->cached, 1, __ATOMIC_RELAXED);
+	}
 }
 
 /* ---- files ---- */
@@ -97,8 +109,9 @@ void fs_data_create(fuse_req_t req, uint64_t parent, const char *name, mode_t mo
 		child = dn_child(d, dir->view, vn);
 		dn_entry(fs, child, &st, &e);
 		struct dnode *held = dn_get(d, child->ino); /* the handle's reference */
-		fi->fh = (uintptr_t)file_new(held, fd, 1);
-		cache_policy(fs, fi->flags, fi);
+		struct dfile *h = file_new(held, fd, 1);
+		cache_policy(fs, h, fi->flags, fi);
+		fi->fh = (uintptr_t)h;
 		ds_add(d, &s, dir, NULL);
 	}
 	ds_before_reply(fs, &s);
@@ -132,8 +145,10 @@ void fs_data_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 		data_reply_err(req, rc);
 		return;
 	}
+	if (acc != O_WRONLY) /* what reaches us are the kernel's readahead requests */
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	struct dfile *h = file_new(n, fd, wr);
-	cache_policy(fs, fi->flags, fi);
+	cache_policy(fs, h, fi->flags, fi);
 	fi->noflush = !wr;
 	fi->fh = (uintptr_t)h;
 	if (fuse_reply_open(req, fi) != 0)
@@ -189,8 +204,11 @@ void fs_data_write_buf(fuse_req_t req, uint64_t ino, struct fuse_bufvec *in, off
 	}
 	vnode_write_end(n->vn, h->fd, resv);
 	ds_init(&s, 0);
-	if (res > 0)
+	if (res > 0) {
 		ds_add(fs->data, &s, n, NULL);
+		if (h->direct && __atomic_load_n(&n->cached, __ATOMIC_RELAXED))
+			ds_self(fs->data, &s, n); /* around the cache of a reader of this inode */
+	}
 	ds_before_reply(fs, &s);
 	if (res < 0)
 		data_reply_err(req, (int)res);

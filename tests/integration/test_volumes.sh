@@ -210,6 +210,12 @@ same "$(cat <&7)" "two, longer" "even by a descriptor opened before"
 exec 7<&-
 rm "$H/shared.txt"
 check "a removal through one view is seen through the other" test ! -e "$MNT/persistentvolumes/$WPV/data/shared.txt"
+echo "first version" >"$H/same"
+exec 8<"$H/same"
+"$PY" -c 'import os; os.pread(8, 100, 0)' # its page is cached now
+printf 'SECOND' | dd of="$H/same" conv=notrunc status=none # a write-only open writes around the cache
+same "$("$PY" -c 'import os; print(os.pread(8, 100, 0).decode(), end="")')" "SECONDversion" "a reader with cached pages sees a write-only writer's bytes (same view)"
+exec 8<&-
 
 # --- owners are the caller's (a mount other users may enter)
 t_umount
