@@ -43,8 +43,13 @@ void vn_proc_path(int fd, char *buf, size_t len)
 
 int vn_openat(int dirfd, const char *name, int flags, mode_t mode)
 {
+	static int no_openat2; /* the kernel (or valgrind) does not know it: asked once */
 	struct open_how how;
 	int tries;
+	if (__atomic_load_n(&no_openat2, __ATOMIC_RELAXED)) {
+		int f = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+		return f < 0 ? -errno : f;
+	}
 	memset(&how, 0, sizeof(how));
 	how.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC);
 	how.mode = (flags & O_CREAT) ? mode : 0;
@@ -56,6 +61,7 @@ int vn_openat(int dirfd, const char *name, int flags, mode_t mode)
 			return (int)fd;
 		if (errno == ENOSYS) {
 			/* Before Linux 5.6: one checked component with O_NOFOLLOW is as safe. */
+			__atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
 			int f = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
 			return f < 0 ? -errno : f;
 		}
