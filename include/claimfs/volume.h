@@ -208,6 +208,11 @@ int vnode_write_begin(struct vnode *n, int fd, off_t off, size_t *len, int64_t *
 void vnode_write_end(struct vnode *n, int fd, int64_t reserved);
 /* fallocate(2) within the capacity (-ENOSPC). */
 int vnode_fallocate(struct vnode *n, int fd, int mode, off_t off, off_t len);
+/* fsync(2) (fdatasync when datasync) of fd, an open descriptor of n; the first one in a
+ * volume also makes the volume's own name in <state>/volumes durable, so what was synced
+ * is found after a crash. (Making a volume does not wait for the disk: listing thousands
+ * of PVs makes thousands of directories.) */
+int vnode_fsync(struct vnode *n, int fd, int datasync);
 
 /* Extended attributes of the "user." namespace (-EOPNOTSUPP for others, and where the
  * backing file system has none). get/list return the size, or -ERANGE when size is too

@@ -56,6 +56,7 @@ void fs_data_free(struct fs_data *d)
 	size_t i;
 	if (!d)
 		return;
+	/* Every view has dnodes (its references): they go with the last one. */
 	for (i = 0; i < d->nb; i++) {
 		struct dnode *n = d->itab[i], *next;
 		for (; n; n = next) {
@@ -64,14 +65,6 @@ void fs_data_free(struct fs_data *d)
 			if (--n->view->refs == 0)
 				view_free(n->view);
 			free(n);
-		}
-	}
-	for (i = 0; i < d->vnb; i++) {
-		struct dview *v = d->vtab[i], *next;
-		for (; v; v = next) {
-			next = v->hnext;
-			if (--v->refs == 0)
-				view_free(v);
 		}
 	}
 	for (i = 0; i < d->pnb; i++) {
@@ -306,24 +299,15 @@ void fs_data_obj_changed(struct fs *fs, uint64_t obj_id, int removed)
 	struct dview *v, *next;
 	if (!d || !removed || !__atomic_load_n(&d->vcount, __ATOMIC_RELAXED))
 		return;
-	struct dview *gone = NULL;
 	pthread_mutex_lock(&d->lock);
 	for (v = d->otab[mix(obj_id) & (d->vnb - 1)]; v; v = next) {
 		next = v->onext;
 		if (v->owner != obj_id)
 			continue;
 		__atomic_store_n(&v->dead, 1, __ATOMIC_RELEASE);
-		view_unlist(d, v);
-		if (--v->refs == 0) { /* no inode of it is known: nothing refers to it */
-			v->hnext = gone;
-			gone = v;
-		}
+		view_unlist(d, v); /* freed with its last inode */
 	}
 	pthread_mutex_unlock(&d->lock);
-	for (; gone; gone = next) {
-		next = gone->hnext;
-		view_free(gone);
-	}
 }
 
 /* ---- dnodes ---- */
@@ -368,6 +352,8 @@ static void dn_free(struct fs_data *d, struct dnode *n)
 		return;
 	pthread_mutex_lock(&d->lock);
 	last = --v->refs == 0;
+	if (last) /* its last inode: the kernel knows none of it any more */
+		view_unlist(d, v);
 	pthread_mutex_unlock(&d->lock);
 	vnode_put(n->vn);
 	if (last)
@@ -569,7 +555,7 @@ static int view_make(struct fs_data *d, fuse_req_t req, const struct tree_node *
 	v->vol = vol;
 	v->root = root;
 	v->root_ino = st.st_ino;
-	v->refs = 2; /* the tables' and the caller's */
+	v->refs = 1; /* the caller's (the tables hold none: a view lives by its inodes) */
 	pthread_mutex_lock(&d->lock);
 	struct dview *old = view_find(d, v->id);
 	if (old && view_matches(old, tn)) {
@@ -585,13 +571,9 @@ static int view_make(struct fs_data *d, fuse_req_t req, const struct tree_node *
 		 * view's inodes answer ESTALE from now on. */
 		__atomic_store_n(&old->dead, 1, __ATOMIC_RELEASE);
 		view_unlist(d, old);
-		if (--old->refs > 0)
-			old = NULL;
 	}
 	view_list(d, v);
 	pthread_mutex_unlock(&d->lock);
-	if (old)
-		view_free(old);
 	*out = v;
 	return 0;
 }
@@ -631,6 +613,8 @@ void fs_data_enter(fuse_req_t req, uint64_t parent, const char *name, const stru
 	}
 	pthread_mutex_lock(&d->lock);
 	int last = --v->refs == 0;
+	if (last)
+		view_unlist(d, v);
 	pthread_mutex_unlock(&d->lock);
 	if (last)
 		view_free(v);

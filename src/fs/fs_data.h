@@ -11,7 +11,8 @@
  * through one invalidates the others' attributes and page cache before the reply (and
  * their entries after it), so every view shows the same bytes. A view dies when its object
  * goes (fs_data_obj_changed) or its volume is deleted or scrubbed: its inodes answer
- * ESTALE, which makes the kernel look the path up again and find the new view.
+ * ESTALE, which makes the kernel look the path up again and find the new view. A view
+ * lives while the kernel knows one of its inodes; the next lookup makes it again.
  *
  * Locking: the data lock (struct fs_data.lock) guards the tables, every view's and
  * dnode's counters and links. It is taken alone or under the cluster lock (the watch
@@ -38,7 +39,7 @@ struct dview {
 	ino_t root_ino;	     /* its backing inode number */
 	int dead;	     /* atomic: its object or its volume went */
 	int listed;	     /* in the id and owner tables (data lock) */
-	unsigned refs;	     /* dnodes + 1 while listed (data lock) */
+	unsigned refs;	     /* its dnodes and the ops making it (data lock) */
 	struct dview *hnext; /* chain by id */
 	struct dview *onext; /* chain by owner */
 };

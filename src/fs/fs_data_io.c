@@ -234,8 +234,7 @@ void fs_data_fsync(fuse_req_t req, uint64_t ino, int datasync, struct fuse_file_
 {
 	struct dfile *h = file_of(fi);
 	(void)ino;
-	int rc = (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0 ? -errno : 0;
-	data_reply_err(req, rc);
+	data_reply_err(req, vnode_fsync(h->dn->vn, h->fd, datasync));
 }
 
 void fs_data_fallocate(fuse_req_t req, uint64_t ino, int mode, off_t off, off_t len,
@@ -409,8 +408,7 @@ void fs_data_fsyncdir(fuse_req_t req, uint64_t ino, int datasync, struct fuse_fi
 {
 	struct dfile *h = file_of(fi);
 	(void)ino;
-	int rc = (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0 ? -errno : 0;
-	data_reply_err(req, rc);
+	data_reply_err(req, vnode_fsync(h->dn->vn, h->fd, datasync));
 }
 
 /* ---- the file system ---- */

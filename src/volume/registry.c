@@ -340,14 +340,7 @@ static int activate(struct volume *v, struct cfs_err *err)
 	struct statvfs sv;
 	int64_t used = 0;
 	int rc;
-	if (mkdirat(vs->dirfd, v->name, 0755) == 0) {
-		/* Its name in volumes/ is durable before anything is written in it. */
-		int fd = openat(vs->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			(void)!fsync(fd);
-			close(fd);
-		}
-	} else if (errno != EEXIST) {
+	if (mkdirat(vs->dirfd, v->name, 0755) < 0 && errno != EEXIST) {
 		return cfs_errorf(err, -errno, "cannot make the directory of volume %s: %s",
 				  v->name, strerror(errno));
 	}

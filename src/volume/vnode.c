@@ -664,6 +664,22 @@ void vnode_close(struct vnode *n, int fd)
 	close(fd);
 }
 
+int vnode_fsync(struct vnode *n, int fd, int datasync)
+{
+	struct volume *v = n->vol;
+	if ((datasync ? fdatasync(fd) : fsync(fd)) < 0)
+		return -errno;
+	if (__atomic_load_n(&v->entry_synced, __ATOMIC_ACQUIRE))
+		return 0;
+	int dfd = openat(v->vs->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = dfd < 0 || fsync(dfd) < 0 ? -errno : 0;
+	if (dfd >= 0)
+		close(dfd);
+	if (rc == 0)
+		__atomic_store_n(&v->entry_synced, 1, __ATOMIC_RELEASE);
+	return rc;
+}
+
 /* ---- attributes ---- */
 
 int vnode_setattr(struct vnode *n, int fd, const struct vnode_attr *a, unsigned set,

@@ -48,6 +48,7 @@ struct volume {
 	int64_t used;	    /* atomic: charged bytes + reservations in flight */
 	int64_t bsize;	    /* block size of the backing file system; immutable once READY */
 	int dirfd;	    /* the volume's root, O_PATH|O_DIRECTORY; immutable once READY */
+	int entry_synced;   /* atomic: its name in volumes/ was fsynced */
 	/* activation (init lock) */
 	pthread_mutex_t init_lock;
 	pthread_cond_t init_cond;

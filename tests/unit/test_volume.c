@@ -644,6 +644,8 @@ START_TEST(test_attrs_and_xattrs)
 	int fd;
 	char buf[64];
 	struct vnode *f = create(r, "f", &fd);
+	ck_assert_int_eq(vnode_fsync(f, fd, 0), 0);
+	ck_assert_int_eq(vnode_fsync(f, fd, 1), 0);
 	struct vnode_attr a = {.mode = 0600};
 	ck_assert_int_eq(vnode_setattr(f, -1, &a, VNODE_SET_MODE, &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
