@@ -29,7 +29,7 @@
  * added is charged afterwards, so metadata may pass the capacity by one block (statfs
  * then shows 0 free). Expansion changes the capacity at once (volumes_set_capacity).
  *
- * PATH RULES. Nothing is ever resolved by path from outside: each vnode holds an O_PATH
+ * PATH RULES. Nothing is ever resolved by path from outside: each vnode has an O_PATH
  * descriptor of its inode, obtained from its parent's descriptor with one name through
  * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
  * and O_NOFOLLOW; names are single components ("", ".", "..", and names with '/' are
@@ -38,6 +38,9 @@
  * (-EXDEV otherwise). So no name, symlink or rename race reaches a file outside the volume,
  * and two volumes never see each other's files. subPath is resolved the same way, one
  * component at a time, its missing directories made as the kubelet makes them.
+ * Descriptors are a cache: past a budget, those of idle inodes are closed and opened again
+ * from the parent by the name the inode was last seen under, and accepted only when it is
+ * still the same inode (-ESTALE otherwise), so the rules hold for reopened ones too.
  *
  * LOCKING (part of the one lock design in store.h):
  *   registry lock (struct volumes): PV names -> capacity, the live incarnation of each
@@ -46,8 +49,8 @@
  *   namespace lock (one per volume): serialises the changes of names (create, mkdir,
  *     symlink, link, unlink, rmdir, rename) so that their charges are exact. Taken alone,
  *     never under the cluster lock; the volume lock may be taken under it.
- *   volume lock (one per volume): its vnode table and every vnode's charge and open count.
- *     A leaf.
+ *   volume lock (one per volume): its vnode table and every vnode's charge, open count
+ *     and descriptor. Under it only the fd lock (the registry's descriptor cache list).
  *   usage is an atomic counter (reservations included): the I/O path takes no lock but
  *   the volume lock for the few instructions of a charge, and never the cluster lock.
  * Errors: 0 (or a count) or a negative errno; messages in err where there is one. */
@@ -99,6 +102,11 @@ int volumes_reclaim(struct volumes *vs, const char *name, enum volume_reclaim ho
 		    struct cfs_err *err);
 /* Blocks until the trash is empty (tests). */
 void volumes_wait_idle(struct volumes *vs);
+/* The descriptor cache (volume_internal.h): at most n O_PATH descriptors kept by inodes
+ * nobody uses (default: a quarter of RLIMIT_NOFILE, which volumes_open raises to its hard
+ * limit); and how many are held now. */
+void volumes_set_fd_budget(struct volumes *vs, size_t n);
+size_t volumes_fds(struct volumes *vs);
 
 /* Is name usable as a volume name (a DNS subdomain is): 0 or -EINVAL. */
 int volumes_check_name(const char *name);

@@ -485,6 +485,28 @@ void ds_add(struct fs_data *d, struct dsync *s, struct dnode *dn, const char *na
 	pthread_mutex_unlock(&d->lock);
 }
 
+void ds_add_vn(struct fs_data *d, struct dsync *s, const struct vnode *vn)
+{
+	struct dpeers *p;
+	struct dnode *n;
+	if (!vn)
+		return;
+	pthread_mutex_lock(&d->lock);
+	for (p = d->ptab[mix((uint64_t)(uintptr_t)vn) & (d->pnb - 1)]; p; p = p->next)
+		if (p->vn == vn)
+			break;
+	for (n = p ? p->first : NULL; n; n = n->pnext) {
+		if (!n->nlookup)
+			continue;
+		if (!s->on) {
+			fs_op_begin(d->fs, &s->op, s->holds_dir);
+			s->on = 1;
+		}
+		fs_op_add_inode(&s->op, n->ino);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
 void ds_self(struct fs_data *d, struct dsync *s, struct dnode *dn)
 {
 	if (!s->on) {
@@ -861,6 +883,20 @@ void fs_data_symlink(fuse_req_t req, const char *link, uint64_t parent, const ch
 	make(req, parent, name, MAKE_LINK, 0777, 0, link);
 }
 
+/* What name in dir is, when another view may show it (a reference, or NULL): a removal
+ * or a rename over it invalidates its inodes there, so a stat through a cached entry asks
+ * again (ESTALE for a file with no name left) instead of showing it. */
+static struct vnode *peer_victim(struct dnode *dir, const char *name)
+{
+	struct vnode *vn = NULL;
+	struct stat st;
+	if (__atomic_load_n(&dir->peers->n, __ATOMIC_RELAXED) < 2)
+		return NULL;
+	if (vnode_lookup(dir->vn, name, &vn, &st) < 0)
+		return NULL;
+	return vn;
+}
+
 static void remove_op(fuse_req_t req, uint64_t parent, const char *name, int is_dir)
 {
 	struct fs *fs = fs_of(req);
@@ -872,12 +908,16 @@ static void remove_op(fuse_req_t req, uint64_t parent, const char *name, int is_
 		return;
 	}
 	ds_init(&s, 1);
+	struct vnode *victim = peer_victim(dir, name);
 	if (dir->view->ro)
 		rc = -EROFS;
 	else
 		rc = is_dir ? vnode_rmdir(dir->vn, name) : vnode_unlink(dir->vn, name);
-	if (rc == 0)
+	if (rc == 0) {
 		ds_add(fs->data, &s, dir, name);
+		ds_add_vn(fs->data, &s, victim);
+	}
+	vnode_put(victim);
 	ds_before_reply(fs, &s);
 	data_reply_err(req, rc);
 	ds_after_reply(fs, &s);
@@ -958,6 +998,7 @@ void fs_data_rename(fuse_req_t req, uint64_t parent, const char *name, uint64_t 
 		return;
 	}
 	ds_init(&s, 1);
+	struct vnode *victim = dir->view == ndir->view ? peer_victim(ndir, newname) : NULL;
 	if (dir->view != ndir->view)
 		rc = -EXDEV;
 	else if (dir->view->ro)
@@ -967,7 +1008,9 @@ void fs_data_rename(fuse_req_t req, uint64_t parent, const char *name, uint64_t 
 	if (rc == 0) {
 		ds_add(d, &s, dir, name);
 		ds_add(d, &s, ndir, newname);
+		ds_add_vn(d, &s, victim);
 	}
+	vnode_put(victim);
 	ds_before_reply(fs, &s);
 	data_reply_err(req, rc);
 	ds_after_reply(fs, &s);

@@ -123,6 +123,8 @@ void ds_init(struct dsync *s, int holds_dir);
 /* The peers of dn (in other views) lose their attributes and cached pages; with name,
  * also their entry name (dn is then a directory). */
 void ds_add(struct fs_data *d, struct dsync *s, struct dnode *dn, const char *name);
+/* Every dnode of vn (NULL: none) loses its attributes and cached pages. */
+void ds_add_vn(struct fs_data *d, struct dsync *s, const struct vnode *vn);
 /* dn itself loses its cached pages too (a write that went around them). */
 void ds_self(struct fs_data *d, struct dsync *s, struct dnode *dn);
 void ds_before_reply(struct fs *fs, struct dsync *s);

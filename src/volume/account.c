@@ -63,10 +63,15 @@ void vn_charge_locked(struct vnode *n, const struct stat *st)
 void vn_recharge(struct vnode *n, int fd)
 {
 	struct stat st;
+	int own = fd < 0;
+	if (own && (fd = vn_acquire(n)) < 0)
+		return;
 	pthread_mutex_lock(&n->vol->lock);
-	if (fstat(fd >= 0 ? fd : n->fd, &st) == 0)
+	if (fstat(fd, &st) == 0)
 		vn_charge_locked(n, &st);
 	pthread_mutex_unlock(&n->vol->lock);
+	if (own)
+		vn_release(n);
 }
 
 /* What a write of [off, end) may allocate in the file st describes; *holes says whether
@@ -194,7 +199,7 @@ void volume_statfs(struct volume *v, struct statvfs *st)
 	struct statvfs b;
 	int64_t cap = volume_capacity(v), used = volume_used(v), bs = v->bsize;
 	memset(st, 0, sizeof(*st));
-	if (fstatvfs(v->dirfd, &b) == 0) {
+	if (fstatvfs(v->vs->dirfd, &b) == 0) { /* the same file system */
 		st->f_files = b.f_files;
 		st->f_ffree = b.f_ffree;
 		st->f_favail = b.f_favail;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -179,6 +180,40 @@ void volumes_wait_idle(struct volumes *vs)
 
 /* ---- open and close ---- */
 
+/* Descriptors vnodes may keep: a quarter of what the process may open (raised to its hard
+ * limit first), the rest for open files, directories, FUSE and the journal. */
+static size_t fd_budget(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 256;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	rlim_t b = rl.rlim_cur / 4;
+	if (b > (1u << 20))
+		b = 1u << 20;
+	return b < 64 ? 64 : (size_t)b;
+}
+
+void volumes_set_fd_budget(struct volumes *vs, size_t n)
+{
+	pthread_mutex_lock(&vs->fds.lock);
+	vs->fds.budget = n;
+	pthread_mutex_unlock(&vs->fds.lock);
+	vn_evict(vs);
+}
+
+size_t volumes_fds(struct volumes *vs)
+{
+	pthread_mutex_lock(&vs->fds.lock);
+	size_t n = vs->fds.open;
+	pthread_mutex_unlock(&vs->fds.lock);
+	return n;
+}
+
 static int open_dir_at(int dirfd, const char *name, struct cfs_err *err, const char *what)
 {
 	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
@@ -207,6 +242,8 @@ int volumes_open(const char *state_dir, struct volumes **out, struct cfs_err *er
 	}
 	vs = xcalloc(1, sizeof(*vs));
 	pthread_mutex_init(&vs->lock, NULL);
+	pthread_mutex_init(&vs->fds.lock, NULL);
+	vs->fds.budget = fd_budget();
 	pthread_cond_init(&vs->work, NULL);
 	pthread_cond_init(&vs->idle, NULL);
 	vs->dirfd = dfd;
@@ -238,6 +275,8 @@ void volumes_close(struct volumes *vs)
 	pthread_mutex_unlock(&vs->lock);
 	if (vs->remover_started)
 		pthread_join(vs->remover, NULL);
+	/* Nobody uses a vnode any more: the cache lets them all go (and their volumes). */
+	volumes_set_fd_budget(vs, 0);
 	for (i = 0; i < vs->nb; i++) {
 		struct ventry *e = vs->tab[i], *next;
 		for (; e; e = next) {
@@ -252,6 +291,7 @@ void volumes_close(struct volumes *vs)
 	close(vs->trashfd);
 	pthread_cond_destroy(&vs->work);
 	pthread_cond_destroy(&vs->idle);
+	pthread_mutex_destroy(&vs->fds.lock);
 	pthread_mutex_destroy(&vs->lock);
 	free(vs);
 }
@@ -291,7 +331,6 @@ static struct volume *volume_new(struct volumes *vs, const char *name, int64_t c
 	v->name = xstrdup(name);
 	v->refs = 1;
 	v->capacity = capacity;
-	v->dirfd = -1;
 	v->bsize = 4096;
 	v->state = V_LOADING;
 	pthread_mutex_init(&v->init_lock, NULL);
@@ -305,9 +344,7 @@ static struct volume *volume_new(struct volumes *vs, const char *name, int64_t c
 
 void volume_free(struct volume *v)
 {
-	if (v->dirfd >= 0)
-		close(v->dirfd);
-	free(v->tab);
+	vn_table_free(v); /* empty: every vnode held a reference */
 	free(v->name);
 	pthread_cond_destroy(&v->init_cond);
 	pthread_mutex_destroy(&v->init_lock);
@@ -338,26 +375,32 @@ static int activate(struct volume *v, struct cfs_err *err)
 {
 	struct volumes *vs = v->vs;
 	struct statvfs sv;
+	struct stat st;
 	int64_t used = 0;
-	int rc;
-	if (mkdirat(vs->dirfd, v->name, 0755) < 0 && errno != EEXIST) {
+	int rc, fd;
+	if (mkdirat(vs->dirfd, v->name, 0755) < 0 && errno != EEXIST)
 		return cfs_errorf(err, -errno, "cannot make the directory of volume %s: %s",
 				  v->name, strerror(errno));
+	fd = vn_openat(vs->dirfd, v->name, O_PATH | O_DIRECTORY, 0);
+	if (fd < 0)
+		return cfs_errorf(err, fd, "cannot open the directory of volume %s: %s", v->name,
+				  strerror(-fd));
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		return cfs_errorf(err, rc, "volume %s: %s", v->name, strerror(-rc));
 	}
-	v->dirfd = vn_openat(vs->dirfd, v->name, O_PATH | O_DIRECTORY, 0);
-	if (v->dirfd < 0) {
-		rc = v->dirfd;
-		v->dirfd = -1;
-		return cfs_errorf(err, rc, "cannot open the directory of volume %s: %s", v->name,
-				  strerror(-rc));
-	}
-	if (fstatvfs(v->dirfd, &sv) == 0 && sv.f_frsize > 0)
+	if (fstatvfs(fd, &sv) == 0 && sv.f_frsize > 0)
 		v->bsize = (int64_t)sv.f_frsize;
-	rc = walk_usage(v->dirfd, &used);
-	if (rc < 0)
+	rc = walk_usage(fd, &used);
+	if (rc < 0) {
+		close(fd);
 		return cfs_errorf(err, rc, "cannot count the usage of volume %s: %s", v->name,
 				  strerror(-rc));
+	}
 	__atomic_add_fetch(&v->used, used, __ATOMIC_ACQ_REL);
+	v->root_ino = st.st_ino;
+	vnode_put(vn_intern(v, fd, &st, 0, NULL, NULL)); /* its root, in the cache */
 	return 0;
 }
 

@@ -2,7 +2,8 @@
  * path rules (one name at a time through openat2 with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS
  * from the parent's O_PATH descriptor), creations owned by the caller, removals and renames
  * with their charges, opens through /proc/self/fd, attributes and user xattrs. Each inode
- * has one vnode per volume, shared by every view of it (its charge is per inode).
+ * has one vnode per volume, shared by every view of it (its charge is per inode); its
+ * descriptor comes from vn_acquire (vtable.c: the descriptor cache).
  *
  * Charges of name changes (volume.h: ACCOUNTING) are exact because the namespace lock
  * serialises them: a removal looks at what it removes (fstatat) before it does, so the
@@ -79,117 +80,6 @@ int vnode_check_name(const char *name)
 	return len > 255 ? -ENAMETOOLONG : 0;
 }
 
-/* ---- the table ---- */
-
-static size_t bucket(const struct volume *v, ino_t ino)
-{
-	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ULL;
-	return (size_t)(h >> 20) & (v->nb - 1);
-}
-
-static struct vnode *find_locked(struct volume *v, ino_t ino)
-{
-	struct vnode *n;
-	for (n = v->tab[bucket(v, ino)]; n; n = n->next)
-		if (n->ino == ino)
-			return n;
-	return NULL;
-}
-
-static void grow_locked(struct volume *v)
-{
-	struct vnode **old = v->tab, *n, *next;
-	size_t onb = v->nb, i;
-	v->nb *= 2;
-	v->tab = xcalloc(v->nb, sizeof(*v->tab));
-	for (i = 0; i < onb; i++)
-		for (n = old[i]; n; n = next) {
-			next = n->next;
-			size_t b = bucket(v, n->ino);
-			n->next = v->tab[b];
-			v->tab[b] = n;
-		}
-	free(old);
-}
-
-struct vnode *vn_find(struct volume *v, ino_t ino)
-{
-	pthread_mutex_lock(&v->lock);
-	struct vnode *n = find_locked(v, ino);
-	if (n)
-		n->refs++;
-	pthread_mutex_unlock(&v->lock);
-	return n;
-}
-
-/* fresh: a new inode, not in the usage yet: it is charged now. */
-static struct vnode *intern(struct volume *v, int fd, const struct stat *st, int fresh)
-{
-	pthread_mutex_lock(&v->lock);
-	struct vnode *n = find_locked(v, st->st_ino);
-	if (n) {
-		n->refs++;
-		pthread_mutex_unlock(&v->lock);
-		close(fd);
-		return n;
-	}
-	n = xcalloc(1, sizeof(*n));
-	n->vol = volume_ref(v);
-	n->fd = fd;
-	n->ino = st->st_ino;
-	n->type = st->st_mode & S_IFMT;
-	n->refs = 1;
-	if (fresh)
-		vn_charge_locked(n, st);
-	else
-		n->charged = vol_blocks_bytes(st);
-	if (v->count + 1 > v->nb)
-		grow_locked(v);
-	size_t b = bucket(v, n->ino);
-	n->next = v->tab[b];
-	v->tab[b] = n;
-	v->count++;
-	pthread_mutex_unlock(&v->lock);
-	return n;
-}
-
-struct vnode *vn_intern(struct volume *v, int fd, const struct stat *st)
-{
-	return intern(v, fd, st, 0);
-}
-
-struct vnode *vnode_ref(struct vnode *n)
-{
-	pthread_mutex_lock(&n->vol->lock);
-	n->refs++;
-	pthread_mutex_unlock(&n->vol->lock);
-	return n;
-}
-
-void vnode_put(struct vnode *n)
-{
-	struct volume *v;
-	struct vnode **pp;
-	if (!n)
-		return;
-	v = n->vol;
-	pthread_mutex_lock(&v->lock);
-	if (--n->refs > 0) {
-		pthread_mutex_unlock(&v->lock);
-		return;
-	}
-	for (pp = &v->tab[bucket(v, n->ino)]; *pp; pp = &(*pp)->next)
-		if (*pp == n) {
-			*pp = n->next;
-			v->count--;
-			break;
-		}
-	pthread_mutex_unlock(&v->lock);
-	close(n->fd);
-	free(n);
-	volume_put(v);
-}
-
 struct volume *vnode_volume(const struct vnode *n)
 {
 	return n->vol;
@@ -216,7 +106,11 @@ int vnode_lookup(struct vnode *dir, const char *name, struct vnode **out, struct
 		rc = vnode_check_name(name);
 	if (rc < 0)
 		return rc == -EINVAL ? -ENOENT : rc;
-	int fd = vn_openat(dir->fd, name, O_PATH, 0);
+	int dfd = vn_acquire(dir);
+	if (dfd < 0)
+		return dfd;
+	int fd = vn_openat(dfd, name, O_PATH, 0);
+	vn_release(dir);
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, st) < 0) {
@@ -224,7 +118,7 @@ int vnode_lookup(struct vnode *dir, const char *name, struct vnode **out, struct
 		close(fd);
 		return rc;
 	}
-	*out = intern(dir->vol, fd, st, 0);
+	*out = vn_intern(dir->vol, fd, st, 0, dir, name);
 	return 0;
 }
 
@@ -232,7 +126,12 @@ int vnode_stat(struct vnode *n, struct stat *st)
 {
 	if (volume_dead(n->vol))
 		return -ESTALE;
-	return fstat(n->fd, st) < 0 ? -errno : 0;
+	int fd = vn_acquire(n), rc;
+	if (fd < 0)
+		return fd;
+	rc = fstat(fd, st) < 0 ? -errno : 0;
+	vn_release(n);
+	return rc;
 }
 
 int vnode_readlink(struct vnode *n, char *buf, size_t size)
@@ -241,9 +140,14 @@ int vnode_readlink(struct vnode *n, char *buf, size_t size)
 		return -ESTALE;
 	if (!S_ISLNK(n->type))
 		return -EINVAL;
-	ssize_t len = readlinkat(n->fd, "", buf, size);
+	int fd = vn_acquire(n);
+	if (fd < 0)
+		return fd;
+	ssize_t len = readlinkat(fd, "", buf, size);
+	int e = errno;
+	vn_release(n);
 	if (len < 0)
-		return -errno;
+		return -e;
 	if ((size_t)len >= size)
 		return -ENAMETOOLONG;
 	buf[len] = '\0';
@@ -286,7 +190,8 @@ int volume_root(struct volume *v, const char *subpath, const struct vnode_owner 
 		struct vnode **out, struct stat *st, struct cfs_err *err)
 {
 	char *copy = xstrdup(subpath ? subpath : ""), *save = NULL, *comp;
-	int fd, rc = 0;
+	struct vnode *cur;
+	int rc = 0;
 	if (volume_dead(v)) {
 		free(copy);
 		return cfs_errorf(err, -ESTALE, "volume %s was deleted", v->name);
@@ -295,48 +200,56 @@ int volume_root(struct volume *v, const char *subpath, const struct vnode_owner 
 		free(copy);
 		return cfs_errorf(err, -EINVAL, "subPath %s: must be a relative path", subpath);
 	}
-	fd = vn_openat(v->dirfd, ".", O_PATH | O_DIRECTORY, 0);
-	if (fd < 0) {
-		free(copy);
-		return cfs_errorf(err, fd, "volume %s: %s", v->name, strerror(-fd));
-	}
+	cur = vn_top(v);
+	/* One component at a time, each a vnode (so it can be opened again by name). */
 	for (comp = strtok_r(copy, "/", &save); comp && rc == 0;
 	     comp = strtok_r(NULL, "/", &save)) {
+		struct stat cs, ls;
+		struct vnode *next = NULL;
 		if (strcmp(comp, ".") == 0)
 			continue;
 		if (strcmp(comp, "..") == 0 || strlen(comp) > 255) {
 			rc = cfs_errorf(err, -EINVAL, "subPath %s: must not contain '..'", subpath);
 			break;
 		}
-		int next = vn_openat(fd, comp, O_PATH | O_DIRECTORY, 0);
-		if (next == -ENOENT) {
-			int made = make_subdir(v, fd, comp, owner);
-			next = made < 0 ? made : vn_openat(fd, comp, O_PATH | O_DIRECTORY, 0);
-		}
-		struct stat ls;
-		if (next == -ENOTDIR && fstatat(fd, comp, &ls, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISLNK(ls.st_mode))
-			next = -ELOOP; /* O_DIRECTORY|O_NOFOLLOW says ENOTDIR for a symlink */
-		if (next < 0) {
-			rc = cfs_errorf(err, next, "subPath %s: %s: %s", subpath, comp,
-					next == -ELOOP ? "a symlink is not followed"
-						       : strerror(-next));
+		int fd = vn_acquire(cur);
+		if (fd < 0) {
+			rc = cfs_errorf(err, fd, "subPath %s: %s", subpath, strerror(-fd));
 			break;
 		}
-		close(fd);
-		fd = next;
+		int nfd = vn_openat(fd, comp, O_PATH | O_DIRECTORY, 0);
+		if (nfd == -ENOENT) {
+			int made = make_subdir(v, fd, comp, owner);
+			nfd = made < 0 ? made : vn_openat(fd, comp, O_PATH | O_DIRECTORY, 0);
+		}
+		if (nfd == -ENOTDIR && fstatat(fd, comp, &ls, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(ls.st_mode))
+			nfd = -ELOOP; /* O_DIRECTORY|O_NOFOLLOW says ENOTDIR for a symlink */
+		vn_release(cur);
+		if (nfd >= 0 && fstat(nfd, &cs) < 0) {
+			close(nfd);
+			nfd = -errno;
+		}
+		if (nfd < 0) {
+			rc = cfs_errorf(err, nfd, "subPath %s: %s: %s", subpath, comp,
+					nfd == -ELOOP ? "a symlink is not followed"
+						      : strerror(-nfd));
+			break;
+		}
+		next = vn_intern(v, nfd, &cs, 0, cur, comp);
+		vnode_put(cur);
+		cur = next;
 	}
 	free(copy);
+	if (rc == 0)
+		rc = vnode_stat(cur, st);
 	if (rc < 0) {
-		close(fd);
+		vnode_put(cur);
+		if (!err->msg[0])
+			cfs_errorf(err, rc, "volume %s: %s", v->name, strerror(-rc));
 		return rc;
 	}
-	if (fstat(fd, st) < 0) {
-		rc = -errno;
-		close(fd);
-		return cfs_errorf(err, rc, "volume %s: %s", v->name, strerror(-rc));
-	}
-	*out = intern(v, fd, st, 0);
+	*out = cur;
 	return 0;
 }
 
@@ -346,6 +259,7 @@ int volume_root(struct volume *v, const char *subpath, const struct vnode_owner 
  * before, a reservation, and afterwards the charges. */
 struct making {
 	struct vnode *dir;
+	int dirfd;	    /* its descriptor (acquired) */
 	struct stat before; /* the parent before the change */
 	int64_t reserved;   /* bytes reserved for the new inode */
 };
@@ -359,16 +273,21 @@ static int make_begin(struct making *mk, struct vnode *dir, const char *name, in
 		return rc;
 	mk->dir = dir;
 	mk->reserved = 0;
+	mk->dirfd = vn_acquire(dir);
+	if (mk->dirfd < 0)
+		return mk->dirfd;
 	pthread_mutex_lock(&dir->vol->ns_lock);
-	if (fstat(dir->fd, &mk->before) < 0) {
+	if (fstat(mk->dirfd, &mk->before) < 0) {
 		rc = -errno;
 	} else if (reserve > 0) {
 		rc = vol_reserve(dir->vol, reserve);
 		if (rc == 0)
 			mk->reserved = reserve;
 	}
-	if (rc < 0)
+	if (rc < 0) {
 		pthread_mutex_unlock(&dir->vol->ns_lock);
+		vn_release(dir);
+	}
 	return rc;
 }
 
@@ -379,7 +298,7 @@ static void charge_dir(struct volume *v, int fd, const struct stat *before)
 	if (fstat(fd, &st) < 0)
 		return;
 	pthread_mutex_lock(&v->lock);
-	struct vnode *n = find_locked(v, st.st_ino);
+	struct vnode *n = vn_find_locked(v, st.st_ino);
 	if (n)
 		vn_charge_locked(n, &st);
 	else
@@ -390,9 +309,10 @@ static void charge_dir(struct volume *v, int fd, const struct stat *before)
 static void make_end(struct making *mk)
 {
 	struct volume *v = mk->dir->vol;
-	charge_dir(v, mk->dir->fd, &mk->before);
+	charge_dir(v, mk->dirfd, &mk->before);
 	vol_charge(v, -mk->reserved);
 	pthread_mutex_unlock(&v->ns_lock);
+	vn_release(mk->dir);
 }
 
 /* Gives a new inode (open as fd, O_PATH or not) its owner and exactly mode. */
@@ -414,7 +334,7 @@ static void own(struct making *mk, int fd, mode_t type, mode_t mode, const struc
 static int make_node(struct making *mk, const char *name, mode_t type, mode_t mode,
 		     const struct vnode_owner *o, struct vnode **out, struct stat *st)
 {
-	int fd = vn_openat(mk->dir->fd, name, O_PATH, 0);
+	int fd = vn_openat(mk->dirfd, name, O_PATH, 0);
 	if (fd < 0)
 		return fd;
 	own(mk, fd, type, mode, o);
@@ -423,7 +343,7 @@ static int make_node(struct making *mk, const char *name, mode_t type, mode_t mo
 		close(fd);
 		return rc;
 	}
-	*out = intern(mk->dir->vol, fd, st, 1);
+	*out = vn_intern(mk->dir->vol, fd, st, 1, mk->dir, name);
 	return 0;
 }
 
@@ -434,7 +354,7 @@ int vnode_mkdir(struct vnode *dir, const char *name, mode_t mode, const struct v
 	int rc = make_begin(&mk, dir, name, dir->vol->bsize);
 	if (rc < 0)
 		return rc;
-	if (mkdirat(dir->fd, name, mode & 07777) < 0)
+	if (mkdirat(mk.dirfd, name, mode & 07777) < 0)
 		rc = -errno;
 	else
 		rc = make_node(&mk, name, S_IFDIR, mode, o, out, st);
@@ -452,7 +372,7 @@ int vnode_mknod(struct vnode *dir, const char *name, mode_t mode, dev_t rdev,
 	int rc = make_begin(&mk, dir, name, 0);
 	if (rc < 0)
 		return rc;
-	if (mknodat(dir->fd, name, type | (mode & 07777), 0) < 0)
+	if (mknodat(mk.dirfd, name, type | (mode & 07777), 0) < 0)
 		rc = -errno;
 	else
 		rc = make_node(&mk, name, type, mode, o, out, st);
@@ -473,7 +393,7 @@ int vnode_symlink(struct vnode *dir, const char *name, const char *target,
 	int rc = make_begin(&mk, dir, name, len > FAST_SYMLINK_MAX ? dir->vol->bsize : 0);
 	if (rc < 0)
 		return rc;
-	if (symlinkat(target, dir->fd, name) < 0)
+	if (symlinkat(target, mk.dirfd, name) < 0)
 		rc = -errno;
 	else
 		rc = make_node(&mk, name, S_IFLNK, 0777, o, out, st);
@@ -495,7 +415,7 @@ int vnode_create(struct vnode *dir, const char *name, mode_t mode, int flags,
 	int rc = make_begin(&mk, dir, name, 0);
 	if (rc < 0)
 		return rc;
-	int f = vn_openat(dir->fd, name, (open_flags(flags) & ~O_DIRECTORY) | O_CREAT | O_EXCL,
+	int f = vn_openat(mk.dirfd, name, (open_flags(flags) & ~O_DIRECTORY) | O_CREAT | O_EXCL,
 			  mode & 07777);
 	if (f < 0) {
 		rc = f;
@@ -525,30 +445,40 @@ int vnode_link(struct vnode *n, struct vnode *dir, const char *name, struct stat
 	int rc = make_begin(&mk, dir, name, 0);
 	if (rc < 0)
 		return rc;
-	vn_proc_path(n->fd, path, sizeof(path));
-	if (linkat(AT_FDCWD, path, dir->fd, name, AT_SYMLINK_FOLLOW) < 0)
-		rc = -errno;
-	else if (fstat(n->fd, st) < 0)
-		rc = -errno;
+	int fd = vn_acquire(n);
+	if (fd < 0) {
+		rc = fd;
+	} else {
+		vn_proc_path(fd, path, sizeof(path));
+		if (linkat(AT_FDCWD, path, mk.dirfd, name, AT_SYMLINK_FOLLOW) < 0)
+			rc = -errno;
+		else if (fstat(fd, st) < 0)
+			rc = -errno;
+		vn_release(n);
+	}
 	make_end(&mk);
 	return rc;
 }
 
 /* ---- removals ---- */
 
-/* The inode st describes lost its last name: its blocks leave the usage now, or at the
- * last close when it is open. Volume lock not held. */
-static void gone(struct volume *v, const struct stat *st)
+/* The name (dir, name) of the inode st describes went (volume lock held): a vnode that
+ * remembered that place cannot be opened again by it. When it was the inode's last name,
+ * its blocks leave the usage now, or at its last close when it is open. */
+static void name_gone_locked(struct volume *v, struct vnode *dir, const char *name,
+			     const struct stat *st, int last)
 {
-	pthread_mutex_lock(&v->lock);
-	struct vnode *n = find_locked(v, st->st_ino);
+	struct vnode *n = vn_find_locked(v, st->st_ino);
+	if (n && n->parent == dir && n->name && strcmp(n->name, name) == 0)
+		n->lost = 1;
+	if (!last)
+		return;
 	if (!n) {
 		vol_charge(v, -vol_blocks_bytes(st));
 	} else if (n->nopen == 0) {
 		vol_charge(v, -n->charged);
 		n->charged = 0;
 	}
-	pthread_mutex_unlock(&v->lock);
 }
 
 static int remove_entry(struct vnode *dir, const char *name, int is_dir)
@@ -560,18 +490,25 @@ static int remove_entry(struct vnode *dir, const char *name, int is_dir)
 		rc = vnode_check_name(name);
 	if (rc < 0)
 		return rc == -EINVAL ? -ENOENT : rc;
+	int dfd = vn_acquire(dir);
+	if (dfd < 0)
+		return dfd;
 	pthread_mutex_lock(&v->ns_lock);
-	if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = -errno;
 	else if (is_dir && !S_ISDIR(st.st_mode))
 		rc = -ENOTDIR;
 	else if (!is_dir && S_ISDIR(st.st_mode))
 		rc = -EISDIR;
-	else if (unlinkat(dir->fd, name, is_dir ? AT_REMOVEDIR : 0) < 0)
+	else if (unlinkat(dfd, name, is_dir ? AT_REMOVEDIR : 0) < 0)
 		rc = -errno;
-	else if (is_dir || st.st_nlink <= 1)
-		gone(v, &st);
+	if (rc == 0) {
+		pthread_mutex_lock(&v->lock);
+		name_gone_locked(v, dir, name, &st, is_dir || st.st_nlink <= 1);
+		pthread_mutex_unlock(&v->lock);
+	}
 	pthread_mutex_unlock(&v->ns_lock);
+	vn_release(dir);
 	return rc;
 }
 
@@ -585,12 +522,23 @@ int vnode_rmdir(struct vnode *dir, const char *name)
 	return remove_entry(dir, name, 1);
 }
 
+/* After a rename (volume lock held): the vnodes of what moved remember where it is. */
+static void moved_locked(struct volume *v, const struct stat *what, struct vnode *to,
+			 const char *name, struct vnode **old)
+{
+	struct vnode *n = vn_find_locked(v, what->st_ino);
+	*old = NULL;
+	if (n)
+		vn_move_locked(n, to, name, old);
+}
+
 int vnode_rename(struct vnode *dir, const char *name, struct vnode *newdir, const char *newname,
 		 unsigned flags)
 {
 	struct volume *v = dir->vol;
 	struct stat src, victim, before;
-	int rc, replaced = 0;
+	struct vnode *old1 = NULL, *old2 = NULL;
+	int rc, replaced = 0, exists = 0, dfd = -1, nfd = -1;
 	if (dir->vol != newdir->vol)
 		return -EXDEV;
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
@@ -601,27 +549,45 @@ int vnode_rename(struct vnode *dir, const char *name, struct vnode *newdir, cons
 		return -ENOENT;
 	if ((rc = vnode_check_name(newname)) < 0)
 		return rc;
+	if ((dfd = vn_acquire(dir)) < 0)
+		return dfd;
+	if ((nfd = vn_acquire(newdir)) < 0) {
+		vn_release(dir);
+		return nfd;
+	}
 	pthread_mutex_lock(&v->ns_lock);
-	if (fstatat(dir->fd, name, &src, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (fstatat(dfd, name, &src, AT_SYMLINK_NOFOLLOW) < 0) {
 		rc = -errno;
 		goto out;
 	}
-	if (!(flags & RENAME_EXCHANGE) &&
-	    fstatat(newdir->fd, newname, &victim, AT_SYMLINK_NOFOLLOW) == 0)
-		replaced = victim.st_ino != src.st_ino;
-	if (fstat(newdir->fd, &before) < 0) {
+	if (fstatat(nfd, newname, &victim, AT_SYMLINK_NOFOLLOW) == 0) {
+		exists = 1;
+		replaced = !(flags & RENAME_EXCHANGE) && victim.st_ino != src.st_ino;
+	}
+	if (fstat(nfd, &before) < 0) {
 		rc = -errno;
 		goto out;
 	}
-	if (syscall(SYS_renameat2, dir->fd, name, newdir->fd, newname, flags) < 0) {
+	if (syscall(SYS_renameat2, dfd, name, nfd, newname, flags) < 0) {
 		rc = -errno;
 		goto out;
 	}
-	if (replaced && (S_ISDIR(victim.st_mode) || victim.st_nlink <= 1))
-		gone(v, &victim);
-	charge_dir(v, newdir->fd, &before);
+	pthread_mutex_lock(&v->lock);
+	if (replaced)
+		name_gone_locked(v, newdir, newname, &victim,
+				 S_ISDIR(victim.st_mode) || victim.st_nlink <= 1);
+	if (victim.st_ino != src.st_ino || !exists)
+		moved_locked(v, &src, newdir, newname, &old1);
+	if ((flags & RENAME_EXCHANGE) && exists)
+		moved_locked(v, &victim, dir, name, &old2);
+	pthread_mutex_unlock(&v->lock);
+	charge_dir(v, nfd, &before);
 out:
 	pthread_mutex_unlock(&v->ns_lock);
+	vn_release(newdir);
+	vn_release(dir);
+	vnode_put(old1);
+	vnode_put(old2);
 	return rc;
 }
 
@@ -638,10 +604,15 @@ int vnode_open(struct vnode *n, int flags, int *fd)
 		return -EPERM;
 	if (S_ISDIR(n->type))
 		flags = (flags & ~O_ACCMODE) | O_RDONLY | O_DIRECTORY;
-	vn_proc_path(n->fd, path, sizeof(path));
+	int pfd = vn_acquire(n);
+	if (pfd < 0)
+		return pfd;
+	vn_proc_path(pfd, path, sizeof(path));
 	int f = open(path, open_flags(flags));
+	int e = errno;
+	vn_release(n);
 	if (f < 0)
-		return -errno;
+		return -e;
 	if (flags & O_TRUNC)
 		vn_recharge(n, f);
 	pthread_mutex_lock(&n->vol->lock);
@@ -686,10 +657,12 @@ int vnode_setattr(struct vnode *n, int fd, const struct vnode_attr *a, unsigned 
 		  struct stat *st)
 {
 	char path[32];
-	int rc = 0;
+	int rc = 0, pfd;
 	if (volume_dead(n->vol))
 		return -ESTALE;
-	vn_proc_path(n->fd, path, sizeof(path));
+	if ((pfd = vn_acquire(n)) < 0)
+		return pfd;
+	vn_proc_path(pfd, path, sizeof(path));
 	if (set & VNODE_SET_MODE) {
 		if (S_ISLNK(n->type))
 			rc = -EOPNOTSUPP;
@@ -699,7 +672,7 @@ int vnode_setattr(struct vnode *n, int fd, const struct vnode_attr *a, unsigned 
 	if (rc == 0 && (set & (VNODE_SET_UID | VNODE_SET_GID))) {
 		uid_t uid = (set & VNODE_SET_UID) ? a->uid : (uid_t)-1;
 		gid_t gid = (set & VNODE_SET_GID) ? a->gid : (gid_t)-1;
-		if (fchownat(n->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		if (fchownat(pfd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 			rc = -errno;
 	}
 	if (rc == 0 && (set & VNODE_SET_SIZE)) {
@@ -707,7 +680,7 @@ int vnode_setattr(struct vnode *n, int fd, const struct vnode_attr *a, unsigned 
 			rc = S_ISDIR(n->type) ? -EISDIR : -EINVAL;
 		else if ((fd >= 0 ? ftruncate(fd, a->size) : truncate(path, a->size)) < 0)
 			rc = -errno;
-		vn_recharge(n, fd);
+		vn_recharge(n, fd >= 0 ? fd : pfd);
 	}
 	if (rc == 0 && (set & (VNODE_SET_ATIME | VNODE_SET_MTIME))) {
 		struct timespec ts[2];
@@ -718,14 +691,15 @@ int vnode_setattr(struct vnode *n, int fd, const struct vnode_attr *a, unsigned 
 		if (!(set & VNODE_SET_MTIME))
 			ts[1].tv_nsec = UTIME_OMIT;
 		if (S_ISLNK(n->type))
-			rc = utimensat(n->fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
+			rc = utimensat(pfd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
 				 ? -errno
 				 : 0;
 		else if ((fd >= 0 ? futimens(fd, ts) : utimensat(AT_FDCWD, path, ts, 0)) < 0)
 			rc = -errno;
 	}
-	if (fstat(n->fd, st) < 0 && rc == 0)
+	if (fstat(pfd, st) < 0 && rc == 0)
 		rc = -errno;
+	vn_release(n);
 	return rc;
 }
 
@@ -748,29 +722,19 @@ ssize_t vnode_getxattr(struct vnode *n, const char *name, void *value, size_t si
 		return -ESTALE;
 	if (!user_name(name) || S_ISLNK(n->type))
 		return -ENODATA;
-	vn_proc_path(n->fd, path, sizeof(path));
+	int fd = vn_acquire(n);
+	if (fd < 0)
+		return fd;
+	vn_proc_path(fd, path, sizeof(path));
 	ssize_t r = getxattr(path, name, value, size);
-	return r < 0 ? xattr_err(errno) : r;
+	int e = errno;
+	vn_release(n);
+	return r < 0 ? xattr_err(e) : r;
 }
 
-ssize_t vnode_listxattr(struct vnode *n, char *list, size_t size)
+/* The user.* names of the list in all (len bytes) into list (size; 0: only the size). */
+static ssize_t user_names(const char *all, ssize_t len, char *list, size_t size)
 {
-	char path[32];
-	if (volume_dead(n->vol))
-		return -ESTALE;
-	if (S_ISLNK(n->type))
-		return 0;
-	vn_proc_path(n->fd, path, sizeof(path));
-	ssize_t len = listxattr(path, NULL, 0);
-	if (len <= 0)
-		return len < 0 ? (errno == ENOTSUP ? 0 : -errno) : 0;
-	char *all = xmalloc((size_t)len);
-	len = listxattr(path, all, (size_t)len);
-	if (len < 0) {
-		int e = errno;
-		free(all);
-		return e == ERANGE ? -EAGAIN : -e;
-	}
 	size_t out = 0;
 	const char *p;
 	for (p = all; p < all + len; p += strlen(p) + 1) {
@@ -781,10 +745,36 @@ ssize_t vnode_listxattr(struct vnode *n, char *list, size_t size)
 			memcpy(list + out, p, l);
 		out += l;
 	}
-	free(all);
 	if (size && out > size)
 		return -ERANGE;
 	return (ssize_t)out;
+}
+
+ssize_t vnode_listxattr(struct vnode *n, char *list, size_t size)
+{
+	char path[32];
+	if (volume_dead(n->vol))
+		return -ESTALE;
+	if (S_ISLNK(n->type))
+		return 0;
+	int fd = vn_acquire(n);
+	if (fd < 0)
+		return fd;
+	vn_proc_path(fd, path, sizeof(path));
+	ssize_t r, len = listxattr(path, NULL, 0);
+	if (len <= 0) {
+		r = len < 0 ? (errno == ENOTSUP ? 0 : -errno) : 0;
+	} else {
+		char *all = xmalloc((size_t)len);
+		len = listxattr(path, all, (size_t)len);
+		if (len < 0)
+			r = errno == ERANGE ? -EAGAIN : -errno;
+		else
+			r = user_names(all, len, list, size);
+		free(all);
+	}
+	vn_release(n);
+	return r;
 }
 
 int vnode_setxattr(struct vnode *n, const char *name, const void *value, size_t size, int flags)
@@ -796,9 +786,13 @@ int vnode_setxattr(struct vnode *n, const char *name, const void *value, size_t 
 		return -EOPNOTSUPP;
 	if (S_ISLNK(n->type))
 		return -EPERM;
-	vn_proc_path(n->fd, path, sizeof(path));
+	int fd = vn_acquire(n);
+	if (fd < 0)
+		return fd;
+	vn_proc_path(fd, path, sizeof(path));
 	int rc = setxattr(path, name, value, size, flags) < 0 ? xattr_err(errno) : 0;
-	vn_recharge(n, -1); /* a large value may take a block */
+	vn_recharge(n, fd); /* a large value may take a block */
+	vn_release(n);
 	return rc;
 }
 
@@ -809,8 +803,12 @@ int vnode_removexattr(struct vnode *n, const char *name)
 		return -ESTALE;
 	if (!user_name(name) || S_ISLNK(n->type))
 		return -ENODATA;
-	vn_proc_path(n->fd, path, sizeof(path));
+	int fd = vn_acquire(n);
+	if (fd < 0)
+		return fd;
+	vn_proc_path(fd, path, sizeof(path));
 	int rc = removexattr(path, name) < 0 ? xattr_err(errno) : 0;
-	vn_recharge(n, -1);
+	vn_recharge(n, fd);
+	vn_release(n);
 	return rc;
 }

@@ -500,6 +500,7 @@ START_TEST(test_rename_race_stays_inside)
 	ck_assert_int_eq(mkdir(p, 0755), 0);
 	snprintf(p, sizeof(p), "%s/d.link", vdir);
 	ck_assert_int_eq(symlink(outside, p), 0);
+	volumes_set_fd_budget(vs, 3); /* descriptors opened again by name all the time */
 	ck_assert_int_eq(pthread_create(&t, NULL, swapper, &rc), 0);
 	for (i = 0; i < 20000; i++) {
 		struct vnode *d = NULL, *s = NULL;
@@ -532,6 +533,66 @@ START_TEST(test_rename_race_stays_inside)
 	ck_assert_int_eq(escaped, 0);
 	ck_assert_int_gt(opened, 0);
 	vnode_put(r);
+	volume_put(v);
+}
+END_TEST
+
+/* Descriptors are a cache: with room for two, every vnode is opened again by its name when
+ * used, through renames, and one whose name went answers ESTALE. */
+START_TEST(test_descriptor_cache)
+{
+	struct volume *v = get("pv-fd", 10 * MiB);
+	struct vnode *r = root_of(v), *a = NULL, *b = NULL, *c = NULL, *x = NULL;
+	struct stat st;
+	char buf[64];
+	int fd;
+	volumes_set_fd_budget(vs, 2);
+	ck_assert_int_eq(vnode_mkdir(r, "a", 0755, NULL, &a, &st), 0);
+	ck_assert_int_eq(vnode_mkdir(a, "b", 0755, NULL, &b, &st), 0);
+	struct vnode *f = create(b, "f", &fd);
+	ck_assert_int_eq(vnode_pwrite(f, fd, "hello", 5, 0), 5);
+	vnode_close(f, fd);
+	ck_assert_int_le(volumes_fds(vs), 2);
+	/* every node answers, opened again through its parents */
+	ck_assert_int_eq(vnode_stat(a, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_int_eq(vnode_stat(f, &st), 0);
+	ck_assert_int_eq(st.st_size, 5);
+	ck_assert_int_eq(vnode_open(f, O_RDONLY, &fd), 0);
+	ck_assert_int_eq(pread(fd, buf, sizeof(buf), 0), 5);
+	vnode_close(f, fd);
+	ck_assert_int_eq(vnode_lookup(b, "f", &x, &st), 0);
+	ck_assert_ptr_eq(x, f); /* one vnode per inode */
+	vnode_put(x);
+	/* renamed: found again under the new name */
+	ck_assert_int_eq(vnode_rename(r, "a", r, "a2", 0), 0);
+	ck_assert_int_eq(vnode_mkdir(b, "c", 0755, NULL, &c, &st), 0);
+	ck_assert_int_eq(vnode_stat(f, &st), 0);
+	ck_assert_int_eq(vnode_open(f, O_RDONLY, &fd), 0);
+	vnode_close(f, fd);
+	char p[1024];
+	snprintf(p, sizeof(p), "%s/a2/b/c", vpath("pv-fd"));
+	ck_assert_int_eq(access(p, F_OK), 0);
+	/* moved behind our back and replaced by another directory: never the wrong inode */
+	snprintf(p, sizeof(p), "mv '%s/a2/b' '%s/b.moved' && mkdir '%s/a2/b'", vpath("pv-fd"),
+		 vpath("pv-fd"), vpath("pv-fd"));
+	ck_assert_int_eq(system(p), 0);
+	volumes_set_fd_budget(vs, 0); /* everything idle is closed */
+	ck_assert_int_eq(vnode_stat(f, &st), -ESTALE);
+	ck_assert_int_eq(vnode_stat(c, &st), -ESTALE);
+	volumes_set_fd_budget(vs, 2);
+	/* a name that went: the vnode cannot come back */
+	ck_assert_int_eq(vnode_mkdir(r, "gone", 0755, NULL, &x, &st), 0);
+	ck_assert_int_eq(vnode_rmdir(r, "gone"), 0);
+	volumes_set_fd_budget(vs, 0);
+	ck_assert_int_eq(vnode_stat(x, &st), -ESTALE);
+	vnode_put(x);
+	vnode_put(c);
+	vnode_put(f);
+	vnode_put(b);
+	vnode_put(a);
+	vnode_put(r);
+	ck_assert_int_eq(volumes_fds(vs), 0); /* (the usage misses the mkdir made behind us) */
 	volume_put(v);
 }
 END_TEST
@@ -1074,6 +1135,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_subpath_rules);
 	tcase_add_test(tc, test_exdev_between_volumes);
 	tcase_add_test(tc, test_rename_race_stays_inside);
+	tcase_add_test(tc, test_descriptor_cache);
 	tcase_add_test(tc, test_reclaim_delete);
 	tcase_add_test(tc, test_reclaim_scrub_keeps_root);
 	tcase_add_test(tc, test_trash_emptied_at_start);
