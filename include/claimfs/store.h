@@ -18,7 +18,7 @@
  *      alone; the cluster lock is never taken while holding it.
  *   5. notify lock (struct fs_notify): invalidation queues, the async batch and poll
  *      registrations. A leaf: taken under the cluster and/or nodes lock or alone.
- *   Volume data (include/claimfs/volume.h, src/fs/fs_data.h) adds four, none of them ever
+ *   Volume data (include/claimfs/volume.h, src/fs/fs_data.h) adds five, none of them ever
  *   held while the cluster lock is taken, so the data I/O path never waits for it:
  *   6. data lock (struct fs_data): the adapter's views and data inode table. Taken alone,
  *      or under the cluster lock (a removed PV or pod kills its views, in the watch
@@ -28,11 +28,12 @@
  *      reclaim moves a directory into the trash: a rename, never an fsync). A leaf.
  *   8. namespace lock (one per volume): serialises creations, removals and renames in
  *      that volume so their capacity charges are exact. Taken alone; then 9 under it.
- *   9. volume lock (one per volume): its inode table and each inode's charge. A leaf.
+ *   9. volume lock (one per volume): its inode table and each inode's charge and
+ *      descriptor; under it only the fd lock of the registry's descriptor cache (a leaf).
  *   A volume's usage is an atomic counter: reads and writes take no lock but 9, briefly.
  *   No other locks. Order: handle -> cluster -> persist, and handle -> cluster -> nodes
  *   -> notify (persist and nodes are never held together; any prefix may be skipped);
- *   cluster -> data, cluster -> registry, namespace -> volume.
+ *   cluster -> data, cluster -> registry, namespace -> volume -> fd.
  *   Readers render a whole file into a private buffer under the cluster lock, so a read
  *   never mixes two versions. No lock is held while replying to FUSE or while calling a
  *   fuse_lowlevel_notify_* function; an op that changed the cluster replies only after
