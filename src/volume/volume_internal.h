@@ -81,6 +81,7 @@ struct vnode {
 	struct vnode *parent; /* where it was last found (a reference); NULL: the root */
 	char *name;	      /* its name there; owned; NULL for the root */
 	int lost;	      /* that name went (unlinked, replaced): it cannot be reopened */
+	int unlinked;	      /* its last name went: the cache must not keep its blocks */
 	int fd;		      /* O_PATH descriptor, -1 while evicted; volume lock */
 	unsigned uses;	      /* callers using fd now (vn_acquire): it stays open */
 	unsigned refs;	      /* users, + 1 while it holds fd; volume lock */
@@ -124,6 +125,9 @@ struct vnode *vn_find_locked(struct volume *v, ino_t ino);
 /* Volume lock held: n is now called name in parent; *old gets the parent to put after
  * unlocking (or NULL). */
 void vn_move_locked(struct vnode *n, struct vnode *parent, const char *name, struct vnode **old);
+/* Volume lock held: when only the cache holds n, takes its descriptor away; returns it to
+ * be closed after unlocking, or -1. */
+int vn_drop_idle_locked(struct vnode *n);
 /* Closes descriptors of idle vnodes until the cache is within its budget. No lock held. */
 void vn_evict(struct volumes *vs);
 /* Frees the vnode table of an incarnation whose last reference went. */

@@ -134,6 +134,13 @@ static int drop_fd_locked(struct vnode *n)
 	return fd;
 }
 
+int vn_drop_idle_locked(struct vnode *n)
+{
+	if (n->refs == 1 && n->fd >= 0 && n->uses == 0)
+		return drop_fd_locked(n);
+	return -1;
+}
+
 /* ---- life ---- */
 
 /* Frees a vnode that left the table (no lock held). */
@@ -164,8 +171,9 @@ void vnode_put(struct vnode *n)
 	v = n->vol;
 	pthread_mutex_lock(&v->lock);
 	n->refs--;
-	/* The cache keeps a vnode for its descriptor, unless its volume is dead. */
-	if (n->refs == 1 && n->fd >= 0 && n->uses == 0 && volume_dead(v))
+	/* The cache keeps a vnode for its descriptor, unless its volume is dead or its file
+	 * has no name left (the descriptor would keep its blocks allocated). */
+	if (n->refs == 1 && n->fd >= 0 && n->uses == 0 && (volume_dead(v) || n->unlinked))
 		fd = drop_fd_locked(n);
 	if (n->refs == 0) {
 		unlink_locked(v, n);
@@ -192,7 +200,7 @@ void vn_move_locked(struct vnode *n, struct vnode *parent, const char *name, str
 		free(n->name);
 		n->name = xstrdup(name);
 	}
-	n->lost = 0;
+	n->lost = n->unlinked = 0;
 }
 
 struct vnode *vn_intern(struct volume *v, int fd, const struct stat *st, int fresh,
