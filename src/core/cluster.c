@@ -268,9 +268,16 @@ void cluster_new_uid(struct cluster *cl, char *buf)
 	uint64_t a = splitmix64(&x), b = splitmix64(&x);
 	a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL; /* version 4 */
 	b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL; /* variant 10 */
-	snprintf(buf, 37, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(a >> 32),
-		 (unsigned)((a >> 16) & 0xffff), (unsigned)(a & 0xffff), (unsigned)(b >> 48),
-		 (unsigned long long)(b & 0xffffffffffffULL));
+	/* "%08x-%04x-%04x-%04x-%012llx" of a:b, by hand (one per created object) */
+	static const char hex[] = "0123456789abcdef";
+	char *p = buf;
+	for (int i = 0; i < 32; i++) {
+		uint64_t w = i < 16 ? a : b;
+		if (i == 8 || i == 12 || i == 16 || i == 20)
+			*p++ = '-';
+		*p++ = hex[(w >> (60 - 4 * (i % 16))) & 0xf];
+	}
+	*p = '\0';
 }
 
 /* ---- persistence ---- */

@@ -255,8 +255,28 @@ void jtime_format(int64_t ms, char *buf, size_t len)
 		snprintf(buf, len, "1970-01-01T00:00:00Z");
 		return;
 	}
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	int year = tm.tm_year + 1900;
+	if (year < 0 || year > 9999 || len < 21) { /* rare: let snprintf cope */
+		snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", year, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		return;
+	}
+	/* By hand: every created object and every event carries a timestamp, and snprintf
+	 * with six fields was 3% of a bulk apply. */
+	const int parts[6] = {tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, 0};
+	static const char seps[] = "-T::Z";
+	char *p = buf;
+	*p++ = (char)('0' + year / 1000);
+	*p++ = (char)('0' + year / 100 % 10);
+	*p++ = (char)('0' + year / 10 % 10);
+	*p++ = (char)('0' + year % 10);
+	*p++ = '-';
+	for (int i = 0; i < 5; i++) {
+		*p++ = (char)('0' + parts[i] / 10 % 10);
+		*p++ = (char)('0' + parts[i] % 10);
+		*p++ = seps[i];
+	}
+	*p = '\0';
 }
 
 /* n digits at *p into *out; moves *p. */

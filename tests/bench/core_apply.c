@@ -1,7 +1,8 @@
 /* core_apply.c - the bulk-apply path without FUSE, for profilers (perf, callgrind,
  * massif): opens a cluster in a state directory, applies STREAMS streams of CLAIMS claims
  * each through cluster_apply (as a write to /apply does), optionally closes and reopens it
- * (the load path of a mount), and prints per stream the seconds and the heap in use
+ * (the load path of a mount), and prints the time of the first open (a mount of DIR's
+ * state), per stream the seconds and the heap in use
  * (mallinfo2: what malloc handed out, without the allocator's free pages) per claim.
  *
  *   core_apply CLAIMS STREAMS [DIR] [--reopen] [--nosync]
@@ -91,10 +92,12 @@ int main(int argc, char **argv)
 	struct cluster_options o = {.state_dir = dir, .cluster_file = cfile, .quiet = 1};
 	struct cfs_err err = {{0}};
 	struct cluster *cl;
+	double t_open = now();
 	if (cluster_open(&o, &cl, &err) < 0) {
 		fprintf(stderr, "core_apply: %s\n", err.msg);
 		return 1;
 	}
+	printf("open: %.3f s, heap %.1f MiB\n", now() - t_open, (double)heap_used() / 1048576);
 	size_t heap0 = heap_used(), rss0 = rss();
 	struct strbuf sb = STRBUF_INIT;
 	for (long s = 0; s < streams; s++) {
