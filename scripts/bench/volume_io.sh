@@ -8,7 +8,8 @@
 #   read        the file read back cold (its pages dropped with posix_fadvise DONTNEED,
 #               the backing file's too), 1 MiB read(2)s
 #   read_warm   read again with the pages cached
-# Each figure is the median of VOLUME_RUNS runs. Prints "name value" lines, e.g.
+# Each figure is the median of VOLUME_RUNS runs, the two paths taking turns, every figure
+# starting after a sync(2). Prints "name value" lines, e.g.
 #   volume_seq_write_MBps 812.4
 #   volume_seq_write_direct_MBps 903.1
 #   volume_seq_write_ratio 0.90
@@ -106,24 +107,30 @@ def read(path):
         raise OSError("short read")
     return mb / (time.perf_counter() - t)
 
-def figures(where, backing_file):
+def one(where, backing_file, r):
     f = os.path.join(where, "seq")
-    r = {"write": [], "write_cached": [], "read": [], "read_warm": []}
-    for _ in range(runs):
-        r["write"].append(write(f, True))
-        r["write_cached"].append(write(f, False))
-        drop(f)
-        if backing_file:
-            drop(backing_file)
-        r["read"].append(read(f))
-        r["read_warm"].append(read(f))
-        os.unlink(f)
-    return {k: statistics.median(v) for k, v in r.items()}
+    os.sync()  # every figure starts with no dirty pages anywhere
+    r["write"].append(write(f, True))
+    os.sync()
+    r["write_cached"].append(write(f, False))
+    drop(f)
+    if backing_file:
+        drop(backing_file)
+    r["read"].append(read(f))
+    r["read_warm"].append(read(f))
+    os.unlink(f)
 
+# The two paths take turns, so that both see the same state of the machine.
+keys = ("write", "write_cached", "read", "read_warm")
+rd = {k: [] for k in keys}
+rp = {k: [] for k in keys}
+for _ in range(runs):
+    one(direct, None, rd)
+    one(pod, os.path.join(backing, "seq"), rp)
+d = {k: statistics.median(v) for k, v in rd.items()}
+p = {k: statistics.median(v) for k, v in rp.items()}
 res = {}
-d = figures(direct, None)
-p = figures(pod, os.path.join(backing, "seq"))
-for k in ("write", "write_cached", "read", "read_warm"):
+for k in keys:
     res["volume_seq_%s_MBps" % k] = round(p[k], 1)
     res["volume_seq_%s_direct_MBps" % k] = round(d[k], 1)
     res["volume_seq_%s_ratio" % k] = round(p[k] / d[k], 3)
