@@ -217,6 +217,20 @@ printf 'SECOND' | dd of="$H/same" conv=notrunc status=none # a write-only open w
 same "$("$PY" -c 'import os; print(os.pread(8, 100, 0).decode(), end="")')" "SECONDversion" "a reader with cached pages sees a write-only writer's bytes (same view)"
 exec 8<&-
 
+mm=$("$PY" - "$H/mm" "$MNT/persistentvolumes/$WPV/data/mm" <<'P'
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+os.ftruncate(fd, 4096)
+m = mmap.mmap(fd, 4096, mmap.MAP_SHARED)
+m[0:5] = b"mmap!"
+m.flush()
+m.close()
+os.close(fd)
+print(open(sys.argv[2], "rb").read(5).decode())
+P
+)
+same "$mm" "mmap!" "a shared mapping's writes reach the file (seen through the other view)"
+
 # --- owners are the caller's (a mount other users may enter)
 t_umount
 t_mount -o allow_other

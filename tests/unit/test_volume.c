@@ -1034,6 +1034,26 @@ START_TEST(test_delete_policy_removes_data)
 }
 END_TEST
 
+START_TEST(test_deleted_delete_pv_takes_its_data)
+{
+	fx_apply_ok(&fx, "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: scratch\n"
+			 "spec:\n  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n"
+			 "  storageClassName: \"\"\n  persistentVolumeReclaimPolicy: Delete\n"
+			 "  hostPath: {path: /scratch}\n");
+	put_file("scratch", "f", "x\n");
+	ck_assert_int_eq(cdel("PersistentVolume", NULL, "scratch"), 0);
+	ck_assert_ptr_null(fx_get(&fx, "PersistentVolume", NULL, "scratch"));
+	ck_assert_int_ne(access(cpath("scratch"), F_OK), 0);
+	/* a Retain PV deleted directly keeps it */
+	fx_apply_ok(&fx, "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: kept\n"
+			 "spec:\n  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n"
+			 "  storageClassName: \"\"\n  hostPath: {path: /kept}\n");
+	put_file("kept", "f", "x\n");
+	ck_assert_int_eq(cdel("PersistentVolume", NULL, "kept"), 0);
+	ck_assert_int_eq(access(cpath("kept"), F_OK), 0);
+}
+END_TEST
+
 START_TEST(test_retain_keeps_data)
 {
 	static const char disk[] =
@@ -1153,6 +1173,7 @@ Suite *make_suite(void)
 	tcase_add_test(tk, test_tree_pod_mounts);
 	tcase_add_test(tk, test_tree_unbound_claim_has_no_mount);
 	tcase_add_test(tk, test_delete_policy_removes_data);
+	tcase_add_test(tk, test_deleted_delete_pv_takes_its_data);
 	tcase_add_test(tk, test_retain_keeps_data);
 	tcase_add_test(tk, test_recycle_empties_data);
 	tcase_add_test(tk, test_expansion_raises_the_limit);
