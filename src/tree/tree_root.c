@@ -180,7 +180,14 @@ void tree_readme(struct strbuf *out)
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		readme_table(out, kinds[i].dir, kinds[i].t);
 	sb_adds(out,
-		"  (w): writable, takes effect at write(2); @: symlink; /: directory of symlinks\n"
+		"  (w): writable, takes effect at write(2); @: symlink; /: directory\n"
+		"\n"
+		"Volume data\n"
+		"  persistentvolumes/<pv>/data/    the volume's files, limited to its capacity\n"
+		"                (ENOSPC; df shows it); Delete removes them, Recycle empties them\n"
+		"  namespaces/<ns>/pods/<pod>/containers/<container>/<mountPath>\n"
+		"                what that container sees at each volumeMount (subPath; EROFS when\n"
+		"                readOnly or ReadOnlyMany); the data outlives the pod\n"
 		"\n"
 		"Examples\n"
 		"  cp pvc.yaml namespaces/default/persistentvolumeclaims/\n"
@@ -189,6 +196,7 @@ void tree_readme(struct strbuf *out)
 		"  echo 5 > namespaces/default/statefulsets/web/replicas\n"
 		"  echo 10Gi > namespaces/default/persistentvolumeclaims/data/storage\n"
 		"  rmdir namespaces/default/pods/web-1\n"
+		"  echo hi > namespaces/default/pods/web-0/containers/web/data/hello\n"
 		"  echo false > nodes/node-2/ready\n"
 		"  cat namespaces/default/persistentvolumeclaims/.table\n"
 		"\n"
