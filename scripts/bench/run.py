@@ -14,7 +14,8 @@ Environment (defaults are the issue's sizes):
   BENCH_REPLICAS=1000   StatefulSet scale-up
   BENCH_WRITES=200      single-claim writes per writer figure (eight writers: the same
                         number per writer)
-  BENCH_RUNS=5          repetitions of each warm figure (the median is reported)
+  BENCH_RUNS=5          rounds of each warm figure, up to 3 of each cold one (medians
+                        are reported; claimfs, tmpfs and the floors take turns in a round)
   BENCH_JSON=bench.json where the JSON goes
   BENCH_DIR             work directory (default: a new one under $TMPDIR or /tmp); the
                         state directories live there, so it says which disk is measured
@@ -405,30 +406,47 @@ def section_tree(work, cluster_file):
                      "directories made empty in the copy" % (len(errs), errs[0] if errs else "",
                                                              made))
         log(copy_note)
-    fmnt = os.path.join(work, "floor-mnt")
     flog = os.path.join(work, "floor.log")
     # The floor runs twice: with libfuse's multi-threaded loop (as claimfs) and with one
     # thread (cheaper per request on few CPUs: no hand-over between workers). "The floor"
     # is the faster of the two for each figure.
-    floors = {"floor-mt": Daemon([FLOOR, troot, fmnt], fmnt, flog),
-              "floor-1": Daemon([FLOOR, "-s", troot, fmnt], fmnt, flog)}
-
+    fmnts = {"floor-mt": os.path.join(work, "floor-mt"), "floor-1": os.path.join(work, "floor-1")}
+    servers = {"claimfs": claimfs(state, mnt, logp, cluster_file),
+               "floor-mt": Daemon([FLOOR, troot, fmnts["floor-mt"]], fmnts["floor-mt"], flog),
+               "floor-1": Daemon([FLOOR, "-s", troot, fmnts["floor-1"]], fmnts["floor-1"], flog)}
+    roots = {"claimfs": mnt, "tmpfs": troot}
+    roots.update(fmnts)
+    order = ("claimfs", "tmpfs", "floor-mt", "floor-1")
     cmds = {"ls": "ls -l %s" % PVC, "cat": "cat %s/*/phase" % PVC, "find": "find ."}
+    cold_runs = max(1, min(RUNS, 3))
+    # The file systems take turns within each round, so that whatever else the machine
+    # does hits them alike; each figure is the median of its rounds.
+    times = {}
+    for what, cmd in cmds.items():
+        # cold: every run on a fresh mount with dropped caches
+        for _ in range(cold_runs):
+            for fs in order:
+                d = servers.get(fs)
+                if d:
+                    d.stop()
+                drop_caches()
+                if d:
+                    d.start()
+                times.setdefault((fs, what, 0), []).append(shell_time(cmd, roots[fs]))
+        # warm: one run to fill the caches, then RUNS rounds
+        for fs in order:
+            shell_time(cmd, roots[fs])
+        for _ in range(RUNS):
+            for fs in order:
+                times.setdefault((fs, what, 1), []).append(shell_time(cmd, roots[fs]))
+    for d in servers.values():
+        d.stop()
     res = {}
-    for fs in ("claimfs", "tmpfs", "floor-mt", "floor-1"):
-        for what, cmd in cmds.items():
-            # cold: a fresh mount (FUSE) and dropped caches
-            d = claimfs(state, mnt, logp, cluster_file) if fs == "claimfs" else floors.get(fs)
-            drop_caches()
-            if d:
-                d.start()
-            root = mnt if fs == "claimfs" else troot if fs == "tmpfs" else fmnt
-            cold = shell_time(cmd, root)
-            warm = median_time(cmd, root)
-            res[(fs, what)] = (cold, warm)
-            if d:
-                d.stop()
-            log("%-8s %-4s cold %.4f s warm %.4f s" % (fs, what, cold, warm))
+    for fs in order:
+        for what in cmds:
+            res[(fs, what)] = (statistics.median(times[(fs, what, 0)]),
+                               statistics.median(times[(fs, what, 1)]))
+            log("%-8s %-4s cold %.4f s warm %.4f s" % (fs, what, *res[(fs, what)]))
     for what in cmds:
         mt, st = res[("floor-mt", what)], res[("floor-1", what)]
         res[("floor", what)] = (min(mt[0], st[0]), min(mt[1], st[1]))
@@ -456,7 +474,9 @@ def section_tree(work, cluster_file):
     entries = int(subprocess.run("find . | wc -l", shell=True, cwd=troot, capture_output=True,
                                  text=True).stdout)
     figure("tree_entries", "entries in the tree that find walks", entries, "", note=copy_note)
-    return {"entries": entries, "copy": copy_note, "failures": failures}
+    return {"entries": entries, "copy": copy_note, "failures": failures, "cold_runs": cold_runs,
+            "times": {"%s %s %s" % (fs, what, "warm" if warm else "cold"): v
+                      for (fs, what, warm), v in times.items()}}
 
 
 def section_sts(work, cluster_file):
