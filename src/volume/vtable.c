@@ -290,7 +290,18 @@ struct vnode *vn_top(struct volume *v)
 
 /* ---- descriptors ---- */
 
+/* Deeper than this, a chain of evicted parents is a loop (the disk was changed behind our
+ * back): the inode is not found again. */
+#define REOPEN_DEPTH_MAX 4096
+
+static int acquire(struct vnode *n, unsigned depth);
+
 int vn_acquire(struct vnode *n)
+{
+	return acquire(n, 0);
+}
+
+static int acquire(struct vnode *n, unsigned depth)
 {
 	struct volume *v = n->vol;
 	struct fdcache *c = &v->vs->fds;
@@ -308,7 +319,7 @@ int vn_acquire(struct vnode *n)
 		pthread_mutex_unlock(&v->lock);
 		return fd;
 	}
-	if (n->lost) {
+	if (n->lost || depth > REOPEN_DEPTH_MAX) {
 		n->uses--;
 		pthread_mutex_unlock(&v->lock);
 		return -ESTALE;
@@ -321,7 +332,7 @@ int vn_acquire(struct vnode *n)
 	pthread_mutex_unlock(&v->lock);
 
 	if (parent) {
-		pfd = vn_acquire(parent);
+		pfd = acquire(parent, depth + 1);
 		fd = pfd < 0 ? pfd : vn_openat(pfd, name, O_PATH, 0);
 		if (pfd >= 0)
 			vn_release(parent);
