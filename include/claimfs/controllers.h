@@ -44,7 +44,7 @@ enum cluster_slot {
 	CLUSTER_SLOT_WORKLOADS, /* src/controllers workloads */
 	CLUSTER_SLOT_RENDER,    /* metrics and tables */
 	CLUSTER_SLOT_TREE,      /* src/tree */
-	CLUSTER_SLOT_SPARE1,
+	CLUSTER_SLOT_VOLUMES,   /* src/volume: the volume registry */
 	CLUSTER_SLOT_SPARE2,
 	CLUSTER_NSLOTS
 };

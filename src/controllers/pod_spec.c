@@ -111,6 +111,47 @@ static int check_protocol(const struct manifest *m, json_t *p, const char *at, s
 	return 0;
 }
 
+/* volumeMounts[j] (at) of a container as upstream's validateVolumeMounts: a mountPath
+ * once per container; a subPath relative and without "..". O(mounts) per mount. */
+static int check_mount_paths(const struct manifest *m, json_t *mounts, size_t j, const char *at,
+			     struct cfs_err *err)
+{
+	json_t *x = json_array_get(mounts, j);
+	const char *mp = jstr(x, "mountPath"), *sub;
+	size_t k;
+	for (k = 0; k < j; k++) {
+		const char *other = jstr(json_array_get(mounts, k), "mountPath");
+		if (other && strcmp(other, mp) == 0)
+			return manifest_errorf(
+			    m, json_object_get(x, "mountPath"), err, -EINVAL,
+			    "%s.mountPath: Invalid value: \"%s\": must be unique", at, MQUOTE(mp));
+	}
+	json_t *js = json_object_get(x, "subPath");
+	if (!js || json_is_null(js))
+		return 0;
+	if (!json_is_string(js))
+		return manifest_member_errorf(m, x, "subPath", err, -EINVAL,
+					      "%s.subPath: Invalid value: must be a string", at);
+	sub = json_string_value(js);
+	if (sub[0] == '/')
+		return manifest_errorf(m, js, err, -EINVAL,
+				       "%s.subPath: Invalid value: \"%s\": must be a relative path",
+				       at, MQUOTE(sub));
+	const char *p = sub;
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return manifest_errorf(
+			    m, js, err, -EINVAL,
+			    "%s.subPath: Invalid value: \"%s\": must not contain '..'", at,
+			    MQUOTE(sub));
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return 0;
+}
+
 static int check_containers(const struct manifest *m, json_t *spec, const char *path,
 			    const char *field, const char **vols, size_t nvols,
 			    const char *const *extra, json_t *seen, struct cfs_err *err)
@@ -200,6 +241,9 @@ static int check_containers(const struct manifest *m, json_t *spec, const char *
 			if (!jstr(x, "mountPath") || !*jstr(x, "mountPath"))
 				return manifest_errorf(m, x, err, -EINVAL,
 						       "%s.mountPath: Required value", at2);
+			int mrc = check_mount_paths(m, mounts, j, at2, err);
+			if (mrc < 0)
+				return mrc;
 		}
 	}
 	return 0;

@@ -8,7 +8,6 @@
 #include "volume_internal.h"
 
 /* controllers.h has spare slots; this one is the volumes'. */
-#define CLUSTER_SLOT_VOLUMES CLUSTER_SLOT_SPARE1
 
 struct vslot {
 	struct volumes *vs; /* NULL until opened, or when opening failed */
