@@ -294,9 +294,16 @@ static void pod_watch(struct cluster *cl, struct object *pod, int removed)
 		wake_waiters(cl, pod);
 }
 
+/* The indexes over pods: claims -> pods (storage) and sets, nodes (workloads). */
+static void pod_index(struct cluster *cl, struct object *pod, int removed)
+{
+	storage_pod_index(cl, pod, removed);
+	wl_pod_index(cl, pod, removed);
+}
+
 const struct kind_ops pod_ops = {
     .admit = pod_admit,
     .sync = pod_sync,
     .watch = pod_watch,
-    .index = storage_pod_index,
+    .index = pod_index,
 };

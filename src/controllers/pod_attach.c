@@ -34,14 +34,17 @@ static const char *node_of(const struct object *pod)
 	return json_string_value(json_object_get(json_object_get(pod->json, "spec"), "nodeName"));
 }
 
-/* The other bound pods that use the claim: one pass over the namespace. */
-static size_t claim_users(struct object *const *pods, size_t n, const struct object *self,
-			  const char *claim, const struct object **out)
+/* The other bound pods that use the claim (new array in *out, caller frees): O(pods
+ * using the claim) through the storage index. */
+static size_t claim_users(struct cluster *cl, const struct object *self, const char *claim,
+			  const struct object ***out)
 {
-	size_t i, k = 0;
+	struct object **pods;
+	size_t n = storage_claim_pods(cl, self->ns, claim, &pods), i, k = 0;
 	for (i = 0; i < n; i++)
-		if (pods[i] != self && node_of(pods[i]) && pod_uses_claim(pods[i]->json, claim))
-			out[k++] = pods[i];
+		if (pods[i] != self && node_of(pods[i]))
+			pods[k++] = pods[i];
+	*out = (const struct object **)pods;
 	return k;
 }
 
@@ -84,11 +87,9 @@ int attach_pod(struct cluster *cl, struct object *pod, const struct object *node
 	struct store *st = cluster_store(cl);
 	const struct kind *pvck = cluster_kind(cl, "PersistentVolumeClaim");
 	const struct kind *pvk = cluster_kind(cl, "PersistentVolume");
-	size_t n, i;
-	struct object *const *pods = store_list(st, pod->kind, pod->ns, &n);
+	size_t i;
 	json_t *v, *attach = json_array();
 	struct strbuf msg = STRBUF_INIT;
-	const struct object **users = xcalloc(n + 1, sizeof(*users));
 	int ok = 1;
 
 	json_array_foreach(jget(pod->json, "spec.volumes"), i, v)
@@ -103,14 +104,17 @@ int attach_pod(struct cluster *cl, struct object *pod, const struct object *node
 			ok = 0; /* the claim lost its volume: wait (the kubelet's FailedMount) */
 			continue;
 		}
-		size_t k = claim_users(pods, n, pod, claim, users);
+		const struct object **users;
+		size_t k = claim_users(cl, pod, claim, &users);
 		if (!multi_attach_allowed(pv->json) &&
 		    multi_attach_error(users, k, pv->name, node->name, &msg)) {
+			free(users);
 			ok = 0;
 			break;
 		}
 		if (!attached_on(users, k, node->name))
 			json_array_append_new(attach, json_string(pv->name));
+		free(users);
 	}
 	if (msg.len) {
 		json_t *c = wl_condition(pod->json, "PodReadyToStartContainers");
@@ -129,6 +133,5 @@ int attach_pod(struct cluster *cl, struct object *pod, const struct object *node
 	}
 	json_decref(attach);
 	sb_release(&msg);
-	free(users);
 	return ok;
 }

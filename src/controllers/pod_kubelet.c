@@ -18,43 +18,15 @@ static void slot_ip(int idx, size_t h, char *buf, size_t len)
 	snprintf(buf, len, "10.%zu.%d.%zu", 244 + (h - 2) / 253, idx, (h - 2) % 253 + 2);
 }
 
-static size_t ip_slot(const char *ip)
-{
-	unsigned a, b, c, d;
-	if (sscanf(ip, "%u.%u.%u.%u", &a, &b, &c, &d) != 4 || a != 10 || b < 244 || d < 2 ||
-	    d > 254)
-		return 0;
-	return (size_t)(b - 244) * 253 + d;
-}
-
-/* The lowest free address of the node's pod range, as host-local IPAM hands out. One
- * pass over the pods: O(pods). */
+/* The lowest free address of the node's pod range, as host-local IPAM hands out: the
+ * lowest slot no other pod on the node holds (workload index: O(pods on the node) at
+ * worst, one counter each, no JSON read). */
 static void assign_ip(struct cluster *cl, struct object *pod, const struct object *node)
 {
-	size_t n, i, h, cap;
-	struct object *const *pods = store_list(cluster_store(cl), pod->kind, NULL, &n);
-	unsigned char *used;
 	char ip[32];
 	if (jstr(pod->json, "status.podIP"))
 		return;
-	cap = n + 4;
-	used = xcalloc(cap, 1);
-	for (i = 0; i < n; i++) {
-		json_t *j = pods[i]->json;
-		const char *nn =
-		    json_string_value(json_object_get(json_object_get(j, "spec"), "nodeName"));
-		const char *pip =
-		    json_string_value(json_object_get(json_object_get(j, "status"), "podIP"));
-		if (pods[i] == pod || !nn || !pip || strcmp(nn, node->name) != 0)
-			continue;
-		h = ip_slot(pip);
-		if (h >= 2 && h < cap)
-			used[h] = 1;
-	}
-	for (h = 2; h < cap && used[h]; h++)
-		;
-	free(used);
-	slot_ip(node_index(node), h, ip, sizeof(ip));
+	slot_ip(node_index(node), wl_node_free_ip_slot(cl, node->name, pod), ip, sizeof(ip));
 	jset_str(pod->json, "status.podIP", ip);
 	jset(pod->json, "status.podIPs", json_pack("[{s:s}]", "ip", ip));
 }

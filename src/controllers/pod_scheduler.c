@@ -7,7 +7,9 @@
  *
  * Failure messages are FitError's: "0/3 nodes are available: <histogram>. preemption:
  * 0/3 nodes are available: <histogram>.." with the reasons sorted, as upstream prints
- * them. Cost: O(nodes + pods) per attempt. */
+ * them. Cost per attempt: O(nodes * (claims + taints + affinity terms)) with the pod
+ * counts per node from the workload index; host ports add O(pods on each node), a
+ * ReadWriteOncePod claim O(pods using it), a WaitForFirstConsumer claim the PV search. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,9 +46,7 @@ struct sched {
 	struct object **nodes; /* sorted by name */
 	size_t nnodes;
 	size_t *pods_on; /* bound pods per node */
-	struct object *const *allpods;
-	size_t nallpods;
-	int host_ports; /* the pod asks for host ports */
+	int host_ports;	 /* the pod asks for host ports */
 };
 
 static int cmp_obj_name(const void *a, const void *b)
@@ -275,15 +275,16 @@ static int ports_conflict(const json_t *a, const json_t *b)
 	return 0;
 }
 
+/* NodePorts: the pods on the node (workload index), O(pods on the node). */
 static int filter_ports(struct sched *s, const struct object *node)
 {
-	size_t i;
+	size_t i, n;
 	if (!s->host_ports)
 		return 1;
-	for (i = 0; i < s->nallpods; i++) {
-		const struct object *p = s->allpods[i];
-		const char *nn = jstr(p->json, "spec.nodeName");
-		if (p == s->pod || !nn || strcmp(nn, node->name) != 0 || jis_deleting(p->json))
+	struct wl_pod *const *on = wl_node_pods(s->cl, node->name, &n);
+	for (i = 0; i < n; i++) {
+		const struct object *p = on[i]->obj;
+		if (p == s->pod || jis_deleting(p->json))
 			continue;
 		if (ports_conflict(s->pod->json, p->json))
 			return 0;
@@ -291,23 +292,23 @@ static int filter_ports(struct sched *s, const struct object *node)
 	return 1;
 }
 
-/* ReadWriteOncePod: no other scheduled pod may use the claim (VolumeRestrictions). */
+/* ReadWriteOncePod: no other scheduled pod may use the claim (VolumeRestrictions).
+ * O(pods using the claim) through the storage index. */
 static int rwop_conflict(struct sched *s)
 {
-	size_t c, i;
-	for (c = 0; c < s->nclaims; c++) {
+	size_t c, i, n;
+	int found = 0;
+	for (c = 0; c < s->nclaims && !found; c++) {
+		struct object **users;
 		if (!has_mode(s->claims[c].pvc->json, "spec.accessModes", "ReadWriteOncePod"))
 			continue;
-		for (i = 0; i < s->nallpods; i++) {
-			const struct object *p = s->allpods[i];
-			if (p == s->pod || !jstr(p->json, "spec.nodeName") || !p->ns ||
-			    strcmp(p->ns, s->pod->ns) != 0)
-				continue;
-			if (pod_uses_claim(p->json, s->claims[c].name))
-				return 1;
-		}
+		n = storage_claim_pods(s->cl, s->pod->ns, s->claims[c].name, &users);
+		for (i = 0; i < n && !found; i++)
+			if (users[i] != s->pod && jstr(users[i]->json, "spec.nodeName"))
+				found = 1;
+		free(users);
 	}
-	return 0;
+	return found;
 }
 
 static int64_t storage_bytes(const char *s)
@@ -570,24 +571,14 @@ static void report_unschedulable(struct sched *s, const char *msg)
 	wl_commit(s->cl, s->pod, before);
 }
 
+/* Pods bound to each node and not being deleted, the pod itself excluded: O(nodes)
+ * through the workload index. */
 static void count_pods(struct sched *s)
 {
-	size_t i, j;
-	const struct kind *pk = s->pod->kind;
-	s->allpods = store_list(cluster_store(s->cl), pk, NULL, &s->nallpods);
+	size_t j;
 	s->pods_on = xcalloc(s->nnodes + 1, sizeof(*s->pods_on));
-	for (i = 0; i < s->nallpods; i++) {
-		const json_t *pj = s->allpods[i]->json;
-		const char *nn =
-		    json_string_value(json_object_get(json_object_get(pj, "spec"), "nodeName"));
-		if (!nn || s->allpods[i] == s->pod || jis_deleting(pj))
-			continue;
-		for (j = 0; j < s->nnodes; j++)
-			if (strcmp(s->nodes[j]->name, nn) == 0) {
-				s->pods_on[j]++;
-				break;
-			}
-	}
+	for (j = 0; j < s->nnodes; j++)
+		s->pods_on[j] = wl_node_live_pods(s->cl, s->nodes[j]->name, s->pod);
 }
 
 /* WaitForFirstConsumer: give each delayed claim a volume on the chosen node, either a

@@ -7,8 +7,10 @@
  * pod comes back with the same name and claims. Status counts as upstream's.
  *
  * Not simulated: ControllerRevision objects (so a pod below the partition is recreated at
- * the update revision, not the current one) and maxUnavailable. Cost per sync:
- * O(pods in the namespace). */
+ * the update revision, not the current one) and maxUnavailable. Cost per sync: O(pods of
+ * the set), with no JSON read per pod (their state comes from the workload index), plus
+ * O(template) for the revision hash; a scale-up of n replicas is O(n^2) flag checks in
+ * all (each sync walks the set's pods; measured: 0 -> 1,000 in 0.15 s without FUSE). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +61,7 @@ struct ordinal_pod {
 	struct object *pod;
 	const char *rev; /* controller-revision-hash */
 	int64_t wait_ms; /* until available, when ready but not yet for minReadySeconds */
-	unsigned created : 1, ready : 1, available : 1, deleting : 1;
+	unsigned created : 1, ready : 1, available : 1, deleting : 1, running : 1;
 };
 
 static int cmp_ord(const void *a, const void *b)
@@ -68,7 +70,10 @@ static int cmp_ord(const void *a, const void *b)
 	return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 
-static struct ordinal_pod *owned_pods(struct cluster *cl, const struct object *sts, size_t *count)
+/* The slow path (and the reference for the index): every pod of the namespace whose
+ * controller is the set and whose name parses with the set's name. O(pods in the
+ * namespace), JSON reads per pod. */
+static struct ordinal_pod *scan_pods(struct cluster *cl, const struct object *sts, size_t *count)
 {
 	size_t n, i, k = 0;
 	const struct kind *pk = cluster_kind(cl, "Pod");
@@ -90,39 +95,13 @@ static struct ordinal_pod *owned_pods(struct cluster *cl, const struct object *s
 	return out;
 }
 
-size_t statefulset_pods(struct cluster *cl, const struct object *sts, int64_t **ordinals,
-			struct object ***pods)
-{
-	size_t n, i;
-	struct ordinal_pod *v = owned_pods(cl, sts, &n);
-	*ordinals = xcalloc(n + 1, sizeof(**ordinals));
-	*pods = xcalloc(n + 1, sizeof(**pods));
-	for (i = 0; i < n; i++) {
-		(*ordinals)[i] = v[i].ord;
-		(*pods)[i] = v[i].pod;
-	}
-	free(v);
-	return n;
-}
-
-/* ---- pod state as the controller sees it ---- */
-
-static int is_running_ready(const struct object *pod)
-{
-	return pod_is_ready(pod);
-}
-
-/* Ready for minReadySeconds; *wait_ms says how long until it is. */
-static int is_available(const struct object *pod, int64_t min_ready_s, int64_t now,
-			int64_t *wait_ms)
+/* A ready pod is available once it has been Ready for minReadySeconds, since `since`
+ * (the Ready condition's transition, -1 when unknown); *wait_ms says how long until. */
+static int is_available(int64_t since, int64_t min_ready_s, int64_t now, int64_t *wait_ms)
 {
 	*wait_ms = 0;
-	if (!is_running_ready(pod))
-		return 0;
 	if (min_ready_s <= 0)
 		return 1;
-	json_t *c = wl_condition(pod->json, "Ready");
-	int64_t since = jtime_parse(jstr_or(c, "lastTransitionTime", ""));
 	int64_t due = since + min_ready_s * 1000;
 	if (since < 0 || now >= due)
 		return 1;
@@ -130,20 +109,65 @@ static int is_available(const struct object *pod, int64_t min_ready_s, int64_t n
 	return 0;
 }
 
-static void assess(struct ordinal_pod *v, size_t n, int64_t min_ready, int64_t now)
+/* The set's pods, sorted by ordinal, with their state as the workload index recorded it
+ * (revs interned: equal texts are equal pointers). O(pods of the set), no JSON read, when
+ * the index can answer; else the namespace is scanned. */
+static struct ordinal_pod *owned_pods(struct cluster *cl, const struct object *sts,
+				      int64_t min_ready, int64_t now, size_t *count)
 {
-	size_t i;
-	for (i = 0; i < n; i++) {
-		const struct object *p = v[i].pod;
-		json_t *meta = json_object_get(p->json, "metadata");
-		json_t *del = json_object_get(meta, "deletionTimestamp");
-		v[i].rev = json_string_value(
-		    json_object_get(json_object_get(meta, "labels"), LABEL_REVISION_HASH));
-		v[i].created = json_object_get(json_object_get(p->json, "status"), "phase") != NULL;
-		v[i].ready = is_running_ready(p);
-		v[i].available = v[i].ready && is_available(p, min_ready, now, &v[i].wait_ms);
-		v[i].deleting = del && !json_is_null(del);
+	size_t n, i;
+	struct wl_pod *const *v = wl_set_pods(cl, sts, &n);
+	struct ordinal_pod *out;
+
+	if (n == (size_t)-1) {
+		out = scan_pods(cl, sts, count);
+		for (i = 0; i < *count; i++) {
+			struct wl_pod *e = wl_pod_of(cl, out[i].pod);
+			out[i].rev = e ? e->rev : NULL;
+			out[i].created = e && e->created;
+			out[i].running = e && e->running;
+			out[i].ready = e && e->ready;
+			out[i].deleting = e && e->deleting;
+			out[i].available = out[i].ready && is_available(e->ready_since, min_ready,
+									now, &out[i].wait_ms);
+		}
+		return out;
 	}
+	out = xmalloc((n + 1) * sizeof(*out));
+	for (i = 0; i < n; i++) {
+		const struct wl_pod *e = v[i];
+		struct ordinal_pod *p = &out[i];
+		p->ord = e->ord;
+		p->pod = e->obj;
+		p->rev = e->rev;
+		p->wait_ms = 0;
+		p->created = e->created;
+		p->running = e->running;
+		p->ready = e->ready;
+		p->deleting = e->deleting;
+		p->available =
+		    e->ready && is_available(e->ready_since, min_ready, now, &p->wait_ms);
+	}
+	*count = n;
+	return out;
+}
+
+size_t statefulset_pods(struct cluster *cl, const struct object *sts, int64_t **ordinals,
+			struct object ***pods)
+{
+	size_t n, i;
+	struct wl_pod *const *v = wl_set_pods(cl, sts, &n);
+	struct ordinal_pod *scan = NULL;
+	if (n == (size_t)-1)
+		scan = scan_pods(cl, sts, &n);
+	*ordinals = xcalloc(n + 1, sizeof(**ordinals));
+	*pods = xcalloc(n + 1, sizeof(**pods));
+	for (i = 0; i < n; i++) {
+		(*ordinals)[i] = scan ? scan[i].ord : v[i]->ord;
+		(*pods)[i] = scan ? scan[i].pod : v[i]->obj;
+	}
+	free(scan);
+	return n;
 }
 
 /* ---- creating and deleting pods ---- */
@@ -255,6 +279,8 @@ static void update_status(struct cluster *cl, struct object *set, const struct o
 	int64_t replicas = 0, ready = 0, available = 0, current = 0, updated = 0, spec_replicas = 0;
 	int64_t gen = 0, next_wait = 0;
 	char *cur_rev = xstrdup(jstr_or(set->json, "status.currentRevision", update_rev));
+	/* Pods' revs are interned: pointer equality is text equality. */
+	const char *icur = wl_rev_interned(cl, cur_rev), *iupd = wl_rev_interned(cl, update_rev);
 
 	for (i = 0; i < n; i++) {
 		const struct ordinal_pod *p = &pods[i];
@@ -268,9 +294,9 @@ static void update_status(struct cluster *cl, struct object *set, const struct o
 			next_wait = p->wait_ms;
 		if (p->deleting)
 			continue;
-		if (p->rev && strcmp(p->rev, cur_rev) == 0)
+		if (p->rev && p->rev == icur)
 			current++;
-		if (p->rev && strcmp(p->rev, update_rev) == 0)
+		if (p->rev && p->rev == iupd)
 			updated++;
 	}
 	jint(set->json, "spec.replicas", &spec_replicas);
@@ -347,8 +373,7 @@ void sts_sync(struct cluster *cl, struct object *set)
 	    strcmp(jstr_or(set->json, "spec.podManagementPolicy", "OrderedReady"), "Parallel") != 0;
 	owners = claims_need_owners(set);
 
-	pods = owned_pods(cl, set, &n);
-	assess(pods, n, min_ready, now);
+	pods = owned_pods(cl, set, min_ready, now, &n);
 	slots = xcalloc((size_t)replicas + 1, sizeof(*slots));
 	condemned = xcalloc(n + 1, sizeof(*condemned));
 	for (i = 0; i < n; i++) {
@@ -381,7 +406,7 @@ void sts_sync(struct cluster *cl, struct object *set)
 				goto status;
 			continue;
 		}
-		if (strcmp(jstr_or(p->pod->json, "status.phase", ""), "Running") != 0) {
+		if (!p->running) {
 			struct cfs_err e;
 			sts_create_claims(cl, set, p->pod->name, ord, &e);
 		}
@@ -418,11 +443,12 @@ void sts_sync(struct cluster *cl, struct object *set)
 
 	/* 3. RollingUpdate: the highest ordinal not at the update revision goes first. */
 	if (strcmp(jstr_or(set->json, "spec.updateStrategy.type", ""), "RollingUpdate") == 0) {
+		const char *irev = wl_rev_interned(cl, rev);
 		for (i = (size_t)replicas; i-- > 0 && (int64_t)i >= partition;) {
 			struct ordinal_pod *p = slots[i];
 			if (!p)
 				continue;
-			if ((!p->rev || strcmp(p->rev, rev) != 0) && !p->deleting) {
+			if ((!p->rev || p->rev != irev) && !p->deleting) {
 				remove_pod(cl, set, p);
 				break;
 			}

@@ -53,9 +53,9 @@
  *     (topology.kubernetes.io/zone) of the node the scheduler selected (the node itself,
  *     by kubernetes.io/hostname, when it has no zone label).
  *   - Claims waiting for space are retried in creation order whenever space is freed
- *     (a PV of the class removed or shrunk);
- a claim that still does not fit does not *block younger,
-     smaller ones.* -Delete reclaims every PV(the simulated backend deletes any asset); Recycle works
+ *     (a PV of the class removed or shrunk); a claim that still does not fit does not
+ *     block younger, smaller ones.
+ *   - Delete reclaims every PV (the simulated backend deletes any asset); Recycle works
  *     for nfs and hostPath volumes as upstream, others fail "No recycler plugin found".
  *   - Expansion: the growth is checked against the pool at admission (a write to the
  *     claim's storage file fails with ENOSPC). The resize is then immediate: Resizing,
@@ -75,7 +75,7 @@
 #include <jansson.h>
 #include "workload_internal.h"
 
- /* Annotations (HELPERS), finalizers (1.10), provisioners. */
+/* Annotations (HELPERS), finalizers (1.10), provisioners. */
 #define ANN_BIND_COMPLETED "pv.kubernetes.io/bind-completed"
 #define ANN_BOUND_BY_CONTROLLER "pv.kubernetes.io/bound-by-controller"
 #define ANN_PROVISIONED_BY "pv.kubernetes.io/provisioned-by"
@@ -177,15 +177,8 @@ struct sclass *storage_class(struct cluster *cl, const char *name, int create);
 struct pv_entry *storage_refs(struct cluster *cl, const char *ns, const char *name);
 /* The claims whose spec.volumeName names this PV: a chain through want_next. */
 struct pvc_entry *storage_wanting(struct cluster *cl, const char *pv);
-/* The pods of ns whose volumes name the claim: fills *out (new array, caller frees),
- * returns the count. O(pods using the claim) once pods are indexed (storage_pod_index),
- * else O(pods in the namespace). */
-size_t storage_claim_pods(struct cluster *cl, const char *ns, const char *claim,
-			  struct object ***out);
-/* The claim -> pods index, meant as pod_ops.index (a pod's volumes are immutable, so a
- * pod is linked once, at insertion, and unlinked at removal). Until it is installed the
- * lookups above scan the namespace. */
-void storage_pod_index(struct cluster *cl, struct object *pod, int removed);
+/* storage_claim_pods and storage_pod_index (the claim -> pods index) are declared in
+ * workload_internal.h: the workload controllers use them too. */
 /* The default classes (borrowed array). */
 struct object *const *storage_defaults(struct cluster *cl, size_t *n);
 

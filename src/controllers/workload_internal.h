@@ -151,7 +151,50 @@ json_t *sts_claim_json(const struct object *set, const json_t *tmpl, int64_t ord
 void sts_claim_name(const json_t *tmpl, const char *set, int64_t ord, char *out, size_t len);
 
 /* ---- the storage controllers' index of pods by the claims they use (storage_index.c) ---- */
+/* The pods of ns whose volumes name the claim: fills *out (new array, caller frees),
+ * returns the count, newest first. O(pods using the claim) once pods are indexed
+ * (storage_pod_index), else O(pods in the namespace). */
+size_t storage_claim_pods(struct cluster *cl, const char *ns, const char *claim,
+			  struct object ***out);
+/* The claim -> pods index, part of pod_ops.index (a pod's volumes are immutable, so a
+ * pod is linked once, at insertion, and unlinked at removal). Until it is installed the
+ * lookups above scan the namespace. */
 void storage_pod_index(struct cluster *cl, struct object *pod, int removed);
+
+/* ---- workload_index.c: pods by StatefulSet and by node (CLUSTER_SLOT_WORKLOADS) ----
+ * Kept by wl_pod_index (part of pod_ops.index) on every insert, change and removal of a
+ * pod, also while loading. What a pod's entry says is its state as last recorded
+ * (cluster_update), decoded once per change. */
+struct wl_pod {
+	struct object *obj;    /* the pod */
+	int64_t ord;	       /* StatefulSet ordinal ("<owner name>-<n>"), or -1 */
+	const char *rev;       /* controller-revision-hash, interned, or NULL */
+	int64_t ready_since;   /* Ready condition's lastTransitionTime (ms), or -1 */
+	unsigned created : 1;  /* status.phase is set */
+	unsigned running : 1;  /* status.phase is Running */
+	unsigned ready : 1;    /* pod_is_ready() */
+	unsigned deleting : 1; /* metadata.deletionTimestamp is set */
+};
+void wl_pod_index(struct cluster *cl, struct object *pod, int removed);
+/* The pod's entry, or NULL when it is not indexed. O(1). */
+struct wl_pod *wl_pod_of(struct cluster *cl, const struct object *pod);
+/* The pods whose controller reference names the set (its uid and name) and whose names
+ * are "<set>-<ordinal>", sorted by ordinal (borrowed array, valid until the next change of
+ * any pod). *n = 0 when there are none; *n = (size_t)-1 (and NULL) when pods name the
+ * set's uid under another owner name, so that the caller must scan (as upstream, which
+ * parses the ordinal with the set's name). O(1). */
+struct wl_pod *const *wl_set_pods(struct cluster *cl, const struct object *set, size_t *n);
+/* The interned copy of a controller-revision-hash some pod carries, or NULL when no pod
+ * carries it: entries' rev pointers are equal exactly when the texts are. O(1). */
+const char *wl_rev_interned(struct cluster *cl, const char *rev);
+/* Pods with spec.nodeName == node that are not being deleted, self excluded. O(1). */
+size_t wl_node_live_pods(struct cluster *cl, const char *node, const struct object *self);
+/* The lowest address slot >= 2 of the node's pod range that no pod but self holds (slots
+ * as the kubelet numbers them). O(pods on the node) at worst, one counter each. */
+size_t wl_node_free_ip_slot(struct cluster *cl, const char *node, const struct object *self);
+/* Every pod with spec.nodeName == node, in no order (borrowed, valid until the next pod
+ * change). O(1). */
+struct wl_pod *const *wl_node_pods(struct cluster *cl, const char *node, size_t *n);
 
 /* ---- Services (service.c) ---- */
 

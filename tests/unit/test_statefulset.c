@@ -606,6 +606,93 @@ START_TEST(test_other_namespace)
 }
 END_TEST
 
+/* The set's pods as the controller finds them (the workload index) against a scan of
+ * every pod of the namespace: the same ordinals, the same objects, in ordinal order. */
+static void check_set_pods(const char *set_name, size_t want)
+{
+	int64_t *ords;
+	struct object **pods;
+	size_t n, np, i, k = 0;
+	cluster_lock(fx.cl);
+	struct object *set = store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "StatefulSet"),
+				       "default", set_name);
+	ck_assert_ptr_nonnull(set);
+	n = statefulset_pods(fx.cl, set, &ords, &pods);
+	struct object *const *all =
+	    store_list(cluster_store(fx.cl), cluster_kind(fx.cl, "Pod"), "default", &np);
+	for (i = 0; i < np; i++)
+		if (pod_ordinal(all[i]) >= 0) /* the namespace holds one set */
+			k++;
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(pod_ordinal(pods[i]), ords[i]);
+		if (i)
+			ck_assert_int_lt(ords[i - 1], ords[i]);
+	}
+	cluster_unlock(fx.cl);
+	ck_assert_uint_eq(n, want);
+	ck_assert_uint_eq(k, want);
+	free(ords);
+	free(pods);
+}
+
+START_TEST(test_index_follows_scaling)
+{
+	fx_apply_ok(&fx, mysql_yaml);
+	check_set_pods("mysql", 3);
+	ck_assert_int_eq(patch_replicas("mysql", 7), 0);
+	check_set_pods("mysql", 7);
+	ck_assert_int_eq(patch_replicas("mysql", 2), 0);
+	check_set_pods("mysql", 2);
+	ck_assert_int_eq(patch_replicas("mysql", 5), 0);
+	check_set_pods("mysql", 5);
+	ck_assert_int_eq(sts_int("mysql", "status.readyReplicas"), 5);
+	/* a pod that comes back takes the lowest free address of its node: its own */
+	char *ip = xstrdup(pod_str("mysql-1", "status.podIP"));
+	char *node = xstrdup(pod_str("mysql-1", "spec.nodeName"));
+	ck_assert_int_eq(cluster_delete(fx.cl, cluster_kind(fx.cl, "Pod"), "default", "mysql-1",
+					"rmdir", &fx.err),
+			 0);
+	ck_assert_str_eq(pod_str("mysql-1", "spec.nodeName"), node);
+	ck_assert_str_eq(pod_str("mysql-1", "status.podIP"), ip);
+	check_set_pods("mysql", 5);
+	free(ip);
+	free(node);
+	/* addresses are unique on each node */
+	for (int a = 0; a < 5; a++)
+		for (int b = a + 1; b < 5; b++) {
+			char pa[32], pb[32];
+			snprintf(pa, sizeof(pa), "mysql-%d", a);
+			snprintf(pb, sizeof(pb), "mysql-%d", b);
+			ck_assert_str_ne(pod_str(pa, "status.podIP"), pod_str(pb, "status.podIP"));
+		}
+}
+END_TEST
+
+/* A pod whose controller reference carries the set's uid under another name still
+ * belongs to the set when its name is "<set>-<ordinal>" (upstream parses the ordinal
+ * with the set's name): out of range, the set deletes it. */
+START_TEST(test_owner_under_another_name)
+{
+	char yaml[2048];
+	apply_web(2, NULL);
+	char *uid = xstrdup(fx_str(&fx, "StatefulSet", "default", "web", "metadata.uid"));
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-7\n"
+		 "  labels: {app: nginx}\n  ownerReferences:\n  - apiVersion: apps/v1\n"
+		 "    kind: StatefulSet\n    name: other\n    uid: %s\n    controller: true\n"
+		 "spec:\n  containers: [{name: c, image: i}]\n",
+		 uid);
+	fx_apply_ok(&fx, yaml);
+	/* the pod's watch looks the owner up by name and misses; the set's next sync finds
+	 * it */
+	ck_assert_int_eq(patch_replicas("web", 3), 0);
+	ck_assert_ptr_null(fx_get(&fx, "Pod", "default", "web-7"));
+	ck_assert(fx_has_event(&fx, "delete Pod web-7 in StatefulSet web successful", NULL));
+	ck_assert_int_eq(sts_int("web", "status.replicas"), 3);
+	free(uid);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("statefulset");
@@ -629,6 +716,8 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_not_ready_node_keeps_identity);
 	tcase_add_test(tc, test_node_removed);
 	tcase_add_test(tc, test_other_namespace);
+	tcase_add_test(tc, test_index_follows_scaling);
+	tcase_add_test(tc, test_owner_under_another_name);
 	suite_add_tcase(s, tc);
 	return s;
 }
