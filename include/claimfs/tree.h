@@ -51,11 +51,14 @@ enum tree_type {
 			    below it */
 #define TREE_RDONLY 0x80 /* with TREE_DATA: a read-only mount (volumeMounts readOnly, a   \
 			    read-only claim source, a ReadOnlyMany claim): writes EROFS */
+#define TREE_CLOCK 0x100 /* content depends on the clock (the AGE cells of .table and    \
+			    .table-wide): a rendering holds for the second it was made in  \
+			    only, and its mtime is tree_mtime's, not when its text changed */
 
 struct tree_node {
 	uint64_t ino;            /* inode number (see above); 1 is the root */
 	enum tree_type type;     /* directory, file or symlink */
-	unsigned mode;           /* permission bits: 0555 dirs, 0444 read-only, 0644, 0222 */
+	unsigned mode;           /* permission bits: 0555 dirs, 0444 read-only, 0644, 0200 */
 	unsigned flags;          /* TREE_* */
 	/* private to src/tree */
 	int role;                /* which table entry */

@@ -10,6 +10,9 @@
  *    directory is TREE_OWN/TREE_CREATE/TREE_MKDIR, or for the root's fixed files (they
  *    always exist); else 0. Removed objects' entries are invalidated; a stale entry that
  *    is still used answers ESTALE (fs_ops.c), which makes the VFS walk the path again.
+ *  - attributes of a file that open cached handles of an older version still read
+ *    (fs_nodes.c, page cache versions) are never kept, and a GETATTR through such a handle
+ *    answers its snapshot's size: the kernel checks i_size before it reads the page cache;
  *  - --no-cache: every timeout 0.
  * st_nlink of a directory is 1 ("unknown number of subdirectories", as btrfs does), so
  * find(1) and fts never skip subdirectories by link count. */
@@ -22,9 +25,11 @@ static int is_kind_dir(const struct tree_node *tn)
 	return tn->type == TREE_DIR && (tn->flags & (TREE_CREATE | TREE_MKDIR));
 }
 
-static double attr_timeout(const struct fs *fs, const struct tree_node *tn, size_t size)
+static double attr_timeout(const struct fs *fs, const struct tree_node *tn,
+			   const struct fs_rendered *r)
 {
-	if (fs->no_cache)
+	size_t size = r->size;
+	if (fs->no_cache || r->cached_other)
 		return 0;
 	switch (tn->type) {
 	case TREE_DIR:
@@ -107,11 +112,28 @@ int fs_attr_get(struct fs *fs, const struct fs_node_info *ni, struct stat *st, d
 		*attr_to = 0;
 		return 0;
 	}
-	int rc = fs_nodes_render(fs, &ni->tn, 0, &r);
+	int rc = fs_nodes_render(fs, &ni->tn, FS_RENDER_ATTR, &r);
 	if (rc < 0)
 		return rc;
 	fill(fs, &ni->tn, &r, st);
-	*attr_to = attr_timeout(fs, &ni->tn, r.size);
+	*attr_to = attr_timeout(fs, &ni->tn, &r);
+	return 0;
+}
+
+int fs_attr_get_open(struct fs *fs, const struct fs_handle *h, struct stat *st, double *attr_to)
+{
+	struct fs_rendered r;
+	int rc = fs_nodes_render(fs, &h->ni.tn, FS_RENDER_ATTR, &r);
+	if (rc < 0)
+		return rc;
+	fill(fs, &h->ni.tn, &r, st);
+	*attr_to = attr_timeout(fs, &h->ni.tn, &r);
+	if (h->cached && h->snap && h->snap->hash != r.hash) {
+		st->st_size = (off_t)h->snap->len;
+		st->st_blocks = (blkcnt_t)((st->st_size + 511) / 512);
+		*attr_to = 0;
+		fs_nodes_told(fs->nodes, h->ino, h->snap->hash);
+	}
 	return 0;
 }
 
@@ -119,14 +141,14 @@ int fs_attr_entry(struct fs *fs, const struct tree_node *dir, const struct tree_
 		  struct fuse_entry_param *e)
 {
 	struct fs_rendered r;
-	int rc = fs_nodes_render(fs, tn, 0, &r);
+	int rc = fs_nodes_render(fs, tn, FS_RENDER_ATTR, &r);
 	if (rc < 0)
 		return rc;
 	memset(e, 0, sizeof(*e));
 	e->ino = tn->ino;
 	e->generation = 0; /* inode numbers are never reused during a mount */
 	fill(fs, tn, &r, &e->attr);
-	e->attr_timeout = attr_timeout(fs, tn, r.size);
+	e->attr_timeout = attr_timeout(fs, tn, &r);
 	e->entry_timeout = entry_timeout(fs, dir, tn);
 	return 0;
 }

@@ -1,8 +1,9 @@
 /* fs_handles.c - open files and directories: the snapshot a read handle serves (rendered
  * whole at open, so a read never mixes two versions), the growing buffer and cursor of a
- * log handle (each read past its end renders the events added since: tail -f), the write
- * buffer of a manifest sink (applied at flush by fs_ops.c) and the listing of an open
- * directory.
+ * log handle (each read past its end renders the events added since: tail -f; a read
+ * that goes back below what it has read starts the handle over, as a fresh open), the
+ * write buffer of a manifest sink (applied at flush by fs_ops.c) and the listing of an
+ * open directory. Every handle is also on fs_nodes' list from open to release.
  *
  * Locking: struct fs_handle.lock serialises the ops on one handle; it is taken before the
  * cluster lock (log refresh, listing), never under it. The poller inside belongs to
@@ -34,7 +35,6 @@ struct fs_handle *fs_handle_new(enum fs_hkind kind, uint64_t ino, const struct f
 
 void fs_handle_free(struct fs_handle *h)
 {
-	size_t i;
 	if (!h)
 		return;
 	fs_node_info_release(&h->ni);
@@ -42,11 +42,7 @@ void fs_handle_free(struct fs_handle *h)
 	fs_blob_unref(h->snap);
 	sb_release(&h->log);
 	sb_release(&h->wbuf);
-	for (i = 0; i < h->nents; i++) {
-		free(h->ents[i].name);
-		tree_node_release(&h->ents[i].tn);
-	}
-	free(h->ents);
+	fs_handle_clear(h);
 	free(h->poller.path);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
@@ -58,6 +54,22 @@ int fs_handle_log_refresh(struct fs *fs, struct fs_handle *h)
 	tree_read(fs->cl, &h->ni.tn, &h->log, &h->cursor);
 	cluster_unlock(fs->cl);
 	return h->log_base + h->log.len > h->read_end;
+}
+
+/* The reader went back below what it has read: tail -f does that when the file shrank
+ * (the log dropped its oldest quarter: "file truncated", then it reads from 0 again), and
+ * the handle may have dropped that text already (log_trim). Start over as a fresh open:
+ * the kept history from its first line, then what comes. Lines read before may come
+ * again; none is missed. O(kept events). */
+static void log_restart(struct fs *fs, struct fs_handle *h)
+{
+	h->log.len = 0;
+	if (h->log.buf)
+		h->log.buf[0] = '\0';
+	h->log_base = 0;
+	h->cursor = 0;
+	h->read_end = 0;
+	fs_handle_log_refresh(fs, h);
 }
 
 /* Drops text the reader has already read, so a long tail -f does not grow forever. */
@@ -88,10 +100,12 @@ size_t fs_handle_read(struct fs *fs, struct fs_handle *h, off_t off, size_t size
 	size_t n;
 	switch (h->kind) {
 	case FS_H_LOG:
-		if ((uint64_t)off + size > h->log_base + h->log.len)
+		if ((uint64_t)off < h->read_end)
+			log_restart(fs, h);
+		else if ((uint64_t)off + size > h->log_base + h->log.len)
 			fs_handle_log_refresh(fs, h);
 		if ((uint64_t)off < h->log_base)
-			return 0; /* dropped long ago: the reader went back */
+			return 0; /* not reached: a restarted log starts at 0 */
 		n = copy_range(h->log.buf ? h->log.buf : "", h->log.len,
 			       (off_t)((uint64_t)off - h->log_base), size, dst);
 		h->read_end = (uint64_t)off + n;
@@ -174,7 +188,7 @@ static int list_fill(void *ctx, const char *name, const struct tree_node *node)
 	return 0;
 }
 
-int fs_handle_list(struct fs *fs, struct fs_handle *h)
+void fs_handle_clear(struct fs_handle *h)
 {
 	size_t i;
 	for (i = 0; i < h->nents; i++) {
@@ -184,6 +198,11 @@ int fs_handle_list(struct fs *fs, struct fs_handle *h)
 	free(h->ents);
 	h->ents = NULL;
 	h->nents = 0;
+}
+
+int fs_handle_list(struct fs *fs, struct fs_handle *h)
+{
+	fs_handle_clear(h);
 	struct list_ctx lc = {h, 0};
 	return tree_readdir(fs->cl, &h->ni.tn, list_fill, &lc);
 }

@@ -35,6 +35,7 @@
 struct fs_nodes;
 struct fs_notify;
 struct fs_data;
+struct fs_handle;
 
 /* ---- the mount ---- */
 
@@ -85,8 +86,11 @@ void fs_node_info_release(struct fs_node_info *ni);
 /* What rendering a node gave (fs_nodes_render). */
 struct fs_rendered {
 	size_t size;	      /* bytes a read of the whole file returns */
-	int64_t mtime_ms;     /* refined mtime */
+	int64_t mtime_ms;     /* refined mtime (TREE_CLOCK: the model's) */
 	uint64_t inval;	      /* the node's invalidation count when rendered */
+	uint64_t hash;	      /* fs_hash of the content */
+	int cached_other;     /* open cached handles hold another version (fs_nodes.c): the
+				 kernel must not keep these attributes */
 	struct fs_blob *blob; /* the content when asked for (a reference), else NULL */
 };
 
@@ -109,18 +113,35 @@ int fs_nodes_known(struct fs_nodes *t, uint64_t ino);
 void fs_nodes_obj_changed(struct fs_nodes *t, uint64_t obj_id, int removed,
 			  void (*fn)(void *, uint64_t), void *ctx);
 /* Renders tn (a file or symlink) or reuses the cached rendering when it is still valid
- * (same cluster generation, or TREE_OWN and not invalidated since), refines the mtime
- * (same hash: old mtime; new hash: the model's mtime, never going back) and fills out;
- * want_blob: also the content. Directories: size 0, mtime from tree_mtime. LOCKED
- * (cluster lock). Returns tree_read's error (-ENOENT when the node is gone). */
-int fs_nodes_render(struct fs *fs, const struct tree_node *tn, int want_blob,
-		    struct fs_rendered *out);
-/* Page cache bookkeeping for keep_cache: a read served a snapshot older than the node's
- * last invalidation (mark), and an open asks whether the kernel's cache may hold such
- * content (take: returns and clears the mark). */
-void fs_nodes_mark_stale_cache(struct fs_nodes *t, uint64_t ino);
-int fs_nodes_take_stale_cache(struct fs_nodes *t, uint64_t ino);
+ * (same cluster generation and, for TREE_CLOCK, the same second; or TREE_OWN and not
+ * invalidated since), refines the mtime (same hash: old mtime; new hash: the model's
+ * mtime, never going back; TREE_CLOCK: the model's mtime) and fills out. how:
+ * FS_RENDER_ATTR, the attributes are for the kernel (the version they describe is
+ * recorded: page cache versions); FS_RENDER_BLOB, the content too (an open). Directories:
+ * size 0, mtime from tree_mtime. LOCKED (cluster lock). Returns tree_read's error
+ * (-ENOENT when the node is gone). */
+#define FS_RENDER_ATTR 0
+#define FS_RENDER_BLOB 1
+int fs_nodes_render(struct fs *fs, const struct tree_node *tn, int how, struct fs_rendered *out);
 uint64_t fs_nodes_inval_count(struct fs_nodes *t, uint64_t ino);
+
+/* Open files: every handle is registered from open to release (add/del), so that those
+ * the kernel never released are freed with the table (fs_nodes_free). Nodes lock. */
+void fs_nodes_handle_add(struct fs_nodes *t, struct fs_handle *h);
+/* Unregisters h (and its page cache claim, if any); the caller frees it. */
+void fs_nodes_handle_del(struct fs_nodes *t, struct fs_handle *h);
+/* Page cache versions (design at the top of fs_nodes.c): may read handle h (its snapshot
+ * one page at most) use the page cache? FS_PC_KEEP: yes, with what it holds (keep_cache);
+ * FS_PC_FRESH: yes, opened without keep_cache (the kernel drops the inode's pages at
+ * open); FS_PC_DIRECT: no, direct_io (cached handles of another version are open, or the
+ * kernel's i_size may be another version's). Sets h->cached (and h->fresh) for the first
+ * two. */
+enum fs_pc { FS_PC_KEEP, FS_PC_FRESH, FS_PC_DIRECT };
+enum fs_pc fs_nodes_cache_open(struct fs_nodes *t, struct fs_handle *h);
+/* The kernel was given the size of version hash (a GETATTR through a handle). */
+void fs_nodes_told(struct fs_nodes *t, uint64_t ino, uint64_t hash);
+/* The first read of a FS_PC_FRESH handle: its open has dropped the old pages. */
+void fs_nodes_cache_confirm(struct fs_nodes *t, struct fs_handle *h);
 
 /* ---- attributes and cache policy (fs_attr.c) ---- */
 
@@ -128,6 +149,11 @@ uint64_t fs_nodes_inval_count(struct fs_nodes *t, uint64_t ino);
  * kernel's attribute lifetime. Temporary nodes: an empty 0644 file. */
 int fs_attr_get(struct fs *fs, const struct fs_node_info *ni, struct stat *st,
 		double *attr_timeout);
+/* The same, asked through open cached handle h (the kernel checks i_size before reading
+ * the page cache): while h's snapshot is not the node's current version, its size, never
+ * kept (attr_timeout 0), so a reader of an older version reads it to its end. LOCKED. */
+int fs_attr_get_open(struct fs *fs, const struct fs_handle *h, struct stat *st,
+		     double *attr_timeout);
 /* The entry of child tn found in directory dir (lookup, readdirplus, mkdir): attributes
  * and both timeouts. LOCKED. */
 int fs_attr_entry(struct fs *fs, const struct tree_node *dir, const struct tree_node *tn,
@@ -170,7 +196,10 @@ struct fs_handle {
 	char *filename;		/* created file: its name in the directory; owned */
 	struct fs_blob *snap;	/* FS_H_READ / readable FS_H_STORE: the content at open */
 	uint64_t inval;		/* the node's invalidation count at open */
-	int cached;		/* opened without direct_io: reads fill the page cache */
+	int cached;		/* opened without direct_io: reads fill the page cache (counted
+				   in its node: fs_nodes_cache_open) */
+	int fresh;		/* cached, opened without keep_cache, no read yet */
+	struct fs_handle *hnext, *hprev; /* fs_nodes' list of open handles (nodes lock) */
 	/* FS_H_LOG */
 	struct strbuf log; /* rendered lines not yet dropped */
 	uint64_t log_base; /* file offset of log.buf[0] */
@@ -202,6 +231,8 @@ int fs_handle_write(struct fs_handle *h, const char *buf, size_t size, off_t off
 int fs_handle_truncate(struct fs_handle *h, off_t size);
 /* Takes a directory listing (LOCKED). */
 int fs_handle_list(struct fs *fs, struct fs_handle *h);
+/* Drops the listing (the directory then lists as empty). */
+void fs_handle_clear(struct fs_handle *h);
 
 /* ---- invalidation and poll wake-ups (fs_notify.c; design at its top) ---- */
 

@@ -9,6 +9,46 @@
  * kernel's cache pressure: a file that did not change keeps its mtime when it is looked
  * up again. Ghosts go with their object, and the oldest go beyond GHOSTS_MAX.
  *
+ * Clock-dependent files (TREE_CLOCK: a .table's AGE cells) change every second without a
+ * change in the cluster: their rendering is reused within the second it was made in only,
+ * and their mtime is the model's (tree_mtime), not the time their text last changed.
+ *
+ * PAGE CACHE VERSIONS. A read handle renders its whole snapshot at open, and small
+ * TREE_OWN files (one page) are read through the kernel's page cache so that a warm
+ * `cat` of every claim's phase costs no READ. But the page cache is one per inode, shared by every
+ * handle that does not use direct_io: had two handles opened at different versions both
+ * used it, a reader doing small reads could get the first bytes of one version and the
+ * rest of another (the kernel drops pages on invalidation and refills them through
+ * whichever handle reads next). So each node records the version (content hash) its page
+ * cache may hold (pc_hash, only ever filled through cached handles) and how many cached
+ * handles are open (ncached, all of that version), and an open of content hash H:
+ *   - ncached > 0 and pc_hash == H: keep_cache (the pages are H's);
+ *   - ncached > 0 and pc_hash != H: direct_io (leaves the others' pages alone);
+ *   - ncached == 0: keep_cache if pc_hash == H, else no keep_cache: the kernel drops the
+ *     inode's pages at open, before the first read; pc_hash becomes H.
+ * A handle opened without keep_cache is "fresh" until its first read: until then its open
+ * may not have dropped the old pages yet (a concurrent open of the same version can reach
+ * the kernel first), so other opens of H are fresh too (pc_fresh). Release gives the
+ * handle's claim back; the kernel's forget of the inode (its pages go with it) resets
+ * pc_hash. The kernel also trusts its i_size before reading the page cache (it reads
+ * no further; a GETATTR only when a read goes past it and the attributes are stale), so
+ * i_size must be the cached version's too:
+ *   - while cached handles of an older version are open, the node's attributes are not
+ *     kept (cached_other) and a GETATTR through such a handle answers its snapshot's
+ *     size (fs_attr_get_open), so its reader reads its version to the end;
+ *   - the node records the version whose size the kernel was given last (told_hash, by
+ *     any attribute reply: GETATTR, LOOKUP, READDIRPLUS), and an open of another
+ *     version uses direct_io. The kernel reads the page cache up to its i_size without
+ *     asking while its attributes are valid, and an open sees a change as soon as the
+ *     cluster lock is let go, before the invalidation of the op that made it reaches the
+ *     kernel: a cached reader of the new version would read it cut to the old size (or
+ *     padded with zeros). The next stat (or lookup) gives the new size, and the opens
+ *     after it use the page cache again.
+ * Direct_io readers never look at i_size.
+ *
+ * Open handles: every handle is on one list (add at open, del at release), so that the
+ * handles the kernel never released when the session ends are freed with the table.
+ *
  * Locking: one mutex (the nodes lock) guards everything here. It is taken alone or under
  * the cluster lock (fs_nodes_render, the watch callbacks), never the other way round; the
  * only lock taken under it is the notify lock (fs_nodes_obj_changed's callback).
@@ -28,24 +68,30 @@
 #define GHOSTS_MAX 65536
 
 struct node {
-	uint64_t ino;		  /* tree_node.ino, or FS_INO_TEMP | n */
-	struct tree_node tn;	  /* owned copy */
-	uint64_t parent;	  /* where it was found (0 for the root) */
-	char *name;		  /* its name there; owned */
-	uint64_t nlookup;	  /* the kernel's references */
-	unsigned temp : 1;	  /* a file being created */
-	unsigned attr_ok : 1;	  /* size/hash/mtime are from a rendering still valid */
-	unsigned have_hash : 1;	  /* hash/size hold a previous rendering (for mtime) */
-	unsigned stale_cache : 1; /* the page cache may hold an outdated snapshot */
-	unsigned ghost : 1;	  /* forgotten by the kernel, kept for its mtime */
-	unsigned dead : 1;	  /* its object is gone: never becomes a ghost */
-	uint64_t attr_gen;	  /* cluster generation of that rendering */
-	size_t size;		  /* bytes of the last rendering */
-	uint64_t hash;		  /* its hash */
-	int64_t mtime_ms;	  /* refined mtime */
-	uint64_t inval;		  /* invalidations so far (object changes) */
-	struct fs_blob *blob;	  /* cached rendering, in the LRU; may be NULL */
-	struct node *lru_prev;	  /* LRU links (most recent at the head) */
+	uint64_t ino;		/* tree_node.ino, or FS_INO_TEMP | n */
+	struct tree_node tn;	/* owned copy */
+	uint64_t parent;	/* where it was found (0 for the root) */
+	char *name;		/* its name there; owned */
+	uint64_t nlookup;	/* the kernel's references */
+	unsigned temp : 1;	/* a file being created */
+	unsigned attr_ok : 1;	/* size/hash/mtime are from a rendering still valid */
+	unsigned have_hash : 1; /* hash/size hold a previous rendering (for mtime) */
+	unsigned ghost : 1;	/* forgotten by the kernel, kept for its mtime */
+	unsigned dead : 1;	/* its object is gone: never becomes a ghost */
+	unsigned pc_valid : 1;	/* the page cache may hold version pc_hash */
+	unsigned pc_fresh : 1;	/* a fresh open of pc_hash may not have dropped old pages */
+	unsigned told : 1;	/* the kernel may keep attributes of version told_hash */
+	unsigned ncached;	/* open cached handles (all of version pc_hash) */
+	uint64_t pc_hash;	/* content hash the page cache may hold */
+	uint64_t told_hash;	/* version of the last attributes given to the kernel */
+	uint64_t attr_gen;	/* cluster generation of that rendering */
+	int64_t attr_sec;	/* TREE_CLOCK: the second of that rendering */
+	size_t size;		/* bytes of the last rendering */
+	uint64_t hash;		/* its hash */
+	int64_t mtime_ms;	/* refined mtime */
+	uint64_t inval;		/* invalidations so far (object changes) */
+	struct fs_blob *blob;	/* cached rendering, in the LRU; may be NULL */
+	struct node *lru_prev;	/* LRU links (most recent at the head) */
 	struct node *lru_next;
 	struct node *gprev; /* ghost list links (oldest at the tail) */
 	struct node *gnext;
@@ -65,6 +111,7 @@ struct fs_nodes {
 	uint64_t next_temp;	    /* temporary inode numbers handed out */
 	struct node *ghead, *gtail; /* ghosts, newest first */
 	size_t nghosts;
+	struct fs_handle *handles; /* open handles (fs_nodes_handle_add) */
 };
 
 /* ---- blobs ---- */
@@ -296,6 +343,12 @@ void fs_nodes_free(struct fs_nodes *t)
 	struct node *n, *next;
 	if (!t)
 		return;
+	/* The session ended with files still open: the kernel sends no RELEASE then. */
+	while (t->handles) {
+		struct fs_handle *h = t->handles;
+		t->handles = h->hnext;
+		fs_handle_free(h);
+	}
 	for (i = 0; i < t->nb; i++)
 		for (n = t->ib[i]; n; n = next) {
 			next = n->inext;
@@ -339,6 +392,10 @@ void fs_nodes_forget(struct fs_nodes *t, uint64_t ino, uint64_t count)
 	struct node *n = find(t, ino);
 	if (n && ino != 1) {
 		n->nlookup = n->nlookup > count ? n->nlookup - count : 0;
+		if (n->nlookup == 0) {
+			/* The kernel dropped the inode, and its pages with it. */
+			n->pc_valid = n->pc_fresh = n->told = 0;
+		}
 		if (n->nlookup == 0 && !n->ghost) {
 			if (n->have_hash && n->tn.obj_id && !n->temp && !n->dead)
 				make_ghost(t, n);
@@ -407,22 +464,38 @@ void fs_nodes_obj_changed(struct fs_nodes *t, uint64_t obj_id, int removed,
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* A rendering stays valid while nothing changed (same generation) or, for a node whose
- * content is a function of its own object, until that object changes (obj_changed). */
-static int still_valid(const struct node *n, uint64_t gen)
+/* A rendering stays valid while nothing changed (same generation; for a clock-dependent
+ * one, within the same second too) or, for a node whose content is a function of its own
+ * object, until that object changes (obj_changed). */
+static int still_valid(const struct node *n, uint64_t gen, int64_t sec)
 {
 	if (!n->attr_ok)
 		return 0;
+	if (n->tn.flags & TREE_CLOCK)
+		return n->attr_gen == gen && n->attr_sec == sec;
 	if (n->attr_gen == gen)
 		return 1;
 	return (n->tn.flags & TREE_OWN) && !(n->tn.flags & TREE_LOG) && n->tn.obj_id;
 }
 
-int fs_nodes_render(struct fs *fs, const struct tree_node *tn, int want_blob,
-		    struct fs_rendered *out)
+static int cached_other(const struct node *n)
 {
+	return n->ncached && n->pc_hash != n->hash;
+}
+
+/* The kernel gets attributes (i_size) of the version rendered last. */
+static void told(struct node *n)
+{
+	n->told = 1;
+	n->told_hash = n->hash;
+}
+
+int fs_nodes_render(struct fs *fs, const struct tree_node *tn, int how, struct fs_rendered *out)
+{
+	int want_blob = how == FS_RENDER_BLOB;
 	struct fs_nodes *t = fs->nodes;
 	uint64_t gen = cluster_generation(fs->cl);
+	int64_t sec = (tn->flags & TREE_CLOCK) ? cluster_now_ms(fs->cl) / 1000 : 0;
 	struct strbuf sb = STRBUF_INIT;
 	uint64_t cursor = 0;
 	struct node *n;
@@ -435,10 +508,14 @@ int fs_nodes_render(struct fs *fs, const struct tree_node *tn, int want_blob,
 	}
 	pthread_mutex_lock(&t->lock);
 	n = find(t, tn->ino);
-	if (n && still_valid(n, gen) && (!want_blob || n->blob)) {
+	if (n && still_valid(n, gen, sec) && (!want_blob || n->blob)) {
 		out->size = n->size;
 		out->mtime_ms = n->mtime_ms;
 		out->inval = n->inval;
+		out->hash = n->hash;
+		out->cached_other = cached_other(n);
+		if (!want_blob)
+			told(n);
 		if (want_blob)
 			out->blob = fs_blob_ref(n->blob);
 		pthread_mutex_unlock(&t->lock);
@@ -457,7 +534,9 @@ int fs_nodes_render(struct fs *fs, const struct tree_node *tn, int want_blob,
 	pthread_mutex_lock(&t->lock);
 	n = find(t, tn->ino);
 	if (n) {
-		if (n->have_hash && n->hash == b->hash && n->size == b->len)
+		if (tn->flags & TREE_CLOCK)
+			mtime = model; /* the clock is not a change: the model's mtime */
+		else if (n->have_hash && n->hash == b->hash && n->size == b->len)
 			mtime = n->mtime_ms; /* same content: an unrelated change */
 		else if (n->have_hash && model <= n->mtime_ms)
 			mtime = n->mtime_ms + 1; /* changed: never go back in time */
@@ -467,10 +546,15 @@ int fs_nodes_render(struct fs *fs, const struct tree_node *tn, int want_blob,
 		n->mtime_ms = mtime;
 		n->attr_ok = 1;
 		n->attr_gen = gen;
+		n->attr_sec = sec;
 		out->inval = n->inval;
+		out->cached_other = cached_other(n);
+		if (!want_blob)
+			told(n);
 		lru_push(t, n, b);
 	}
 	pthread_mutex_unlock(&t->lock);
+	out->hash = b->hash;
 	out->size = b->len;
 	out->mtime_ms = mtime;
 	if (want_blob)
@@ -480,26 +564,86 @@ int fs_nodes_render(struct fs *fs, const struct tree_node *tn, int want_blob,
 	return 0;
 }
 
-void fs_nodes_mark_stale_cache(struct fs_nodes *t, uint64_t ino)
+/* ---- open handles and page cache versions (design at the top) ---- */
+
+void fs_nodes_handle_add(struct fs_nodes *t, struct fs_handle *h)
 {
 	pthread_mutex_lock(&t->lock);
-	struct node *n = find(t, ino);
-	if (n)
-		n->stale_cache = 1;
+	h->hprev = NULL;
+	h->hnext = t->handles;
+	if (t->handles)
+		t->handles->hprev = h;
+	t->handles = h;
 	pthread_mutex_unlock(&t->lock);
 }
 
-int fs_nodes_take_stale_cache(struct fs_nodes *t, uint64_t ino)
+void fs_nodes_handle_del(struct fs_nodes *t, struct fs_handle *h)
 {
-	int stale = 0;
+	pthread_mutex_lock(&t->lock);
+	if (h->hprev)
+		h->hprev->hnext = h->hnext;
+	else if (t->handles == h)
+		t->handles = h->hnext;
+	if (h->hnext)
+		h->hnext->hprev = h->hprev;
+	h->hnext = h->hprev = NULL;
+	if (h->cached) {
+		struct node *n = find(t, h->ino);
+		if (n && n->ncached)
+			n->ncached--;
+		h->cached = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+enum fs_pc fs_nodes_cache_open(struct fs_nodes *t, struct fs_handle *h)
+{
+	enum fs_pc pc = FS_PC_DIRECT;
+	uint64_t hash = h->snap->hash;
+	pthread_mutex_lock(&t->lock);
+	struct node *n = find(t, h->ino);
+	if (!n) {
+		/* not known (cannot happen while the kernel opens it): no page cache */
+	} else if (n->ncached && n->pc_hash != hash) {
+		pc = FS_PC_DIRECT;
+	} else if (!n->told || n->told_hash != hash) {
+		pc = FS_PC_DIRECT; /* the kernel's i_size may be another version's */
+	} else if (n->pc_valid && n->pc_hash == hash && !n->pc_fresh) {
+		pc = FS_PC_KEEP;
+	} else {
+		pc = FS_PC_FRESH;
+		n->pc_valid = 1;
+		n->pc_fresh = 1;
+		n->pc_hash = hash;
+	}
+	if (n && pc != FS_PC_DIRECT) {
+		n->ncached++;
+		h->cached = 1;
+		h->fresh = pc == FS_PC_FRESH;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return pc;
+}
+
+void fs_nodes_told(struct fs_nodes *t, uint64_t ino, uint64_t hash)
+{
 	pthread_mutex_lock(&t->lock);
 	struct node *n = find(t, ino);
 	if (n) {
-		stale = n->stale_cache;
-		n->stale_cache = 0;
+		n->told = 1;
+		n->told_hash = hash;
 	}
 	pthread_mutex_unlock(&t->lock);
-	return stale;
+}
+
+void fs_nodes_cache_confirm(struct fs_nodes *t, struct fs_handle *h)
+{
+	pthread_mutex_lock(&t->lock);
+	struct node *n = find(t, h->ino);
+	if (n && n->pc_valid && n->pc_hash == h->snap->hash)
+		n->pc_fresh = 0;
+	h->fresh = 0;
+	pthread_mutex_unlock(&t->lock);
 }
 
 uint64_t fs_nodes_inval_count(struct fs_nodes *t, uint64_t ino)

@@ -7,7 +7,11 @@
  *   object(): every inode the kernel knows of that object (fs_nodes' object index) is
  *     invalidated (attributes and page cache); a created or removed object also
  *     invalidates its kind directory's inode (the listing, readdir cache included); a
- *     removed one also its entry (kind directory, name). A recreated object (a
+ *     removed one also its entry (kind directory, name); any other change of it only the
+ *     kind directory's attributes (its mtime is the kind's last change: README), which
+ *     leaves the readdir cache to the kernel's own mtime check. That costs one
+ *     notification per kind directory and op, against a GETATTR per path walk through
+ *     the directory had its attributes not been kept at all. A recreated object (a
  *     StatefulSet pod) is a remove and a create; it has a new id, so new inodes. Object
  *     pollers (sysfs-style POLLPRI on an object's files) of that object wake up.
  *   event(): log pollers (/events, and <object>/events of that object) wake up.
@@ -63,6 +67,8 @@ struct entry_inval {
 struct fs_batch {
 	uint64_t *inos; /* inodes to invalidate (may repeat) */
 	size_t ninos, capinos;
+	uint64_t *ainos; /* inodes whose attributes only to invalidate (may repeat) */
+	size_t nainos, capainos;
 	struct entry_inval *ents; /* entries to invalidate */
 	size_t nents, capents;
 	struct fuse_pollhandle **polls; /* poll handles to wake (owned) */
@@ -100,7 +106,7 @@ static struct fs_batch *batch_new(void)
 
 static int batch_empty(const struct fs_batch *b)
 {
-	return !b->ninos && !b->nents && !b->npolls;
+	return !b->ninos && !b->nainos && !b->nents && !b->npolls;
 }
 
 static void batch_free(struct fs_batch *b)
@@ -113,6 +119,7 @@ static void batch_free(struct fs_batch *b)
 	for (i = 0; i < b->npolls; i++)
 		fuse_pollhandle_destroy(b->polls[i]);
 	free(b->inos);
+	free(b->ainos);
 	free(b->ents);
 	free(b->polls);
 	free(b);
@@ -127,6 +134,20 @@ static void add_ino(struct fs_batch *b, uint64_t ino)
 		b->inos = xrealloc(b->inos, b->capinos * sizeof(*b->inos));
 	}
 	b->inos[b->ninos++] = ino;
+}
+
+/* Kind directories of a bulk change alternate (claims, volumes): look a little back. */
+static void add_attr(struct fs_batch *b, uint64_t ino)
+{
+	size_t i;
+	for (i = b->nainos; i > 0 && i + 4 > b->nainos; i--)
+		if (b->ainos[i - 1] == ino)
+			return;
+	if (b->nainos == b->capainos) {
+		b->capainos = b->capainos ? b->capainos * 2 : 8;
+		b->ainos = xrealloc(b->ainos, b->capainos * sizeof(*b->ainos));
+	}
+	b->ainos[b->nainos++] = ino;
 }
 
 static void add_entry(struct fs_batch *b, uint64_t parent, const char *name)
@@ -200,6 +221,15 @@ static void send_inodes_and_polls(struct fs_notify *nf, struct fs_batch *b)
 		fuse_lowlevel_notify_inval_inode(nf->fs->se, b->inos[i], 0, 0);
 	}
 	b->ninos = 0;
+	if (b->nainos > 1)
+		qsort(b->ainos, b->nainos, sizeof(*b->ainos), cmp_u64);
+	for (i = 0; i < b->nainos; i++) {
+		if (i > 0 && b->ainos[i] == b->ainos[i - 1])
+			continue;
+		/* offset -1: the attributes only, the pages (a readdir cache) stay */
+		fuse_lowlevel_notify_inval_inode(nf->fs->se, b->ainos[i], -1, 0);
+	}
+	b->nainos = 0;
 	for (i = 0; i < b->npolls; i++) {
 		fuse_lowlevel_notify_poll(b->polls[i]);
 		fuse_pollhandle_destroy(b->polls[i]);
@@ -303,21 +333,19 @@ static void on_object(void *ctx, const struct object *obj, int removed)
 	tree_note_change(fs->cl, obj, removed);
 	fs_nodes_obj_changed(fs->nodes, obj->id, removed, sink_ino, &s);
 	fs_data_obj_changed(fs, obj->id, removed); /* the data views of a removed PV or pod */
-	if (created || removed) {
-		uint64_t dir = tree_kind_dir_ino(fs->cl, obj->kind, obj->ns);
-		if (dir && fs_nodes_known(fs->nodes, dir)) {
-			if (s.b) {
-				add_ino(s.b, dir);
-				if (removed)
-					add_entry(s.b, dir, obj->name);
-			} else {
-				pthread_mutex_lock(&nf->lock);
-				add_ino(nf->async, dir);
-				if (removed)
-					add_entry(nf->async, dir, obj->name);
-				pthread_mutex_unlock(&nf->lock);
-			}
-		}
+	uint64_t dir = tree_kind_dir_ino(fs->cl, obj->kind, obj->ns);
+	if (dir && fs_nodes_known(fs->nodes, dir)) {
+		if (!s.b)
+			pthread_mutex_lock(&nf->lock);
+		struct fs_batch *b = s.b ? s.b : nf->async;
+		if (created || removed)
+			add_ino(b, dir); /* the listing changed */
+		else
+			add_attr(b, dir); /* its mtime only */
+		if (removed)
+			add_entry(b, dir, obj->name);
+		if (!s.b)
+			pthread_mutex_unlock(&nf->lock);
 	}
 	pthread_mutex_lock(&nf->lock);
 	for (p = nf->pollers; p; p = p->next)
@@ -468,18 +496,23 @@ void fs_op_before_reply(struct fs *fs, struct fs_op *op)
 		send_entries(nf, b);
 	pthread_mutex_lock(&nf->lock);
 	flush_async(nf); /* anything another thread left behind goes out too */
-	if (b->ninos || b->npolls) {
+	if (b->ninos || b->nainos || b->npolls) {
 		/* The notifier gets the inodes and polls; the op keeps the entries. */
 		send = batch_new();
 		send->inos = b->inos;
 		send->ninos = b->ninos;
 		send->capinos = b->capinos;
+		send->ainos = b->ainos;
+		send->nainos = b->nainos;
+		send->capainos = b->capainos;
 		send->polls = b->polls;
 		send->npolls = b->npolls;
 		send->cappolls = b->cappolls;
 		b->inos = NULL;
+		b->ainos = NULL;
 		b->polls = NULL;
 		b->ninos = b->capinos = b->npolls = b->cappolls = 0;
+		b->nainos = b->capainos = 0;
 		send->waiting = 1;
 		enqueue(nf, send);
 		if (fs->single_thread) {

@@ -6,9 +6,11 @@
  * LOCKED and rendering, and never while replying; an op that changes the cluster runs
  * its tree.h call between fs_op_begin and fs_op_before_reply, replies, then calls
  * fs_op_after_reply (fs_notify.c explains why). A node whose object is gone answers
- * ESTALE, so that the VFS looks the path up again (LOOKUP_REVAL) and finds what is there
- * now; an unknown name answers ENOENT without a negative entry, so a created object is
- * visible at once.
+ * ESTALE when its path may name something new now (a recreated object: the VFS looks the
+ * path up again, LOOKUP_REVAL, and finds it), ENOENT when the path names nothing any more
+ * (so an open or stat that loses the race with a removal twice does not hand ESTALE to
+ * the caller); an unknown name answers ENOENT without a negative entry, so a created
+ * object is visible at once. A directory removed after opendir lists what it held then.
  * Inodes below a TREE_DATA node (volume data) are handed to fs_data*.c as they come.
  * Complexity: every op is O(1) lookups plus the rendering or listing it returns. */
 #include <errno.h>
@@ -42,12 +44,55 @@ static int node_of(struct fs *fs, fuse_ino_t ino, struct fs_node_info *ni)
 	return fs_nodes_get(fs->nodes, ino, ni) < 0 ? -ESTALE : 0;
 }
 
-/* Does the node still name something? LOCKED. */
+/* Node ni no longer resolves: -ESTALE when its path may name something else now (the
+ * VFS then walks it again), -ENOENT when it names nothing: the name is gone from a
+ * directory that is still there, checked up the path as far as needed. LOCKED.
+ * O(depth of the path) lookups; only on failures. */
+static int gone(struct fs *fs, const struct fs_node_info *ni)
+{
+	struct fs_node_info cur, dir;
+	struct tree_node tn;
+	int rc = -ESTALE, depth;
+	memset(&cur, 0, sizeof(cur));
+	tree_node_copy(&cur.tn, &ni->tn);
+	cur.parent = ni->parent;
+	cur.name = ni->name ? xstrdup(ni->name) : NULL;
+	for (depth = 0; depth < 64 && cur.parent && cur.name; depth++) {
+		if (fs_nodes_get(fs->nodes, cur.parent, &dir) < 0)
+			break; /* the kernel let the directory go: cannot tell */
+		memset(&tn, 0, sizeof(tn));
+		int lrc = dir.temp ? -ENOTDIR : tree_lookup(fs->cl, &dir.tn, cur.name, &tn);
+		if (lrc == 0)
+			tree_node_release(&tn);
+		if (lrc != -ENOENT) {
+			fs_node_info_release(&dir);
+			break; /* the name is there again (or something odd): walk again */
+		}
+		if (tree_revalidate(fs->cl, &dir.tn) == 0) {
+			fs_node_info_release(&dir);
+			rc = -ENOENT; /* a live directory without that name */
+			break;
+		}
+		fs_node_info_release(&cur);
+		cur = dir; /* the directory went too: is its own path gone? */
+	}
+	fs_node_info_release(&cur);
+	return rc;
+}
+
+/* Does the node still name something? 0, or gone()'s answer. LOCKED. */
 static int still_there(struct fs *fs, const struct fs_node_info *ni)
 {
 	if (ni->temp)
 		return 0;
-	return tree_revalidate(fs->cl, &ni->tn) < 0 ? -ESTALE : 0;
+	return tree_revalidate(fs->cl, &ni->tn) < 0 ? gone(fs, ni) : 0;
+}
+
+/* Handles live on fs_nodes' list from open to release. */
+static void handle_done(struct fs *fs, struct fs_handle *h)
+{
+	fs_nodes_handle_del(fs->nodes, h);
+	fs_handle_free(h);
 }
 
 static mode_t type_bits(enum tree_type t)
@@ -107,8 +152,9 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			if (rc < 0)
 				fs_nodes_forget(fs->nodes, tn.ino, 1);
 			tree_node_release(&tn);
-		} else if (rc == -ENOENT && tree_revalidate(fs->cl, &dir.tn) < 0) {
-			rc = -ESTALE;
+		} else if (rc == -ENOENT) {
+			int there = still_there(fs, &dir); /* the directory itself may be gone */
+			rc = there < 0 ? there : -ENOENT;
 		}
 		cluster_unlock(fs->cl);
 	}
@@ -174,7 +220,9 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	} else {
 		cluster_lock(fs->cl);
 		rc = still_there(fs, &ni);
-		if (rc == 0)
+		if (rc == 0 && h && h->kind == FS_H_READ && h->cached)
+			rc = fs_attr_get_open(fs, h, &st, &to);
+		else if (rc == 0)
 			rc = fs_attr_get(fs, &ni, &st, &to);
 		cluster_unlock(fs->cl);
 		if (rc < 0 && h && h->snap) {
@@ -296,8 +344,8 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	} else {
 		cluster_lock(fs->cl);
 		rc = still_there(fs, &ni);
-		if (rc == 0)
-			rc = tree_read(fs->cl, &ni.tn, &sb, NULL) < 0 ? -ESTALE : 0;
+		if (rc == 0 && tree_read(fs->cl, &ni.tn, &sb, NULL) < 0)
+			rc = gone(fs, &ni);
 		cluster_unlock(fs->cl);
 	}
 	fs_node_info_release(&ni);
@@ -483,6 +531,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	uint64_t ino = fs_nodes_add_temp(fs->nodes, parent, name);
 	struct fs_handle *h = fs_handle_new(FS_H_APPLY, ino, &dir);
 	h->filename = xstrdup(name);
+	fs_nodes_handle_add(fs->nodes, h);
 	fs_node_info_release(&dir);
 	memset(&e, 0, sizeof(e));
 	e.ino = ino;
@@ -491,7 +540,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
 	if (fuse_reply_create(req, &e, fi) != 0) {
-		fs_handle_free(h);
+		handle_done(fs, h);
 		fs_nodes_forget(fs->nodes, ino, 1);
 	}
 }
@@ -520,8 +569,9 @@ static int open_render(struct fs *fs, struct fs_handle *h, int rd)
 	memset(&r, 0, sizeof(r));
 	cluster_lock(fs->cl);
 	int rc = still_there(fs, &h->ni);
-	if (rc == 0 && (rd || h->kind == FS_H_LOG))
-		rc = fs_nodes_render(fs, &h->ni.tn, 1, &r) < 0 ? -ESTALE : 0;
+	if (rc == 0 && (rd || h->kind == FS_H_LOG) &&
+	    fs_nodes_render(fs, &h->ni.tn, FS_RENDER_BLOB, &r) < 0)
+		rc = gone(fs, &h->ni);
 	cluster_unlock(fs->cl);
 	if (rc < 0 || !r.blob)
 		return rc;
@@ -536,7 +586,7 @@ static int open_render(struct fs *fs, struct fs_handle *h, int rd)
 	return 0;
 }
 
-/* Page cache policy (fs_attr.c) and what wakes a poll(2) on the handle. */
+/* Page cache policy (fs_attr.c, fs_nodes.c) and what wakes a poll(2) on the handle. */
 static void open_policy(struct fs *fs, struct fs_handle *h, struct fuse_file_info *fi, int wr)
 {
 	if (h->kind == FS_H_LOG) {
@@ -547,10 +597,20 @@ static void open_policy(struct fs *fs, struct fs_handle *h, struct fuse_file_inf
 	}
 	if (!fs->no_cache && h->kind == FS_H_READ && (h->ni.tn.flags & TREE_OWN) && h->snap &&
 	    h->snap->len <= FS_KEEP_CACHE_MAX) {
-		/* One page of content a function of its object: the page cache may stay, unless
-		 * an outdated snapshot was read into it since the last invalidation. */
-		fi->keep_cache = !fs_nodes_take_stale_cache(fs->nodes, h->ino);
-		h->cached = 1;
+		/* One page of content a function of its object: through the page cache, as
+		 * long as it holds this version only (fs_nodes.c, page cache versions). */
+		switch (fs_nodes_cache_open(fs->nodes, h)) {
+		case FS_PC_KEEP:
+			fi->keep_cache = 1;
+			break;
+		case FS_PC_FRESH:
+			fi->keep_cache = 0; /* the kernel drops the old pages at open */
+			break;
+		case FS_PC_DIRECT:
+			fi->direct_io = 1;
+			fi->keep_cache = 1; /* the cached version's readers keep their pages */
+			break;
+		}
 	} else {
 		fi->direct_io = 1;
 	}
@@ -585,10 +645,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		reply_err(req, rc);
 		return;
 	}
+	fs_nodes_handle_add(fs->nodes, h);
 	open_policy(fs, h, fi, wr);
 	fi->fh = (uintptr_t)h;
 	if (fuse_reply_open(req, fi) != 0)
-		fs_handle_free(h);
+		handle_done(fs, h);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -603,20 +664,16 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char *buf = xmalloc(size ? size : 1);
 	pthread_mutex_lock(&h->lock);
 	size_t n = fs_handle_read(fs, h, off, size, buf);
-	int stale = h->cached && n > 0 && fs_nodes_inval_count(fs->nodes, ino) != h->inval;
+	if (h->fresh) /* its open dropped the old pages: others of its version may keep them */
+		fs_nodes_cache_confirm(fs->nodes, h);
 	pthread_mutex_unlock(&h->lock);
-	if (stale)
-		fs_nodes_mark_stale_cache(fs->nodes, ino);
 	fuse_reply_buf(req, buf, n);
 	free(buf);
-	/* An outdated snapshot went into the shared page cache: drop it again. */
-	if (stale)
-		fs_notify_inval_async(fs, ino);
 }
 
 static int apply_buffer(struct fs *fs, struct fs_handle *h, struct cfs_err *err)
 {
-	h->dirty = 0; /* once per dirty buffer, whatever the outcome */
+	h->dirty = 0;	/* once per dirty buffer, whatever the outcome */
 	if (h->too_big) /* refused whole (EFBIG, FailedApply): the decoder checks the length
 			   before it reads anything */
 		return tree_apply(fs->cl, &h->ni.tn, h->filename, "", h->too_big, err);
@@ -725,7 +782,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	fuse_reply_err(req, 0);
 	fs_op_after_reply(fs, &op);
-	fs_handle_free(h);
+	handle_done(fs, h);
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -815,9 +872,10 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fi->keep_cache = 1;
 	}
 	fs_node_info_release(&ni);
+	fs_nodes_handle_add(fs->nodes, h);
 	fi->fh = (uintptr_t)h;
 	if (fuse_reply_open(req, fi) != 0)
-		fs_handle_free(h);
+		handle_done(fs, h);
 }
 
 /* Entries readdirplus describes fully: those whose attributes cost no rendering or are
@@ -853,7 +911,9 @@ static const char *dir_entry(struct fs *fs, struct fs_handle *h, size_t i, int p
 	return d->name;
 }
 
-/* The listing is taken at offset 0 (opendir or rewinddir) and served from the handle. */
+/* The listing is taken at offset 0 (opendir or rewinddir) and served from the handle.
+ * A directory whose object went away after opendir lists what it held when it was last
+ * listed, or nothing: getdents has no retry, so ESTALE would reach the caller. */
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, int plus)
 {
@@ -866,11 +926,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	pthread_mutex_lock(&h->lock);
 	cluster_lock(fs->cl);
-	if (off == 0 || !h->listed) {
-		rc = still_there(fs, &h->ni);
-		if (rc == 0)
-			rc = fs_handle_list(fs, h) < 0 ? -ESTALE : 0;
-		h->listed = rc == 0;
+	if ((off == 0 || !h->listed) && tree_revalidate(fs->cl, &h->ni.tn) == 0 &&
+	    fs_handle_list(fs, h) == 0)
+		h->listed = 1;
+	else if (!h->listed) {
+		fs_handle_clear(h); /* gone since opendir, never listed: empty */
+		h->listed = 1;
 	}
 	if (plus && rc == 0 && h->nents + 2 > (size_t)off)
 		given = xmalloc((h->nents + 2 - (size_t)off) * sizeof(*given));
@@ -929,7 +990,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		fs_data_releasedir(req, ino, fi);
 		return;
 	}
-	fs_handle_free(handle_of(fi));
+	handle_done(fs_of(req), handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 

@@ -1,7 +1,8 @@
 /* tree_kinds.c - kind directories: which exist (the built-in kinds always, any other kind
  * while it has objects there), their inode numbers, their hidden .table and .table-wide
- * (render_table), and their listing (the objects, sorted by name). Cluster-scoped kinds
- * sit at the root; namespaced ones in namespaces/<ns>/, whose listing is made here too.
+ * (render_table; TREE_CLOCK, as their AGE cells count with the clock), and their listing
+ * (the objects, sorted by name). Cluster-scoped kinds sit at the root; namespaced ones in
+ * namespaces/<ns>/, whose listing is made here too.
  * namespaces/ is the kind directory of Namespace. LOCKED.
  * Complexity: lookup O(1) (existence of an optional kind: O(namespaces of that kind));
  * listing O(n log n) in the objects listed. */
@@ -81,8 +82,8 @@ static void table_node(struct cluster *cl, const struct tree_node *dir, int wide
 		       struct tree_node *out)
 {
 	tree_node_set(out, own, kind_ino(cl, dir->kind, dir->obj_id, wide ? 2 : 1), TREE_FILE, 0444,
-		      0, wide ? ROLE_TABLE_WIDE : ROLE_TABLE, dir->kind, dir->obj_id, dir->ns, NULL,
-		      NULL);
+		      TREE_CLOCK, wide ? ROLE_TABLE_WIDE : ROLE_TABLE, dir->kind, dir->obj_id,
+		      dir->ns, NULL, NULL);
 }
 
 /* A kind directory inside a namespace that was deleted (and maybe recreated) is stale. */

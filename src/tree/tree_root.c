@@ -19,7 +19,9 @@ static const struct root_file {
 	unsigned flags;	  /* TREE_* */
 } root_files[] = {
     {"README", ROLE_README, TREE_INO_README, 0444, 0},
-    {"apply", ROLE_APPLY, TREE_INO_APPLY, 0222, TREE_APPLY},
+    /* 0200: with allow_other, other users may not write it (nor create files in kind
+     * directories); root passes the mode bits, as everywhere. */
+    {"apply", ROLE_APPLY, TREE_INO_APPLY, 0200, TREE_APPLY},
     {"events", ROLE_EVENTS, TREE_INO_EVENTS, 0444, TREE_LOG},
     {"metrics", ROLE_METRICS, TREE_INO_METRICS, 0444, 0},
     {"dns", ROLE_DNS, TREE_INO_DNS, 0444, 0},

@@ -337,7 +337,7 @@ START_TEST(test_root)
 	ck_assert_int_eq(n.mode, 0555);
 	tree_node_release(&n);
 	n = must("apply");
-	ck_assert_int_eq(n.mode, 0222);
+	ck_assert_int_eq(n.mode, 0200);
 	ck_assert_int_eq(n.flags, TREE_APPLY);
 	tree_node_release(&n);
 	ck_file("apply", "");
@@ -677,7 +677,10 @@ START_TEST(test_flags)
 	    {PVC "/storage", TREE_OWN | TREE_STORE, 0644, TREE_FILE},
 	    {PVC "/volume", 0, 0777, TREE_LINK},
 	    {NS "persistentvolumeclaims", TREE_CREATE, 0755, TREE_DIR},
-	    {NS "persistentvolumeclaims/.table", 0, 0444, TREE_FILE},
+	    {NS "persistentvolumeclaims/.table", TREE_CLOCK, 0444, TREE_FILE},
+	    {NS "persistentvolumeclaims/.table-wide", TREE_CLOCK, 0444, TREE_FILE},
+	    {"namespaces/.table", TREE_CLOCK, 0444, TREE_FILE},
+	    {"apply", TREE_APPLY, 0200, TREE_FILE},
 	    {NS, 0, 0555, TREE_DIR},
 	    {"storageclasses/standard/allocated", 0, 0444, TREE_FILE},
 	    {"storageclasses/standard/default", TREE_OWN, 0444, TREE_FILE},
