@@ -108,6 +108,10 @@ struct object *store_get(struct store *s, const struct kind *k, const char *ns, 
 struct object *const *store_list(struct store *s, const struct kind *k, const char *ns,
 				 size_t *n);
 size_t store_count(struct store *s); /* all objects */
+/* obj's index in store_list(kind, NULL) (all_ns, or a cluster-scoped kind) or in
+ * store_list(kind, its namespace), valid until the next insert or remove of that kind:
+ * to visit a subset found through an index in list order. O(1). */
+size_t store_list_pos(const struct object *obj, int all_ns);
 
 /* Inserts a new object (json stolen, must carry metadata.name and, when namespaced,
  * metadata.namespace). The caller has checked that it does not exist. Sets rv, mtime. */

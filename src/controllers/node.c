@@ -142,21 +142,36 @@ static void node_sync(struct cluster *cl, struct object *node)
 	wl_commit(cl, node, before);
 }
 
+static int cmp_list_pos(const void *a, const void *b)
+{
+	size_t x = store_list_pos(*(struct object *const *)a, 1),
+	       y = store_list_pos(*(struct object *const *)b, 1);
+	return x < y ? -1 : x > y;
+}
+
+/* Wakes the node's pods and every pod not bound yet (a node that appears or becomes
+ * schedulable may take them), in the list order of all pods: O((pods on the node +
+ * unbound pods) log of them) through the workload index. */
 static void node_watch(struct cluster *cl, struct object *node, int removed)
 {
-	const struct kind *pk = cluster_kind(cl, "Pod");
-	size_t n, i;
-	struct object *const *pods = pk ? store_list(cluster_store(cl), pk, NULL, &n) : NULL;
-	if (!pods)
-		return;
+	size_t n, u, i, k = 0;
+	struct wl_pod *const *on = wl_node_pods(cl, node->name, &n);
+	struct wl_pod *const *unbound = wl_unbound_pods(cl, &u);
 	/* The node's own sync (pod range, addresses) goes before its pods'. */
 	if (!removed)
 		cluster_enqueue(cl, node);
-	for (i = 0; i < n; i++) {
-		const char *nn = jstr(pods[i]->json, "spec.nodeName");
-		if ((nn && strcmp(nn, node->name) == 0) || !pod_is_bound(pods[i]->json))
-			cluster_enqueue(cl, pods[i]);
-	}
+	if (n + u == 0)
+		return;
+	struct object **wake = xmalloc((n + u) * sizeof(*wake));
+	for (i = 0; i < n; i++)
+		wake[k++] = on[i]->obj;
+	for (i = 0; i < u; i++)
+		wake[k++] = unbound[i]->obj;
+	qsort(wake, k, sizeof(*wake), cmp_list_pos);
+	for (i = 0; i < k; i++)
+		if (!i || wake[i] != wake[i - 1]) /* on the node but not bound: once */
+			cluster_enqueue(cl, wake[i]);
+	free(wake);
 }
 
 const struct kind_ops node_ops = {

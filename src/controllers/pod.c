@@ -243,15 +243,46 @@ static int has_host_ports(const json_t *pod)
 	return 0;
 }
 
+static int cmp_list_pos(const void *a, const void *b)
+{
+	size_t x = store_list_pos(*(struct object *const *)a, 0),
+	       y = store_list_pos(*(struct object *const *)b, 0);
+	return x < y ? -1 : x > y;
+}
+
 /* A pod went away: pods that waited for what it held (an RWO attachment, an RWOP claim,
- * a host port) may go on now. */
+ * a host port) may go on now. They are woken in the namespace's list order. Without host
+ * ports: O(pods using its claims) through the claim index (log of them for the order);
+ * with host ports, O(pods): any unbound pod may have waited for the port. */
 static void wake_waiters(struct cluster *cl, const struct object *gone)
 {
 	size_t n, i, j;
 	json_t *v;
 	int ports = has_host_ports(gone->json);
-	struct object *const *pods =
-	    store_list(cluster_store(cl), gone->kind, ports ? NULL : gone->ns, &n);
+	if (!ports) {
+		struct object **wake = NULL;
+		size_t nwake = 0;
+		json_array_foreach(jget(gone->json, "spec.volumes"), j, v)
+		{
+			const char *c = pod_volume_claim(v);
+			struct object **users;
+			if (!c)
+				continue;
+			n = storage_claim_pods(cl, gone->ns, c, &users);
+			wake = xrealloc(wake, (nwake + n + 1) * sizeof(*wake));
+			for (i = 0; i < n; i++)
+				if (users[i] != gone && !pod_is_attached(users[i]->json))
+					wake[nwake++] = users[i];
+			free(users);
+		}
+		qsort(wake, nwake, sizeof(*wake), cmp_list_pos);
+		for (i = 0; i < nwake; i++)
+			if (!i || wake[i] != wake[i - 1]) /* a pod sharing two claims: once */
+				cluster_enqueue(cl, wake[i]);
+		free(wake);
+		return;
+	}
+	struct object *const *pods = store_list(cluster_store(cl), gone->kind, NULL, &n);
 	for (i = 0; i < n; i++) {
 		struct object *p = pods[i];
 		if (p == gone || pod_is_attached(p->json))

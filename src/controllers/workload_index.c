@@ -218,11 +218,14 @@ struct wl_pod_entry {
 	int live;	     /* counted in node->live */
 	size_t ip;	     /* address slot counted in node->ips (0: none) */
 	struct rev *rev;     /* interned label, or NULL */
+	size_t unbound_slot; /* index in st->unbound + 1, 0 when bound */
 };
 
 struct wl_state {
 	struct idmap pods; /* id -> struct wl_pod_entry */
 	struct hmap revs, owners, sets, nodes;
+	struct wl_pod **unbound; /* pods that pod_is_bound() does not accept, unordered */
+	size_t nunbound, capunbound;
 };
 
 static void free_entry(struct hkey *k)
@@ -261,6 +264,7 @@ static void state_fini(void *p)
 	hmap_free(&st->owners, free_entry);
 	hmap_free(&st->sets, free_set);
 	hmap_free(&st->nodes, free_node);
+	free(st->unbound);
 	free(st);
 }
 
@@ -560,6 +564,32 @@ struct wl_pod *const *wl_node_pods(struct cluster *cl, const char *node, size_t 
 	return nd ? nd->pods : NULL;
 }
 
+/* ---- unbound pods ---- */
+
+static void set_unbound(struct wl_state *st, struct wl_pod_entry *e, int unbound)
+{
+	if (unbound && !e->unbound_slot) {
+		if (st->nunbound == st->capunbound) {
+			st->capunbound = st->capunbound ? st->capunbound * 2 : 16;
+			st->unbound = xrealloc(st->unbound, st->capunbound * sizeof(*st->unbound));
+		}
+		st->unbound[st->nunbound++] = &e->pub;
+		e->unbound_slot = st->nunbound;
+	} else if (!unbound && e->unbound_slot) {
+		struct wl_pod *last = st->unbound[--st->nunbound];
+		st->unbound[e->unbound_slot - 1] = last;
+		((struct wl_pod_entry *)last)->unbound_slot = e->unbound_slot;
+		e->unbound_slot = 0;
+	}
+}
+
+struct wl_pod *const *wl_unbound_pods(struct cluster *cl, size_t *n)
+{
+	struct wl_state *st = state(cl);
+	*n = st->nunbound;
+	return st->unbound;
+}
+
 /* ---- the hook ---- */
 
 void wl_pod_index(struct cluster *cl, struct object *pod, int removed)
@@ -576,6 +606,7 @@ void wl_pod_index(struct cluster *cl, struct object *pod, int removed)
 		set_leave(st, e);
 		owner_leave(st, e);
 		node_leave(st, e);
+		set_unbound(st, e, 0);
 		rev_unref(st, e->rev);
 		id_del(&st->pods, pod->id);
 		free(e);
@@ -609,8 +640,9 @@ void wl_pod_index(struct cluster *cl, struct object *pod, int removed)
 	}
 	e->pub.rev = e->rev ? e->rev->k.key : NULL;
 	index_owner(st, e);
-	index_node(st, e, json_string_value(json_object_get(spec, "nodeName")),
-		   json_string_value(json_object_get(status, "podIP")), e->pub.deleting);
+	const char *nn = json_string_value(json_object_get(spec, "nodeName"));
+	index_node(st, e, nn, json_string_value(json_object_get(status, "podIP")), e->pub.deleting);
+	set_unbound(st, e, !nn || !wl_condition_is(pj, "PodScheduled", "True"));
 }
 
 struct wl_pod *wl_pod_of(struct cluster *cl, const struct object *pod)

@@ -1,8 +1,35 @@
 /* workload_internal.h - what the workload controllers (pods, nodes, StatefulSets,
  * Deployments, ReplicaSets, Services) share and nobody else uses: the API-server-like
- * create path, owner references, template hashes, conditions, pod spec validation, and
- * the three stages of a pod's life (scheduler, attach/detach, kubelet).
- * Everything here is LOCKED (the caller holds the cluster lock). */
+ * create path, owner references, template hashes, conditions, pod spec validation, the
+ * three stages of a pod's life (scheduler, attach/detach, kubelet) and the workload index.
+ * Everything here is LOCKED (the caller holds the cluster lock).
+ *
+ * INDEXES: the workload index (workload_index.c, CLUSTER_SLOT_WORKLOADS) keeps, per pod,
+ * what the controllers read of it, a StatefulSet's pods by ordinal, and per node its pods,
+ * how many are live and which address slots they hold; the storage index (storage_index.c)
+ * keeps the pods of each claim. Both follow every pod change through pod_ops.index.
+ *
+ * COMPLEXITY of each controller step (P = pods, k = pods of one set or ReplicaSet,
+ * N = nodes, c = the pod's claims, u = pods using a claim, p = pods on one node):
+ *   StatefulSet sync            O(k) flag checks, no JSON read per pod (index), plus
+ *                               O(template) for the revision hash and one create or
+ *                               delete; a scale-up 0 -> n is O(n^2) flag checks in all
+ *                               (0 -> 1,000: 0.15 s without FUSE)
+ *   StatefulSet claims          O(claim templates) hash lookups per ordinal
+ *   scheduling attempt          O(N * (c + taints + terms)); host ports O(p) per node;
+ *                               ReadWriteOncePod O(u); WaitForFirstConsumer: the PVs
+ *                               pre-bound to the claim, then per access-mode group the
+ *                               class's Available PVs from the request up, O(15 log PV)
+ *                               plus the PVs the node or the selector rejects
+ *   kubelet sync                O(c * u) for attach, O(p) counters for the address
+ *   pod watch                   O(owners + c); on removal, waiters: O(sum of u log u)
+ *                               (host ports: O(P))
+ *   node watch                  O((p + unbound pods) log of them)
+ *   ReplicaSet sync, status     O(pods in the namespace) (JSON reads per pod)
+ *   Deployment sync             O(ReplicaSets + pods in the namespace)
+ *   namespace sync (deleting)   O(objects in the namespace)
+ *   index hook per pod change   O(1) hash work; O(log k) + a memmove of the set's array
+ *                               when a pod joins or leaves a set (O(1) at its end) */
 #ifndef CLAIMFS_WORKLOAD_INTERNAL_H
 #define CLAIMFS_WORKLOAD_INTERNAL_H
 
@@ -195,7 +222,9 @@ size_t wl_node_free_ip_slot(struct cluster *cl, const char *node, const struct o
 /* Every pod with spec.nodeName == node, in no order (borrowed, valid until the next pod
  * change). O(1). */
 struct wl_pod *const *wl_node_pods(struct cluster *cl, const char *node, size_t *n);
-
+/* Every pod that pod_is_bound() does not accept, in no order (borrowed, valid until the
+ * next pod change). O(1). */
+struct wl_pod *const *wl_unbound_pods(struct cluster *cl, size_t *n);
 /* ---- Services (service.c) ---- */
 
 /* Is the pod an endpoint the Service publishes (matching, with an IP, ready or published

@@ -256,6 +256,11 @@ size_t store_count(struct store *s)
 	return s->count;
 }
 
+size_t store_list_pos(const struct object *obj, int all_ns)
+{
+	return obj->ns && !all_ns ? obj->ns_slot : obj->kind_slot;
+}
+
 static void rehash(struct store *s)
 {
 	size_t nsize = s->tsize * 2, i;

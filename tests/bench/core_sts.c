@@ -4,9 +4,9 @@
  * statefulset), then patches spec.replicas to REPLICAS as a write to the set's replicas
  * file does, and prints the time the patch took (everything settled: pods Ready, claims
  * Bound, which it checks).
+ * *   core_sts REPLICAS [STEPS] [--parallel] [--deployment] [--nosync]
  *
- *   core_sts REPLICAS [STEPS] [--parallel] [--nosync]
- *
+ * --deployment scales a Deployment (its ReplicaSet's pods, no claims) instead.
  * STEPS > 1 scales up in that many equal steps and prints each one's time (to see how the
  * cost of a step grows with the pods already there). Built by scripts/bench.sh. */
 #include <stdio.h>
@@ -43,6 +43,12 @@ static const char sts_yaml[] =
     "      accessModes: [ReadWriteOnce]\n      resources:\n        requests:\n"
     "          storage: 1Mi\n";
 
+static const char deploy_yaml[] =
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: default\n"
+    "spec:\n  replicas: 0\n  selector:\n    matchLabels: {app: web}\n  template:\n"
+    "    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n"
+    "      - name: web\n        image: nginx\n";
+
 static double now(void)
 {
 	struct timespec ts;
@@ -57,10 +63,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	long replicas = atol(argv[1]), steps = 1;
-	int parallel = 0;
+	int parallel = 0, deploy = 0;
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--parallel"))
 			parallel = 1;
+		else if (!strcmp(argv[i], "--deployment"))
+			deploy = 1;
 		else if (!strcmp(argv[i], "--nosync"))
 			persist_test_no_fsync = 1;
 		else
@@ -84,13 +92,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	char doc[4096];
-	snprintf(doc, sizeof(doc), sts_yaml, parallel ? "Parallel" : "OrderedReady");
+	if (deploy)
+		snprintf(doc, sizeof(doc), "%s", deploy_yaml);
+	else
+		snprintf(doc, sizeof(doc), sts_yaml, parallel ? "Parallel" : "OrderedReady");
 	if (cluster_apply(cl, doc, strlen(doc), "apply", NULL, &err) < 0) {
 		fprintf(stderr, "core_sts: %s\n", err.msg);
 		return 1;
 	}
 	cluster_lock(cl);
-	const struct kind *sk = store_kind(cluster_store(cl), "StatefulSet");
+	const struct kind *sk =
+	    store_kind(cluster_store(cl), deploy ? "Deployment" : "StatefulSet");
 	cluster_unlock(cl);
 	double total = 0;
 	for (long s = 1; s <= steps; s++) {
@@ -126,5 +138,5 @@ int main(int argc, char **argv)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		return 1;
-	return ready == replicas && bound == (size_t)replicas ? 0 : 1;
+	return ready == replicas && bound == (size_t)(deploy ? 0 : replicas) ? 0 : 1;
 }
