@@ -36,6 +36,14 @@ int persist_open(const char *dir, struct persist **out, int *is_new, struct cfs_
  * failure *snapshot is NULL (anything loaded was freed). */
 int persist_load(struct persist *p, json_t **snapshot, int (*replay)(void *ctx, json_t *record),
 		 void *ctx, struct cfs_err *err);
+/* The same, streaming: snapshot_fn(ctx, state) first (state borrowed; NULL when there is
+ * no snapshot), then replay for each record. persist_open has started a thread that
+ * parses the journal meanwhile (when the snapshot's header names its generation), so the
+ * caller's work on the snapshot and on each record overlaps with the parse of the next
+ * ones. A non-zero return of either callback stops the load with that error (positive:
+ * -EINVAL). */
+int persist_load_with(struct persist *p, int (*snapshot_fn)(void *ctx, json_t *state),
+		      int (*replay)(void *ctx, json_t *record), void *ctx, struct cfs_err *err);
 /* Appends a record with write(2), not waiting for the disk. Returns its sequence number
  * (> 0) or a negative errno. */
 int64_t persist_append(struct persist *p, const json_t *record, struct cfs_err *err);
@@ -48,7 +56,7 @@ int persist_compact(struct persist *p, const json_t *state, struct cfs_err *err)
 /* Bytes in the current journal. Takes no lock: the caller serialises it with append and
  * compact (the cluster lock does). */
 uint64_t persist_journal_bytes(const struct persist *p);
-void persist_close(struct persist *p);                   /* syncs, unlocks, frees */
+void persist_close(struct persist *p); /* syncs, unlocks, frees */
 
 /* Test hook: when non-zero persist_sync does not fsync. Never set in the daemon. */
 extern int persist_test_no_fsync;

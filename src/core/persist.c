@@ -70,6 +70,7 @@ struct persist {
 	char failmsg[CFS_ERR_MAX]; /* the reason of `failed` */
 	int scanned;		   /* the journal was validated (torn tail cut) since open */
 	json_t *snap;		   /* snapshot state read at open, until persist_load takes it */
+	struct reader *reader;	   /* the journal reader thread started by open, or NULL */
 	char *buf;		   /* record buffer: header, json, newline */
 	size_t cap;		   /* bytes allocated in buf */
 };
@@ -901,6 +902,227 @@ static int scan_journal(struct persist *p, int (*replay)(void *ctx, json_t *reco
 	return 0;
 }
 
+/* ---- the journal reader thread ----
+ * Loading a large state is mostly parsing. persist_open peeks at the snapshot's header
+ * for its generation and starts a thread that parses journal.<gen> record by record
+ * while the snapshot is parsed (and, through persist_load's callback, applied); then
+ * persist_load replays each record as soon as the thread has it. The thread only reads,
+ * through its own descriptor and mapping. When the snapshot turns out to name another
+ * generation, or the journal persist_open settles on is another file, its work is thrown
+ * away and the journal is read again as without it. The torn-tail cut stays with
+ * persist_load, under mu. */
+struct reader {
+	pthread_t th;
+	pthread_mutex_t mu;  /* guards everything below */
+	pthread_cond_t cond; /* a record was added, or the thread ended */
+	int dirfd;	     /* the state directory (borrowed) */
+	uint64_t gen;	     /* the generation read */
+	json_t **recs;	     /* parsed records; taken ones are NULL */
+	uint64_t *offs;	     /* each record's offset in the file */
+	size_t n, cap;	     /* records parsed, slots allocated */
+	uint64_t valid;	     /* bytes of complete records, once done */
+	uint64_t size;	     /* the file's size when it was mapped */
+	dev_t dev;	     /* the file read (missing: no journal then) */
+	ino_t ino;
+	int missing;
+	int done; /* the thread has ended */
+	int stop; /* asks the thread to end */
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	char name[64];
+	struct stat st;
+	const char *map = NULL;
+	uint64_t off = 0, rsize;
+
+	journal_name(name, sizeof(name), r->gen);
+	int fd = openat(r->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		pthread_mutex_lock(&r->mu);
+		r->missing = 1;
+		goto end;
+	}
+	if (st.st_size > 0) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		if (m != MAP_FAILED) {
+			madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+			map = m;
+		}
+	}
+	pthread_mutex_lock(&r->mu);
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	r->size = (uint64_t)st.st_size;
+	if (st.st_size > 0 && !map) {
+		r->missing = 1; /* could not map: persist_load reads it itself */
+		goto end;
+	}
+	while (off < r->size && !r->stop) {
+		pthread_mutex_unlock(&r->mu);
+		json_t *rec = record_parse(map + off, r->size - off, &rsize);
+		pthread_mutex_lock(&r->mu);
+		if (!rec)
+			break;
+		if (r->n == r->cap) {
+			r->cap = r->cap ? r->cap * 2 : 64;
+			r->recs = xrealloc(r->recs, r->cap * sizeof(*r->recs));
+			r->offs = xrealloc(r->offs, r->cap * sizeof(*r->offs));
+		}
+		r->recs[r->n] = rec;
+		r->offs[r->n++] = off;
+		off += rsize;
+		pthread_cond_broadcast(&r->cond);
+	}
+	r->valid = off;
+end:
+	r->done = 1;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->mu);
+	if (map)
+		munmap((void *)map, (size_t)st.st_size);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* The generation named at the start of snapshot.json as this file's writer puts it
+ * ({"claimfs":1,"gen":G,...); 0 when there is no snapshot; -1 when the start is something
+ * else (the snapshot is then parsed first, and the journal after it). */
+static int peek_gen(struct persist *p, uint64_t *gen)
+{
+	static const char head[] = "{\"claimfs\":1,\"gen\":";
+	char buf[64];
+	int fd = openat(p->dirfd, SNAPSHOT, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+	uint64_t g = 0;
+	size_t i;
+
+	*gen = 0;
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (n < (ssize_t)sizeof(head) || memcmp(buf, head, sizeof(head) - 1) != 0)
+		return -1;
+	for (i = sizeof(head) - 1; i < (size_t)n && buf[i] >= '0' && buf[i] <= '9'; i++) {
+		if (g > (UINT64_MAX - 9) / 10)
+			return -1;
+		g = g * 10 + (uint64_t)(buf[i] - '0');
+	}
+	if (i == sizeof(head) - 1 || i >= (size_t)n || buf[i] != ',')
+		return -1;
+	*gen = g;
+	return 0;
+}
+
+static void reader_start(struct persist *p, uint64_t gen)
+{
+	struct reader *r = xcalloc(1, sizeof(*r));
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	r->dirfd = p->dirfd;
+	r->gen = gen;
+	json_decref(json_object()); /* jansson's hash seed, before a second thread uses it */
+	if (pthread_create(&r->th, NULL, reader_main, r) != 0) {
+		pthread_cond_destroy(&r->cond);
+		pthread_mutex_destroy(&r->mu);
+		free(r);
+		return;
+	}
+	p->reader = r;
+}
+
+/* Stops (when still running) and frees the reader with the records nobody took. */
+static void reader_free(struct persist *p)
+{
+	struct reader *r = p->reader;
+	size_t i;
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = 1;
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->th, NULL);
+	for (i = 0; i < r->n; i++)
+		json_decref(r->recs[i]);
+	free(r->recs);
+	free(r->offs);
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+	p->reader = NULL;
+}
+
+/* Did the reader read the journal this handle settled on? Waits for it to have looked. */
+static int reader_usable(struct persist *p)
+{
+	struct reader *r = p->reader;
+	struct stat st;
+	int ok;
+	if (!r || r->gen != p->gen || fstat(p->fd, &st) < 0)
+		return 0;
+	pthread_mutex_lock(&r->mu);
+	while (!r->done && !r->missing && r->dev == 0 && r->ino == 0 && r->size == 0)
+		pthread_cond_wait(&r->cond, &r->mu);
+	ok = r->missing
+		 ? r->done && r->n == 0 && st.st_size == 0 && r->size == 0
+		 : r->dev == st.st_dev && r->ino == st.st_ino && r->size == (uint64_t)st.st_size;
+	pthread_mutex_unlock(&r->mu);
+	return ok;
+}
+
+/* scan_journal through the reader: the same replays, errors and torn-tail cut. mu held. */
+static int reader_replay(struct persist *p, int (*replay)(void *ctx, json_t *record), void *ctx,
+			 struct cfs_err *err)
+{
+	struct reader *r = p->reader;
+	char name[64];
+	size_t i;
+	int rc = 0;
+
+	journal_name(name, sizeof(name), p->gen);
+	for (i = 0;; i++) {
+		pthread_mutex_lock(&r->mu);
+		while (i >= r->n && !r->done)
+			pthread_cond_wait(&r->cond, &r->mu);
+		if (i >= r->n) {
+			pthread_mutex_unlock(&r->mu);
+			break;
+		}
+		json_t *rec = r->recs[i];
+		uint64_t off = r->offs[i];
+		r->recs[i] = NULL;
+		pthread_mutex_unlock(&r->mu);
+		if (replay)
+			rc = replay(ctx, rec);
+		json_decref(rec);
+		if (rc != 0) {
+			reader_free(p);
+			if (rc > 0)
+				rc = cfs_errorf(err, -EINVAL,
+						"replaying %s/%s: record at byte %llu refused",
+						p->dir, name, (unsigned long long)off);
+			return rc;
+		}
+	}
+	uint64_t off = r->valid, size = r->size;
+	reader_free(p);
+	if (off < size) {
+		/* A torn or corrupt tail, as in scan_journal. */
+		if (ftruncate(p->fd, (off_t)off) < 0)
+			return cfs_errorf(err, -errno, "cannot cut the torn tail of %s/%s: %s",
+					  p->dir, name, strerror(errno));
+		rc = sync_fd(p->fd, 1);
+		if (rc < 0)
+			return set_failed(p, err, name, -rc);
+	}
+	p->jbytes = off;
+	p->scanned = 1;
+	return 0;
+}
+
 /* ---- the API ---- */
 
 int persist_open(const char *dir, struct persist **out, int *is_new, struct cfs_err *err)
@@ -938,6 +1160,9 @@ int persist_open(const char *dir, struct persist **out, int *is_new, struct cfs_
 	rc = take_lock(p, err);
 	if (rc < 0)
 		goto fail;
+	uint64_t peeked;
+	if (peek_gen(p, &peeked) == 0)
+		reader_start(p, peeked); /* parses the journal while we parse the snapshot */
 	rc = read_snapshot(p, &p->snap, &p->gen, err);
 	if (rc < 0)
 		goto fail;
@@ -963,27 +1188,69 @@ fail:
 	return rc;
 }
 
+int persist_load_with(struct persist *p, int (*snapshot_fn)(void *ctx, json_t *state),
+		      int (*replay)(void *ctx, json_t *record), void *ctx, struct cfs_err *err)
+{
+	uint64_t gen;
+	json_t *snap = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&p->mu);
+	if (p->snap) {
+		snap = p->snap; /* read at open: take over our reference */
+		p->snap = NULL;
+	} else {
+		rc = read_snapshot(p, &snap, &gen, err); /* a second load */
+	}
+	if (rc == 0 && snapshot_fn)
+		rc = snapshot_fn(ctx, snap); /* meanwhile the reader parses the journal */
+	json_decref(snap);
+	if (rc > 0)
+		rc = cfs_errorf(err, -EINVAL, "loading %s/" SNAPSHOT ": state refused", p->dir);
+	if (rc == 0 && p->reader && reader_usable(p))
+		rc = reader_replay(p, replay, ctx, err);
+	else if (rc == 0) {
+		reader_free(p);
+		rc = scan_journal(p, replay, ctx, err);
+	}
+	reader_free(p);
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+static int keep_snapshot(void *ctx, json_t *state)
+{
+	*(json_t **)ctx = json_incref(state);
+	return 0;
+}
+
+struct load_ctx {
+	json_t *snap;
+	int (*replay)(void *ctx, json_t *record);
+	void *ctx;
+};
+
+static int load_keep(void *ctx, json_t *state)
+{
+	return keep_snapshot(&((struct load_ctx *)ctx)->snap, state);
+}
+
+static int load_replay(void *ctx, json_t *record)
+{
+	struct load_ctx *lc = ctx;
+	return lc->replay ? lc->replay(lc->ctx, record) : 0;
+}
+
 int persist_load(struct persist *p, json_t **snapshot, int (*replay)(void *ctx, json_t *record),
 		 void *ctx, struct cfs_err *err)
 {
-	uint64_t gen;
-	int rc = 0;
-
-	*snapshot = NULL;
-	pthread_mutex_lock(&p->mu);
-	if (p->snap) {
-		*snapshot = p->snap; /* read at open: hand over our reference */
-		p->snap = NULL;
-	} else {
-		rc = read_snapshot(p, snapshot, &gen, err); /* a second load */
-	}
-	if (rc == 0)
-		rc = scan_journal(p, replay, ctx, err);
-	pthread_mutex_unlock(&p->mu);
+	struct load_ctx lc = {NULL, replay, ctx};
+	int rc = persist_load_with(p, load_keep, load_replay, &lc, err);
 	if (rc < 0) {
-		json_decref(*snapshot);
-		*snapshot = NULL;
+		json_decref(lc.snap);
+		lc.snap = NULL;
 	}
+	*snapshot = lc.snap;
 	return rc;
 }
 
@@ -1176,6 +1443,7 @@ int64_t persist_append(struct persist *p, const json_t *record, struct cfs_err *
 		rc = failed_err(p, err);
 		goto out;
 	}
+	reader_free(p);	   /* appending without a load: the reader's view gets stale */
 	if (!p->scanned) { /* appending without a load: cut a torn tail first */
 		rc = scan_journal(p, NULL, NULL, err);
 		if (rc < 0)
@@ -1382,8 +1650,8 @@ int persist_compact(struct persist *p, const json_t *state, struct cfs_err *err)
 {
 	int rc, newfd = -1, oldfd;
 	char oldname[64];
-
 	pthread_mutex_lock(&p->mu);
+	reader_free(p);
 	while (p->syncing) /* a leader may be using the old journal's descriptor */
 		pthread_cond_wait(&p->cond, &p->mu);
 	if (p->failed) {
@@ -1426,6 +1694,7 @@ void persist_close(struct persist *p)
 {
 	if (!p)
 		return;
+	reader_free(p); /* it reads through dirfd */
 	if (p->fd >= 0) {
 		pthread_mutex_lock(&p->mu);
 		int64_t last = p->appended;

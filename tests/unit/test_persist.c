@@ -657,6 +657,106 @@ START_TEST(test_crash_during_compaction)
 }
 END_TEST
 
+/* A snapshot whose start is not what persist writes (here: pretty-printed) is read
+ * before the journal instead of beside it: the same state. */
+START_TEST(test_snapshot_in_another_layout)
+{
+	struct persist *p = open_ok(tmp, 1);
+	append_n(p, 1);
+	json_t *state = json_pack("{s:[i,i]}", "objects", 7, 8);
+	ck_assert_int_eq(persist_compact(p, state, &err), 0);
+	append_n(p, 2);
+	append_n(p, 3);
+	persist_close(p);
+	json_t *file = json_pack("{s:i,s:i,s:O}", "claimfs", 1, "gen", 1, "state", state);
+	ck_assert_int_eq(json_dump_file(file, path("snapshot.json"), JSON_INDENT(2)), 0);
+	json_decref(file);
+	expect_state(tmp, state, "2,3");
+	json_decref(state);
+}
+END_TEST
+
+/* The journal of n records "first".."first+n-1", as bytes (len in *len). */
+static char *journal_bytes(int first, int n, size_t *len)
+{
+	struct persist *p = open_ok(tmp, 1);
+	for (int i = 0; i < n; i++)
+		append_n(p, first + i);
+	persist_close(p);
+	char *j = slurp("journal.0", len);
+	clear_dir();
+	return j;
+}
+
+/* The header names generation 1, the snapshot itself (a later duplicate key wins)
+ * generation 2: the journal read beside the snapshot is the wrong one and is thrown
+ * away. */
+START_TEST(test_snapshot_header_misleads)
+{
+	size_t l1, l2;
+	char *j1 = journal_bytes(1, 2, &l1), *j2 = journal_bytes(3, 2, &l2);
+	const char *snap = "{\"claimfs\":1,\"gen\":1,\"state\":{\"x\":1},\"gen\":2}\n";
+	spill("snapshot.json", snap, strlen(snap));
+	spill("journal.1", j1, l1);
+	spill("journal.2", j2, l2);
+	json_t *state = json_pack("{s:i}", "x", 1);
+	expect_state(tmp, state, "3,4");
+	ck_assert(!exists("journal.1"));
+	json_decref(state);
+	free(j1);
+	free(j2);
+}
+END_TEST
+
+/* persist_load_with: the snapshot first, then every record in order. */
+struct calls {
+	char log[256];
+	size_t len;
+};
+
+static int log_snapshot(void *ctx, json_t *state)
+{
+	struct calls *c = ctx;
+	c->len += (size_t)snprintf(c->log + c->len, sizeof(c->log) - c->len, "s%lld",
+				   (long long)json_integer_value(json_object_get(state, "x")));
+	return 0;
+}
+
+static int log_record(void *ctx, json_t *record)
+{
+	struct calls *c = ctx;
+	c->len += (size_t)snprintf(c->log + c->len, sizeof(c->log) - c->len, ",%lld",
+				   (long long)json_integer_value(json_object_get(record, "n")));
+	return 0;
+}
+
+START_TEST(test_load_streams)
+{
+	struct persist *p = open_ok(tmp, 1);
+	append_n(p, 1);
+	json_t *state = json_pack("{s:i}", "x", 5);
+	ck_assert_int_eq(persist_compact(p, state, &err), 0);
+	json_decref(state);
+	for (int i = 2; i <= 40; i++)
+		append_n(p, i);
+	persist_close(p);
+	struct calls c = {{0}, 0};
+	p = open_ok(tmp, 0);
+	ck_assert_int_eq(persist_load_with(p, log_snapshot, log_record, &c, &err), 0);
+	char want[256];
+	size_t off = (size_t)snprintf(want, sizeof(want), "s5");
+	for (int i = 2; i <= 40; i++)
+		off += (size_t)snprintf(want + off, sizeof(want) - off, ",%d", i);
+	ck_assert_str_eq(c.log, want);
+	append_n(p, 41); /* the journal takes appends after a streamed load */
+	persist_close(p);
+	off += (size_t)snprintf(want + off, sizeof(want) - off, ",41");
+	state = json_pack("{s:i}", "x", 5);
+	expect_state(tmp, state, want + 3); /* "2,3,...,41" */
+	json_decref(state);
+}
+END_TEST
+
 START_TEST(test_corrupt_snapshot)
 {
 	struct persist *q = NULL;
@@ -1001,6 +1101,9 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_unsafe_directory_refused);
 	tcase_add_test(tc, test_compaction_then_appends);
 	tcase_add_test(tc, test_crash_during_compaction);
+	tcase_add_test(tc, test_snapshot_in_another_layout);
+	tcase_add_test(tc, test_snapshot_header_misleads);
+	tcase_add_test(tc, test_load_streams);
 	tcase_add_test(tc, test_corrupt_snapshot);
 	tcase_add_test(tc, test_replay_error_stops);
 	tcase_add_test(tc, test_failed_fsync_is_sticky);
