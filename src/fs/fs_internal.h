@@ -330,6 +330,18 @@ void fs_data_setxattr(fuse_req_t req, uint64_t ino, const char *name, const char
 		      size_t size, int flags);
 void fs_data_removexattr(fuse_req_t req, uint64_t ino, const char *name);
 
+/* ---- the watchdog (fs_watchdog.c; design at its top) ---- */
+
+/* Finds the connection of the mount at mountpoint (right after the mount, before the
+ * loop runs: asks the kernel nothing it would have to ask the daemon); 0 or -errno. */
+int fs_watchdog_prepare(const char *mountpoint);
+/* Forks the process that aborts the connection of that mount should the daemon be
+ * killed with a thread stuck in the kernel. After the mount and after stdio was detached
+ * (the watchdog keeps stdio); 0 or -errno. */
+int fs_watchdog_start(void);
+/* A clean shutdown: the watchdog ends (before the unmount). */
+void fs_watchdog_stop(void);
+
 /* ---- the op table (fs_ops.c) ---- */
 
 extern const struct fuse_lowlevel_ops fs_ops;

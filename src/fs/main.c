@@ -12,7 +12,10 @@
  * process forks first: the child opens the cluster, mounts, then reports success through
  * a pipe and detaches (setsid, stdio to /dev/null: what fuse_daemonize does after the
  * mount); the parent waits for that report and exits with the child's status. Errors are
- * printed by the child while its stderr is still the terminal. */
+ * printed by the child while its stderr is still the terminal.
+ *
+ * Once mounted, a watchdog process (fs_watchdog.c) makes sure that kill -9 ends the
+ * daemon even when one of its threads is stuck in the kernel. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -190,8 +193,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "claimfs: cannot start the notifier threads\n");
 		goto out_unmount;
 	}
+	/* kill -9 must end the daemon even with a thread stuck in the kernel (fs_watchdog.c):
+	 * forked once report() detached stdio, with the path as it was before its chdir("/") */
+	rc = fs_watchdog_prepare(cmd.mountpoint);
 	report(0);
+	if (rc == 0)
+		rc = fs_watchdog_start();
+	if (rc < 0)
+		fprintf(stderr, "claimfs: warning: no watchdog: %s\n", strerror(-rc));
 	rc = run_loop(&fs);
+	fs_watchdog_stop();
 	/* > 0: the signal that ended the loop (a clean unmount); < 0: an error. */
 	status = rc < 0 ? 1 : 0;
 	fs_notify_stop(fs.notify);

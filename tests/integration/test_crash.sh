@@ -11,6 +11,9 @@
 #   - no writer saw an error other than the crash itself
 #   - scripts/check-invariants.py --settled holds (no PV bound twice, every Bound PV's
 #     claim exists, pool accounting, one pod per StatefulSet ordinal, ...)
+# Then KILL_ROUNDS times (10) kill -9 during directory operations (mkdir/rmdir, creates,
+# applies): every time the daemon must end by itself within 2 s (its watchdog aborts the
+# connection if a thread is stuck in the kernel) and the writers get ENOTCONN, not a hang.
 # Writers log each change before the syscall and its result after it (one O_APPEND
 # write per line, so a line is whole or absent). CRASH_SEED makes a run repeatable.
 # Run at the project's root: bash tests/integration/test_crash.sh
@@ -313,21 +316,27 @@ conn_of_mount() { awk -v m="$MNT" '$5 == m { split($3, d, ":"); print d[2] }' /p
 mountpoint -q /sys/fs/fuse/connections 2>/dev/null ||
 	mount -t fusectl none /sys/fs/fuse/connections 2>/dev/null
 
-# kill_daemon: kill -9, then wait until the process is gone. A killed daemon can stay
-# stuck in the kernel: a notifier thread in FUSE_NOTIFY_INVAL_ENTRY waits (uninterruptibly)
-# for a directory lock that a writer holds while it waits for an answer no dead worker will
-# send, so /dev/fuse is never closed and the connection never aborted. Then the
-# connection is aborted through fusectl, as an administrator would (counted in $STUCK).
+# kill_daemon: kill -9, then the daemon must be gone within 2 s by itself. A killed
+# daemon used to stay stuck in the kernel: a notifier thread in FUSE_NOTIFY_INVAL_ENTRY
+# waits (uninterruptibly) for a directory lock that a writer holds while it waits for an
+# answer no dead worker will send, so /dev/fuse was never closed and the connection never
+# aborted. The daemon's watchdog (src/fs/fs_watchdog.c) now aborts the connection itself.
+# A daemon still there after 2 s is a failure (counted in $STUCK); the test then aborts
+# the connection through fusectl, as an administrator would, so that it can go on.
 STUCK=0
+KILLS=0
+threads_of() { awk '/^Threads:/ { print $2 }' /proc/"$1"/status 2>/dev/null || echo 0; }
 kill_daemon() {
 	local i pid=$T_PID
+	KILLS=$((KILLS + 1))
 	kill -9 "$pid"
-	for i in $(seq 1 20); do
-		[ "$(awk '/^Threads:/ { print $2 }' /proc/"$pid"/status 2>/dev/null || echo 0)" -le 1 ] && break
+	for i in $(seq 1 40); do
+		[ "$(threads_of "$pid")" -le 1 ] && break
 		sleep 0.05
 	done
-	if [ "$(awk '/^Threads:/ { print $2 }' /proc/"$pid"/status 2>/dev/null || echo 0)" -gt 1 ]; then
+	if [ "$(threads_of "$pid")" -gt 1 ]; then
 		STUCK=$((STUCK + 1))
+		bad "kill -9 #$KILLS: the daemon was still there 2 s later (a thread stuck in $(cat /proc/"$pid"/task/*/wchan 2>/dev/null | sort -u | tr '\n' ' '))"
 		if [ -n "$CONN" ] && [ -w /sys/fs/fuse/connections/"$CONN"/abort ]; then
 			echo 1 >/sys/fs/fuse/connections/"$CONN"/abort
 		else
@@ -391,5 +400,75 @@ t_umount
 check "the writers reported no Python errors" sh -c "! grep -q Traceback '$T_TMP/writers.log'"
 grep -A5 Traceback "$T_TMP/writers.log" | head -20
 check "the writers got changes acknowledged ($total_acked)" test "$total_acked" -ge $((CYCLES * 5))
-echo "# $((($(date +%s) - start))) s; $STUCK of $CYCLES killed daemons hung in FUSE_NOTIFY_INVAL_ENTRY until the connection was aborted"
+
+# --- kill -9 in the middle of directory operations, KILL_ROUNDS times (10): writers make
+# and remove namespaces, create files in kind directories, apply streams and rmdir objects,
+# so that kernel directory locks are held while the daemon dies. Every time the daemon
+# must be gone within 2 s and every writer must end with ENOTCONN (or ECONNABORTED,
+# ENODEV) instead of hanging.
+cat >"$T_TMP/dirops.py" <<'PY'
+import errno, os, sys
+mnt, wid = sys.argv[1], int(sys.argv[2])
+CRASH = {errno.ENOTCONN, errno.ECONNABORTED, errno.ENODEV}
+def claim(name, ns):
+    return ("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: %s, namespace: %s}\n"
+            "spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Mi}}}\n" % (name, ns))
+def write(path, data, flags):
+    fd = os.open(path, os.O_WRONLY | flags, 0o644)
+    try:
+        os.write(fd, data.encode())
+    finally:
+        os.close(fd)
+i = 0
+while True:
+    i += 1
+    ns = "k%d-%d" % (wid, i % 3)
+    kd = os.path.join(mnt, "namespaces", ns, "persistentvolumeclaims")
+    steps = [lambda: os.mkdir(os.path.join(mnt, "namespaces", ns)),
+             lambda: write(os.path.join(kd, "c%d.yaml" % i), claim("c%d" % i, ns), os.O_CREAT | os.O_TRUNC),
+             lambda: write(os.path.join(mnt, "apply"), claim("a%d" % i, ns) + "---\n" + claim("b%d" % i, ns), os.O_TRUNC),
+             lambda: os.rmdir(os.path.join(kd, "c%d" % i)),
+             lambda: os.listdir(kd),
+             lambda: os.rmdir(os.path.join(mnt, "namespaces", ns))]
+    for step in steps:
+        try:
+            step()
+        except OSError as e:
+            if e.errno in CRASH:
+                print("end %s" % errno.errorcode[e.errno])
+                sys.exit(0)
+PY
+KILL_ROUNDS=${KILL_ROUNDS:-10}
+for round in $(seq 1 "$KILL_ROUNDS"); do
+	t_mount
+	CONN=$(conn_of_mount)
+	pids=()
+	for w in 0 1 2 3 4 5; do
+		python3 "$T_TMP/dirops.py" "$MNT" "$w" >"$T_TMP/dirops-$w.out" 2>&1 &
+		pids+=($!)
+	done
+	sleep "$(python3 -c "import random; print('%.3f' % random.Random($SEED * 7 + $round).uniform(0.2, 0.9))")"
+	stuck0=$STUCK
+	kill_daemon
+	hung=0
+	ends=
+	for p in "${pids[@]}"; do
+		for i in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "$p" 2>/dev/null; then
+			hung=1
+			kill -9 "$p"
+		fi
+		wait "$p" 2>/dev/null
+	done
+	for w in 0 1 2 3 4 5; do ends="$ends $(sed -n 's/^end //p' "$T_TMP/dirops-$w.out")"; done
+	if [ "$STUCK" -eq "$stuck0" ]; then ok "directory ops, kill -9 #$round: the daemon was gone within 2 s"; fi
+	same "$hung" 0 "directory ops, kill -9 #$round: no writer hung"
+	check "directory ops, kill -9 #$round: every writer ended with a dead-mount errno ($(echo $ends))" \
+		sh -c "[ \"\$(echo $ends | wc -w)\" -eq 6 ]"
+	check "directory ops, kill -9 #$round: no Python error" sh -c "! grep -q Traceback '$T_TMP'/dirops-*.out"
+	t_crash
+done
+n=$(grep -c "watchdog: the killed daemon did not end" "$T_TMP/daemon.log")
+echo "# $((($(date +%s) - start))) s; $STUCK of $KILLS killed daemons were still there 2 s later; the watchdog aborted $n connections"
+same "$STUCK" 0 "every killed daemon ended on its own"
 t_report
