@@ -60,29 +60,29 @@ struct object;
 struct kind_ops;
 
 struct kind {
-	const char *kind;         /* "PersistentVolumeClaim" */
-	const char *plural;       /* "persistentvolumeclaims": the directory name */
-	const char *api_version;  /* apiVersion written when a manifest has none */
-	int namespaced;           /* 1: under namespaces/<ns>/<plural>/ */
+	const char *kind;	    /* "PersistentVolumeClaim" */
+	const char *plural;	    /* "persistentvolumeclaims": the directory name */
+	const char *api_version;    /* apiVersion written when a manifest has none */
+	int namespaced;		    /* 1: under namespaces/<ns>/<plural>/ */
 	const struct kind_ops *ops; /* controllers and admission, or NULL */
-	size_t index;             /* slot in the registry */
+	size_t index;		    /* slot in the registry */
 };
 
 struct object {
-	const struct kind *kind;  /* never NULL */
-	char *ns;                 /* namespace, NULL for cluster-scoped kinds; owned */
-	char *name;               /* metadata.name; owned */
-	json_t *json;             /* the live object; owned; change it then call store_touch */
-	uint64_t id;              /* unique for the daemon's life, never reused (inode base) */
-	uint64_t rv;              /* resourceVersion of the last change */
-	int64_t mtime_ms;         /* wall-clock ms of the last change */
-	int64_t ready_at_ms;      /* runtime only: when a simulated delay ends (0: none) */
+	const struct kind *kind; /* never NULL */
+	char *ns;		 /* namespace, NULL for cluster-scoped kinds; owned */
+	char *name;		 /* metadata.name; owned */
+	json_t *json;		 /* the live object; owned; change it then call store_touch */
+	uint64_t id;		 /* unique for the daemon's life, never reused (inode base) */
+	uint64_t rv;		 /* resourceVersion of the last change */
+	int64_t mtime_ms;	 /* wall-clock ms of the last change */
+	int64_t ready_at_ms;	 /* runtime only: when a simulated delay ends (0: none) */
 	/* private to the store */
-	size_t kind_slot;         /* index in the kind's array */
-	size_t ns_slot;           /* index in the (kind, namespace) array */
-	size_t dirty_slot;        /* index in the dirty list + 1, 0 when clean */
-	struct object *hnext;     /* hash chain */
-	unsigned queued : 1;      /* in the cluster's work queue */
+	size_t kind_slot;     /* index in the kind's array */
+	size_t ns_slot;	      /* index in the (kind, namespace) array */
+	size_t dirty_slot;    /* index in the dirty list + 1, 0 when clean */
+	struct object *hnext; /* hash chain */
+	unsigned queued : 1;  /* in the cluster's work queue */
 };
 
 typedef void (*store_hook_fn)(void *ctx, struct object *obj, int removed);
@@ -105,8 +105,7 @@ void store_plural_of(const char *kind, char *buf, size_t len);
 struct object *store_get(struct store *s, const struct kind *k, const char *ns, const char *name);
 /* Objects of kind k in namespace ns (all namespaces when ns is NULL), in no particular
  * order. Borrowed array, valid until the next insert or remove. */
-struct object *const *store_list(struct store *s, const struct kind *k, const char *ns,
-				 size_t *n);
+struct object *const *store_list(struct store *s, const struct kind *k, const char *ns, size_t *n);
 size_t store_count(struct store *s); /* all objects */
 /* obj's index in store_list(kind, NULL) (all_ns, or a cluster-scoped kind) or in
  * store_list(kind, its namespace), valid until the next insert or remove of that kind:
@@ -116,17 +115,22 @@ size_t store_list_pos(const struct object *obj, int all_ns);
 /* Inserts a new object (json stolen, must carry metadata.name and, when namespaced,
  * metadata.namespace). The caller has checked that it does not exist. Sets rv, mtime. */
 struct object *store_insert(struct store *s, const struct kind *k, json_t *json, int64_t now_ms);
+/* store_insert for loading a saved state: the object keeps the resourceVersion its JSON
+ * already carries (rv, parsed by the caller) instead of a new one written into it; the
+ * store's counter advances as for any insert. */
+struct object *store_insert_loaded(struct store *s, const struct kind *k, json_t *json, uint64_t rv,
+				   int64_t mtime_ms);
 /* Records that obj->json changed: new rv (also in metadata.resourceVersion), mtime. */
 void store_touch(struct store *s, struct object *obj, int64_t now_ms);
 /* Removes and frees obj. */
 void store_remove(struct store *s, struct object *obj);
 
-uint64_t store_rv(struct store *s);           /* last resourceVersion handed out */
+uint64_t store_rv(struct store *s);		 /* last resourceVersion handed out */
 void store_set_rv(struct store *s, uint64_t rv); /* when loading state */
 
 /* Journal support: the objects changed and the keys removed since the last call.
- * Fills *puts (new array of references to the live values: serialise before unlocking) and *dels (new array of
- * [kind, namespace-or-null, name] arrays), and clears the dirty set. */
+ * Fills *puts (new array of references to the live values: serialise before unlocking) and *dels
+ * (new array of [kind, namespace-or-null, name] arrays), and clears the dirty set. */
 void store_take_changes(struct store *s, json_t **puts, json_t **dels);
 int store_has_changes(struct store *s);
 

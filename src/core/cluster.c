@@ -344,13 +344,20 @@ static const struct kind *kind_for_json(struct cluster *cl, json_t *o)
 				   jnamespace(o) != NULL, NULL);
 }
 
+/* One object of a saved state: inserted with the resourceVersion and time it was saved
+ * with (a remount shows every object exactly as it was, and no version is handed out
+ * twice), or replacing the loaded one. Runs once per object at a mount: its metadata is
+ * read directly rather than by paths. */
 static void load_put(struct cluster *cl, json_t *o)
 {
 	const struct kind *k = kind_for_json(cl, o);
-	const char *name = jname(o);
+	json_t *meta = json_object_get(o, "metadata");
+	const char *name = json_string_value(json_object_get(meta, "name"));
+	const char *rvs = json_string_value(json_object_get(meta, "resourceVersion"));
 	if (!k || !name)
 		return;
-	struct object *old = store_get(cl->store, k, jnamespace(o), name);
+	struct object *old =
+	    store_get(cl->store, k, json_string_value(json_object_get(meta, "namespace")), name);
 	if (old) {
 		const struct kind_ops *ops = old->kind->ops;
 		if (ops && ops->index)
@@ -359,24 +366,25 @@ static void load_put(struct cluster *cl, json_t *o)
 		old->json = json_incref(o);
 		if (ops && ops->index)
 			ops->index(cl, old, 0);
-		const char *rvs = jstr(o, "metadata.resourceVersion");
 		if (rvs)
 			old->rv = strtoull(rvs, NULL, 10); /* a string, as in Kubernetes */
 		return;
 	}
-	/* store_insert hands out a new resourceVersion: put the stored one back, so a
-	 * remount shows every object exactly as it was (and no version is given twice). */
-	const char *rvs = jstr(o, "metadata.resourceVersion");
-	char *stored_rv = rvs ? xstrdup(rvs) : NULL;
-	struct object *n = store_insert(cl->store, k, json_incref(o), cluster_now_ms(cl));
-	if (stored_rv) {
-		n->rv = strtoull(stored_rv, NULL, 10);
-		jset_str(n->json, "metadata.resourceVersion", stored_rv);
-		free(stored_rv);
+	int64_t created =
+	    jtime_parse(json_string_value(json_object_get(meta, "creationTimestamp")) ?: "");
+	uint64_t rv = rvs ? strtoull(rvs, NULL, 10) : 0;
+	int64_t mtime = created > 0 ? created : cluster_now_ms(cl);
+	if (rv)
+		store_insert_loaded(cl->store, k, json_incref(o), rv, mtime);
+	else if (rvs) { /* "0" or not a number: kept as written, the object's rv is 0 */
+		char *stored = xstrdup(rvs);
+		struct object *n = store_insert(cl->store, k, json_incref(o), mtime);
+		n->rv = 0;
+		jset_str(n->json, "metadata.resourceVersion", stored);
+		free(stored);
+	} else {
+		store_insert(cl->store, k, json_incref(o), mtime);
 	}
-	int64_t created = jtime_parse(jstr_or(o, "metadata.creationTimestamp", ""));
-	if (created > 0)
-		n->mtime_ms = created;
 }
 
 static void replay(struct cluster *cl, json_t *rec)

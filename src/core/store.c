@@ -11,32 +11,32 @@
 
 struct objvec {
 	struct object **v; /* the objects */
-	size_t n, cap;     /* used, allocated */
+	size_t n, cap;	   /* used, allocated */
 };
 
 struct nsbucket {
-	char *ns;              /* namespace name */
+	char *ns;	       /* namespace name */
 	struct objvec vec;     /* objects of one kind in that namespace */
 	struct nsbucket *next; /* next namespace of the same kind */
 };
 
 struct kindslot {
-	struct kind kind;          /* the descriptor handed out */
-	struct objvec all;         /* every object of the kind */
-	struct nsbucket *buckets;  /* per namespace (namespaced kinds only) */
+	struct kind kind;	  /* the descriptor handed out */
+	struct objvec all;	  /* every object of the kind */
+	struct nsbucket *buckets; /* per namespace (namespaced kinds only) */
 };
 
 struct store {
-	struct kindslot **kinds;   /* registry, by index */
+	struct kindslot **kinds; /* registry, by index */
 	size_t nkinds, capkinds;
 	const struct kind **kindptrs; /* what store_kinds returns */
-	struct object **table;     /* hash chains */
-	size_t tsize, count;       /* buckets, objects */
-	uint64_t next_id;          /* object ids, never reused */
-	uint64_t rv;               /* last resourceVersion */
-	struct objvec dirty;       /* objects changed since the last take (NULL: dropped) */
-	json_t *dels;              /* keys removed since the last take */
-	store_hook_fn hook;        /* change hook and its context */
+	struct object **table;	      /* hash chains */
+	size_t tsize, count;	      /* buckets, objects */
+	uint64_t next_id;	      /* object ids, never reused */
+	uint64_t rv;		      /* last resourceVersion */
+	struct objvec dirty;	      /* objects changed since the last take (NULL: dropped) */
+	json_t *dels;		      /* keys removed since the last take */
+	store_hook_fn hook;	      /* change hook and its context */
 	void *hook_ctx;
 };
 
@@ -296,7 +296,9 @@ static void set_rv(struct store *s, struct object *o)
 	jset_str(o->json, "metadata.resourceVersion", buf);
 }
 
-struct object *store_insert(struct store *s, const struct kind *k, json_t *json, int64_t now_ms)
+/* Inserts json with rv (0: hands out a new one and writes it into the json). */
+static struct object *insert(struct store *s, const struct kind *k, json_t *json, uint64_t rv,
+			     int64_t now_ms)
 {
 	struct object *o = xcalloc(1, sizeof(*o));
 	const char *ns = k->namespaced ? jnamespace(json) : NULL;
@@ -306,7 +308,12 @@ struct object *store_insert(struct store *s, const struct kind *k, json_t *json,
 	o->ns = ns ? xstrdup(ns) : NULL;
 	o->id = s->next_id++;
 	o->mtime_ms = now_ms;
-	set_rv(s, o);
+	if (rv) {
+		s->rv++;
+		o->rv = rv;
+	} else {
+		set_rv(s, o);
+	}
 
 	if (s->count + 1 > s->tsize)
 		rehash(s);
@@ -323,6 +330,17 @@ struct object *store_insert(struct store *s, const struct kind *k, json_t *json,
 	if (s->hook)
 		s->hook(s->hook_ctx, o, 0);
 	return o;
+}
+
+struct object *store_insert(struct store *s, const struct kind *k, json_t *json, int64_t now_ms)
+{
+	return insert(s, k, json, 0, now_ms);
+}
+
+struct object *store_insert_loaded(struct store *s, const struct kind *k, json_t *json, uint64_t rv,
+				   int64_t mtime_ms)
+{
+	return insert(s, k, json, rv, mtime_ms);
 }
 
 void store_touch(struct store *s, struct object *o, int64_t now_ms)
