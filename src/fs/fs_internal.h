@@ -80,6 +80,7 @@ struct fs_node_info {
 	uint64_t parent;     /* inode of the directory it was found in (0: root) */
 	char *name;	     /* its name there; owned; NULL for the root */
 	int temp;	     /* a file being created in a TREE_CREATE directory */
+	int64_t looked_ms;   /* CLOCK_MONOTONIC ms of the kernel's last lookup of it */
 };
 void fs_node_info_release(struct fs_node_info *ni);
 

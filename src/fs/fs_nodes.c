@@ -57,6 +57,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "claimfs/error.h"
 #include "fs_internal.h"
 
@@ -73,6 +74,7 @@ struct node {
 	uint64_t parent;	/* where it was found (0 for the root) */
 	char *name;		/* its name there; owned */
 	uint64_t nlookup;	/* the kernel's references */
+	int64_t looked_ms;	/* CLOCK_MONOTONIC ms of the last lookup (or readdirplus) */
 	unsigned temp : 1;	/* a file being created */
 	unsigned attr_ok : 1;	/* size/hash/mtime are from a rendering still valid */
 	unsigned have_hash : 1; /* hash/size hold a previous rendering (for mtime) */
@@ -360,15 +362,24 @@ void fs_nodes_free(struct fs_nodes *t)
 	free(t);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void fs_nodes_remember(struct fs_nodes *t, const struct tree_node *tn, uint64_t parent,
 		       const char *name)
 {
+	int64_t now = mono_ms();
 	pthread_mutex_lock(&t->lock);
 	struct node *n = find(t, tn->ino);
 	if (!n)
 		n = add(t, tn, tn->ino, parent, name);
 	ghost_unlink(t, n);
 	n->nlookup++;
+	n->looked_ms = now;
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -417,6 +428,7 @@ int fs_nodes_get(struct fs_nodes *t, uint64_t ino, struct fs_node_info *out)
 		out->parent = n->parent;
 		out->name = n->name ? xstrdup(n->name) : NULL;
 		out->temp = n->temp;
+		out->looked_ms = n->looked_ms;
 		rc = 0;
 	}
 	pthread_mutex_unlock(&t->lock);

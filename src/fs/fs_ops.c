@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 #include "claimfs/manifest.h"
 #include "fs_internal.h"
@@ -46,17 +47,26 @@ static int node_of(struct fs *fs, fuse_ino_t ino, struct fs_node_info *ni)
 
 /* Node ni no longer resolves: -ESTALE when its path may name something else now (the
  * VFS then walks it again), -ENOENT when it names nothing: the name is gone from a
- * directory that is still there, checked up the path as far as needed. LOCKED.
+ * directory that is still there, checked up the path as far as needed. The VFS walks
+ * again once only (LOOKUP_REVAL), so a name removed and made again twice within one
+ * syscall would hand ESTALE to the caller: when the node was looked up just now (that
+ * second walk, within this syscall), the name was absent at some moment of the syscall
+ * (between the removal and the new object), and ENOENT is a true answer. LOCKED.
  * O(depth of the path) lookups; only on failures. */
+#define FRESH_LOOKUP_MS 100
 static int gone(struct fs *fs, const struct fs_node_info *ni)
 {
 	struct fs_node_info cur, dir;
 	struct tree_node tn;
+	struct timespec now;
 	int rc = -ESTALE, depth;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	memset(&cur, 0, sizeof(cur));
 	tree_node_copy(&cur.tn, &ni->tn);
 	cur.parent = ni->parent;
 	cur.name = ni->name ? xstrdup(ni->name) : NULL;
+	cur.looked_ms = ni->looked_ms;
 	for (depth = 0; depth < 64 && cur.parent && cur.name; depth++) {
 		if (fs_nodes_get(fs->nodes, cur.parent, &dir) < 0)
 			break; /* the kernel let the directory go: cannot tell */
@@ -64,6 +74,11 @@ static int gone(struct fs *fs, const struct fs_node_info *ni)
 		int lrc = dir.temp ? -ENOTDIR : tree_lookup(fs->cl, &dir.tn, cur.name, &tn);
 		if (lrc == 0)
 			tree_node_release(&tn);
+		if (lrc == 0 && now_ms - cur.looked_ms < FRESH_LOOKUP_MS) {
+			fs_node_info_release(&dir);
+			rc = -ENOENT; /* made again since a lookup of this syscall: see above */
+			break;
+		}
 		if (lrc != -ENOENT) {
 			fs_node_info_release(&dir);
 			break; /* the name is there again (or something odd): walk again */

@@ -7,12 +7,14 @@
 # links and compares st_size with what it read. Checks: the daemon never crashes and
 # exits 0 with a clean stderr; writers see only the refusals their operation can
 # legitimately meet (ENOENT, EEXIST, EPERM, ...); readers see only ENOENT for objects
-# that vanish under them (ESTALE too, counted: see STRESS_STRICT); afterwards scripts/check-invariants.py --settled holds and the
-# state survives a remount unchanged.
-# ESTALE: the adapter answers ESTALE for a node whose object is gone so that the VFS looks
-# the path up again; an open that loses that race twice, or a getdents on a directory
-# whose object was deleted after opendir, hands ESTALE to the caller. It is counted and
-# tolerated; STRESS_STRICT=1 makes it a failure.
+# that vanish under them, never ESTALE; afterwards scripts/check-invariants.py --settled
+# holds and the state survives a remount unchanged.
+# ESTALE: the adapter answers ESTALE for a node whose object is gone while its path may
+# name a new object, so that the VFS looks the path up again; it must never reach a
+# caller (ENOENT when the path names nothing, a removed directory lists what it held).
+# Strict by default for the tree (STRESS_STRICT=0 tolerates and only counts it). Volume
+# data (persistentvolumes/<pv>/data, served by src/fs/fs_data*.c) is counted apart and
+# tolerated unless STRESS_STRICT=2: it still answers ESTALE for a view that died.
 # Run at the project's root: bash tests/integration/test_stress.sh
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -152,6 +154,7 @@ def walker(mnt, seconds, out):
         nonlocal stale
         if e.errno == E.ESTALE:
             stale += 1
+            sys.stderr.write("%s: Stale file handle\n" % what)
         elif e.errno != E.ENOENT:
             bad.append("%s: %s (%s)" % (what, E.errorcode.get(e.errno, e.errno), e.strerror))
 
@@ -232,7 +235,8 @@ kinds=(find ls cat tables walker walker find cat)
 for r in $(seq 0 $((READERS - 1))); do
 	k=${kinds[$((r % ${#kinds[@]}))]}
 	if [ "$k" = walker ]; then
-		python3 "$T_TMP/stress.py" walker "$MNT" "$SECONDS_" "$T_TMP/out/reader-$r" &
+		python3 "$T_TMP/stress.py" walker "$MNT" "$SECONDS_" "$T_TMP/out/reader-$r" \
+			2>"$T_TMP/out/reader-$r.err" &
 	else
 		shell_reader "$k" "$T_TMP/out/reader-$r" &
 	fi
@@ -261,23 +265,28 @@ for w in $(seq 0 $((WRITERS - 1))); do
 done
 check "writers did real work ($wops operations)" test "$wops" -ge $((WRITERS * SECONDS_))
 stale=0
+stale_data=0
+DATA_RE='/persistentvolumes/[^/]+/data([^A-Za-z0-9_.-]|$)'
 for r in $(seq 0 $((READERS - 1))); do
 	f=$T_TMP/out/reader-$r
 	k=${kinds[$((r % ${#kinds[@]}))]}
 	errs=$(grep -v -e 'No such file or directory' -e 'Stale file handle' "$f.err" 2>/dev/null
 		grep unexpected "$f" 2>/dev/null)
-	n1=$(cat "$f.err" 2>/dev/null | grep -c 'Stale file handle')
-	n2=$(sed -nE 's/.* stale ([0-9]+).*/\1/p' "$f" 2>/dev/null | head -1)
-	stale=$((stale + n1 + ${n2:-0}))
+	n1=$(grep 'Stale file handle' "$f.err" 2>/dev/null | grep -Evc "$DATA_RE")
+	n2=$(grep 'Stale file handle' "$f.err" 2>/dev/null | grep -Ec "$DATA_RE")
+	stale=$((stale + n1))
+	stale_data=$((stale_data + n2))
+	grep 'Stale file handle' "$f.err" 2>/dev/null | grep -Ev "$DATA_RE" | head -3 | sed 's/^/# /'
 	if [ -s "$f" ] && [ -z "$errs" ]; then
-		ok "reader $r ($k): $(head -1 "$f"), only ENOENT or ESTALE for vanished objects"
+		ok "reader $r ($k): $(head -1 "$f"), only ENOENT (or ESTALE, counted below) for vanished objects"
 	else
 		bad "reader $r ($k) saw unexpected errors"; echo "$errs" | sort | uniq -c | sort -rn | head -10
 	fi
 done
 stale=$((stale + $(cat "$T_TMP"/out/writer-* 2>/dev/null | grep -o 'ESTALE=[0-9]*' | awk -F= '{ n += $2 } END { print n + 0 }')))
-echo "# ESTALE met by readers and writers: $stale"
-if [ "${STRESS_STRICT:-0}" = 1 ]; then same "$stale" 0 "nobody met ESTALE (STRESS_STRICT=1)"; fi
+echo "# ESTALE met by readers and writers: $stale in the tree, $stale_data in volume data"
+if [ "${STRESS_STRICT:-1}" != 0 ]; then same "$stale" 0 "nobody met ESTALE in the tree"; fi
+if [ "${STRESS_STRICT:-1}" = 2 ]; then same "$stale_data" 0 "nobody met ESTALE in volume data (STRESS_STRICT=2)"; fi
 
 inv=$(python3 scripts/check-invariants.py --settled "$MNT" 2>&1)
 if [ $? -eq 0 ]; then ok "invariants hold after the run ($(echo "$inv" | tail -1))"; else
