@@ -40,21 +40,23 @@ struct kind_ops {
 /* Per-cluster private state of a controller module (its indexes and caches): slot s is
  * created by init() on first use and freed by fini() when the cluster closes. */
 enum cluster_slot {
-	CLUSTER_SLOT_STORAGE,   /* src/controllers storage (PV/PVC/StorageClass) */
+	CLUSTER_SLOT_STORAGE,	/* src/controllers storage (PV/PVC/StorageClass) */
 	CLUSTER_SLOT_WORKLOADS, /* src/controllers workloads */
-	CLUSTER_SLOT_RENDER,    /* metrics and tables */
-	CLUSTER_SLOT_TREE,      /* src/tree */
-	CLUSTER_SLOT_VOLUMES,   /* src/volume: the volume registry */
+	CLUSTER_SLOT_RENDER,	/* metrics and tables */
+	CLUSTER_SLOT_TREE,	/* src/tree */
+	CLUSTER_SLOT_VOLUMES,	/* src/volume: the volume registry */
 	CLUSTER_SLOT_SPARE2,
 	CLUSTER_NSLOTS
 };
 void *cluster_slot(struct cluster *cl, enum cluster_slot s, void *(*init)(void),
 		   void (*fini)(void *));
 
+/* 1 while a saved state is being loaded: the index hooks run, sync and watch do not. */
+int cluster_loading(const struct cluster *cl);
+
 /* Built-in kinds' operations (src/controllers). */
 extern const struct kind_ops namespace_ops, node_ops, storageclass_ops, pv_ops, pvc_ops;
-extern const struct kind_ops pod_ops, statefulset_ops, deployment_ops, replicaset_ops,
-    service_ops;
+extern const struct kind_ops pod_ops, statefulset_ops, deployment_ops, replicaset_ops, service_ops;
 
 /* Kind lookups by Kind name for the built-ins ("PersistentVolumeClaim"). */
 const struct kind *cluster_kind(struct cluster *cl, const char *kind);

@@ -138,6 +138,8 @@ struct pv_entry {
 	uint64_t synced_rv;	   /* rv after the last sync that found it Bound and settled */
 	uint64_t synced_peer_id;   /* the claim's store id then */
 	uint64_t synced_peer_rv;   /* the claim's rv then */
+	uint64_t modes_code;	   /* spec.accessModes, exactly (storage_modes_code) */
+	unsigned bound_facts : 1;  /* phase Bound, no status.message, claimRef, not deleting */
 };
 
 struct pvc_entry {
@@ -159,8 +161,11 @@ struct pvc_entry {
 	uint64_t synced_rv;	     /* rv after the last sync that found it Bound and settled */
 	uint64_t synced_peer_id;     /* the PV's store id then */
 	uint64_t synced_peer_rv;     /* the PV's rv then */
-	char *want_key;		     /* spec.volumeName of an unbound claim, or NULL; owned */
+	char *want_key;		     /* spec.volumeName (bound or not), or NULL; owned */
 	struct pvc_entry *want_next; /* next claim naming the same volume */
+	uint64_t modes_code;	     /* status.accessModes, exactly (storage_modes_code) */
+	unsigned bound_facts : 1;    /* bind-completed, phase Bound, volumeName, not deleting,
+				      * request <= status capacity */
 };
 
 /* The index hooks (kind_ops.index) of the three kinds. */

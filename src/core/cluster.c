@@ -61,6 +61,11 @@ uint64_t cluster_generation(struct cluster *cl)
 	return cl->generation;
 }
 
+int cluster_loading(const struct cluster *cl)
+{
+	return cl->loading;
+}
+
 const struct kind *cluster_kind(struct cluster *cl, const char *kind)
 {
 	return store_kind(cl->store, kind);
@@ -364,10 +369,10 @@ static void load_put(struct cluster *cl, json_t *o)
 			ops->index(cl, old, 1);
 		json_decref(old->json);
 		old->json = json_incref(o);
-		if (ops && ops->index)
-			ops->index(cl, old, 0);
 		if (rvs)
 			old->rv = strtoull(rvs, NULL, 10); /* a string, as in Kubernetes */
+		if (ops && ops->index)
+			ops->index(cl, old, 0);
 		return;
 	}
 	int64_t created =

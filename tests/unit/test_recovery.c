@@ -445,6 +445,57 @@ START_TEST(torn_first_record_is_a_new_cluster)
 }
 END_TEST
 
+/* The resume after a load leaves a consistent bound pair alone (a mount of many claims
+ * records such pairs settled at once) but still repairs a pair that was saved
+ * inconsistent: here a claim's status.accessModes that differs from its volume's, and a
+ * Bound volume with a status.message, both written while the controllers were paused. */
+START_TEST(resume_repairs_inconsistent_pairs)
+{
+	struct fixture fx;
+	const char *claims =
+	    "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: a}\n"
+	    "spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n---\n"
+	    "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: b}\n"
+	    "spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n---\n"
+	    "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: c}\n"
+	    "spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n";
+	fx_open(&fx);
+	fx_apply_ok(&fx, claims);
+	char *pv_b =
+	    xstrdup(fx_str(&fx, "PersistentVolumeClaim", "default", "b", "spec.volumeName"));
+	cluster_lock(fx.cl);
+	cluster_pause(fx.cl, 1);
+	struct object *a = store_get(cluster_store(fx.cl),
+				     cluster_kind(fx.cl, "PersistentVolumeClaim"), "default", "a");
+	jset(a->json, "status.accessModes", json_pack("[s]", "ReadWriteMany"));
+	cluster_update(fx.cl, a);
+	struct object *pv =
+	    store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "PersistentVolume"), NULL, pv_b);
+	jset_str(pv->json, "status.message", "left over");
+	cluster_update(fx.cl, pv);
+	cluster_unlock(fx.cl);
+	/* any write journals the paused changes */
+	fx_apply_ok(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
+	ck_assert_str_eq(json_string_value(json_array_get(
+			     jget(fx_get(&fx, "PersistentVolumeClaim", "default", "a")->json,
+				  "status.accessModes"),
+			     0)),
+			 "ReadWriteMany");
+	fx_reopen(&fx);
+	json_t *modes =
+	    jget(fx_get(&fx, "PersistentVolumeClaim", "default", "a")->json, "status.accessModes");
+	ck_assert_str_eq(json_string_value(json_array_get(modes, 0)), "ReadWriteOnce");
+	ck_assert_uint_eq(json_array_size(modes), 1);
+	ck_assert_ptr_null(fx_str(&fx, "PersistentVolume", NULL, pv_b, "status.message"));
+	ck_assert_str_eq(fx_str(&fx, "PersistentVolume", NULL, pv_b, "status.phase"), "Bound");
+	ck_assert_str_eq(fx_str(&fx, "PersistentVolumeClaim", "default", "c", "status.phase"),
+			 "Bound");
+	check_invariants(fx.cl, "a repaired resume");
+	free(pv_b);
+	fx_close(&fx);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("recovery");
@@ -457,6 +508,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, bit_flip_in_last_record);
 	tcase_add_test(tc, last_record_without_its_newline);
 	tcase_add_test(tc, torn_first_record_is_a_new_cluster);
+	tcase_add_test(tc, resume_repairs_inconsistent_pairs);
 	suite_add_tcase(s, tc);
 	return s;
 }
