@@ -3,9 +3,11 @@
  *
  * Policy (safe because fs_notify.c invalidates explicitly, before the reply of the op
  * that made the change):
- *  - attributes of TREE_OWN nodes (files up to one page, symlinks, directories) and of
- *    kind directories (TREE_CREATE/TREE_MKDIR: invalidated when an object of the kind is
- *    created or removed) live FS_TTL_LONG; everything else 0 (rendered at each stat);
+ *  - attributes of TREE_OWN nodes (files up to one page, symlinks, directories), of
+ *    objects' directories (mode, size and mtime are the object's: invalidated with it)
+ *    and of kind directories (TREE_CREATE/TREE_MKDIR: invalidated when an object of the
+ *    kind changes, fs_notify.c) live FS_TTL_LONG; everything else 0 (rendered at each
+ *    stat);
  *  - entries live FS_TTL_LONG when the child is TREE_OWN or a kind directory, when the
  *    directory is TREE_OWN/TREE_CREATE/TREE_MKDIR, or for the root's fixed files (they
  *    always exist); else 0. Removed objects' entries are invalidated; a stale entry that
@@ -33,7 +35,7 @@ static double attr_timeout(const struct fs *fs, const struct tree_node *tn,
 		return 0;
 	switch (tn->type) {
 	case TREE_DIR:
-		return (tn->flags & TREE_OWN) || is_kind_dir(tn) ? FS_TTL_LONG : 0;
+		return (tn->flags & TREE_OWN) || is_kind_dir(tn) || r->own_attr ? FS_TTL_LONG : 0;
 	case TREE_LINK:
 		return (tn->flags & TREE_OWN) ? FS_TTL_LONG : 0;
 	case TREE_FILE:

@@ -92,6 +92,8 @@ struct fs_rendered {
 	uint64_t hash;	      /* fs_hash of the content */
 	int cached_other;     /* open cached handles hold another version (fs_nodes.c): the
 				 kernel must not keep these attributes */
+	int own_attr;	      /* a directory whose attributes are its object's alone (an
+				 object's directory): invalidated with the object */
 	struct fs_blob *blob; /* the content when asked for (a reference), else NULL */
 };
 

@@ -80,6 +80,8 @@ struct node {
 	unsigned have_hash : 1; /* hash/size hold a previous rendering (for mtime) */
 	unsigned ghost : 1;	/* forgotten by the kernel, kept for its mtime */
 	unsigned dead : 1;	/* its object is gone: never becomes a ghost */
+	unsigned objdir : 1;	/* an object's directory (found in a kind directory): its
+				   attributes are its object's alone */
 	unsigned pc_valid : 1;	/* the page cache may hold version pc_hash */
 	unsigned pc_fresh : 1;	/* a fresh open of pc_hash may not have dropped old pages */
 	unsigned told : 1;	/* the kernel may keep attributes of version told_hash */
@@ -375,8 +377,11 @@ void fs_nodes_remember(struct fs_nodes *t, const struct tree_node *tn, uint64_t 
 	int64_t now = mono_ms();
 	pthread_mutex_lock(&t->lock);
 	struct node *n = find(t, tn->ino);
-	if (!n)
+	if (!n) {
+		struct node *p = find(t, parent);
 		n = add(t, tn, tn->ino, parent, name);
+		n->objdir = tn->type == TREE_DIR && p && (p->tn.flags & (TREE_CREATE | TREE_MKDIR));
+	}
 	ghost_unlink(t, n);
 	n->nlookup++;
 	n->looked_ms = now;
@@ -516,6 +521,10 @@ int fs_nodes_render(struct fs *fs, const struct tree_node *tn, int how, struct f
 	memset(out, 0, sizeof(*out));
 	if (tn->type == TREE_DIR) {
 		out->mtime_ms = tree_mtime(fs->cl, tn);
+		pthread_mutex_lock(&t->lock);
+		n = find(t, tn->ino);
+		out->own_attr = n && n->objdir;
+		pthread_mutex_unlock(&t->lock);
 		return 0;
 	}
 	pthread_mutex_lock(&t->lock);

@@ -1041,14 +1041,20 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &st);
 }
 
-/* Volume data has user xattrs (fs_data_io.c); the tree's files have none. (Not ENOSYS,
- * which would turn xattrs off for the whole mount, volumes included.) */
+/* Volume data has user xattrs (fs_data_io.c); the tree's files have none and support
+ * none: EOPNOTSUPP, not ENODATA. ls -l asks every file for security.selinux and the
+ * POSIX ACLs, and coreutils remembers an "unsupported" answer for the whole device for
+ * the rest of the run: 3 requests per ls instead of 3 per file (10,000 claims warm:
+ * 40,005 requests, 0.75 s -> 4 requests, 0.03 s with objects' directory attributes
+ * kept). FUSE_CAP_POSIX_ACL would cache the ACL answers per inode but not
+ * security.selinux, and brings default_permissions. (Not ENOSYS either, which would turn
+ * xattrs off for the whole mount, volumes included.) */
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	if (fs_is_data(ino))
 		fs_data_getxattr(req, ino, name, size);
 	else
-		fuse_reply_err(req, ENODATA);
+		fuse_reply_err(req, EOPNOTSUPP);
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -1075,7 +1081,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	if (fs_is_data(ino))
 		fs_data_removexattr(req, ino, name);
 	else
-		fuse_reply_err(req, ENODATA);
+		fuse_reply_err(req, EOPNOTSUPP);
 }
 
 const struct fuse_lowlevel_ops fs_ops = {

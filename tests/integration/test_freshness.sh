@@ -5,7 +5,8 @@
 # the new state, with the kernel cache on (the default) and with --no-cache. Also: mtime
 # of an attribute follows its own content, st_size is exact for every file, inode numbers
 # are stable while an object lives, and changes made by the timer (simulated delays)
-# reach repeated reads. Each check first warms the caches with the old state.
+# reach repeated reads. Each check first warms the caches with the old state. Last, what
+# a warm ls -l costs in FUSE requests (counted in the daemon's -d output).
 # Run at the project's root: bash tests/integration/test_freshness.sh
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -208,4 +209,38 @@ for mode in cache no-cache; do
 	suite_timer "$mode"
 	t_umount
 done
+
+# --- what ls -l costs: warm, a few requests whatever the number of entries. Tree files
+# have no xattrs and say so (EOPNOTSUPP: ls asks once per run, not three times per file),
+# and objects' directories keep their attributes until their object changes.
+rm -rf "$STATE"
+t_mount -d
+python3 -c '
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(500):
+        f.write("---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: ls%03d\n"
+                "spec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Mi\n" % i)
+' "$T_TMP/ls500.yaml"
+check "applying 500 claims succeeds" sh -c "cat '$T_TMP/ls500.yaml' > '$MNT/apply'"
+requests() { grep -c '^unique:' "$T_TMP/daemon.log"; }
+ls -l "$C" >/dev/null
+ls -l "$C" >/dev/null
+n0=$(requests)
+lines=$(ls -l "$C" | wc -l)
+n1=$(requests)
+same "$lines" 501 "ls -l lists the 500 claims (and its total line)"
+check "a warm ls -l of 500 claims costs a few requests, not some per claim ($((n1 - n0)))" test $((n1 - n0)) -le 20
+check "labelling ls007 succeeds" sh -c "printf 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: ls007\n  labels: {x: y}\n' > '$MNT/apply'"
+n0=$(requests)
+ls -l "$C" >/dev/null
+n1=$(requests)
+check "after one claim changed, ls -l still costs a few requests ($((n1 - n0)))" test $((n1 - n0)) -le 20
+got=$(python3 -c 'import os, sys
+try:
+    os.getxattr(sys.argv[1], "user.x"); print("value")
+except OSError as e:
+    print(os.strerror(e.errno))' "$C/ls001/phase")
+same "$got" "$(python3 -c 'import errno, os; print(os.strerror(errno.EOPNOTSUPP))')" "getxattr on a tree file: EOPNOTSUPP (no xattrs there)"
+t_umount
 t_report
