@@ -44,7 +44,11 @@
  *     kernel: a cached reader of the new version would read it cut to the old size (or
  *     padded with zeros). The next stat (or lookup) gives the new size, and the opens
  *     after it use the page cache again.
- * Direct_io readers never look at i_size.
+ * Direct_io readers never look at i_size. One limit remains, as the kernel keeps one
+ * size per inode: a reader that holds a file open across a change, reads it in small
+ * pieces, and meets a stat(2) of the new version from another process meanwhile can see
+ * its version cut to (or padded with NULs up to) the new size; readers that take a small
+ * file in one read(2) (cat, jq, Python's read()) are not concerned.
  *
  * Open handles: every handle is on one list (add at open, del at release), so that the
  * handles the kernel never released when the session ends are freed with the table.
