@@ -86,9 +86,12 @@ static json_t *obj_put(json_t *o, const char *key, json_t *v)
 	return v;
 }
 
+/* s is a constant or comes from a stored value: valid UTF-8 already. NULL sets nothing
+ * (as json_string(NULL) did). */
 static void str_put(json_t *o, const char *key, const char *s)
 {
-	json_object_set_new_nocheck(o, key, json_string(s));
+	if (s)
+		json_object_set_new_nocheck(o, key, json_stringn_nocheck(s, strlen(s)));
 }
 
 static struct object *create_pv(const struct prov *p, const char *name, const struct object *node,

@@ -85,8 +85,8 @@ static void collect_dependents(struct cluster *cl, const char *ns, const char *u
 			{
 				const char *ruid = jstr(r, "uid");
 				if (ruid && strcmp(ruid, uid) == 0) {
-					json_array_append_new(
-					    out, json_pack("[ss]", (*kn), v[i]->name));
+					json_array_append_new(out,
+							      json_pack("[ss]", (*kn), v[i]->name));
 					break;
 				}
 			}
@@ -106,7 +106,8 @@ void cluster_remove_now(struct cluster *cl, struct object *obj)
 		collect_dependents(cl, ns, uid, deps);
 	json_array_foreach(deps, i, d)
 	{
-		const struct kind *k = store_kind(cl->store, json_string_value(json_array_get(d, 0)));
+		const struct kind *k =
+		    store_kind(cl->store, json_string_value(json_array_get(d, 0)));
 		struct object *dep =
 		    store_get(cl->store, k, ns, json_string_value(json_array_get(d, 1)));
 		if (dep)
@@ -149,21 +150,31 @@ int cluster_remove_finalizer(struct cluster *cl, struct object *obj, const char 
 void cluster_event(struct cluster *cl, const struct object *obj, const char *type,
 		   const char *reason, const char *fmt, ...)
 {
-	struct strbuf path = STRBUF_INIT, msg = STRBUF_INIT;
+	struct strbuf path = STRBUF_INIT;
 	va_list ap;
-	char tmp[2048];
+	char tmp[2048]; /* messages are cut at 2047 bytes */
+	const char *msg = tmp;
 
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	sb_adds(&msg, tmp);
+	if (strcmp(fmt, "%s") == 0) { /* a message made already: no copy */
+		va_start(ap, fmt);
+		msg = va_arg(ap, const char *);
+		va_end(ap);
+		if (strlen(msg) >= sizeof(tmp)) {
+			memcpy(tmp, msg, sizeof(tmp) - 1);
+			tmp[sizeof(tmp) - 1] = '\0';
+			msg = tmp;
+		}
+	} else {
+		va_start(ap, fmt);
+		vsnprintf(tmp, sizeof(tmp), fmt, ap);
+		va_end(ap);
+	}
 	object_path(obj, &path);
-	eventlog_add(cl->events, cluster_now_ms(cl), type, reason, sb_str(&path), sb_str(&msg));
+	eventlog_add(cl->events, cluster_now_ms(cl), type, reason, sb_str(&path), msg);
 	cl->generation++;
 	if (cl->watch.event)
 		cl->watch.event(cl->watch.ctx, sb_str(&path));
 	sb_release(&path);
-	sb_release(&msg);
 }
 
 void cluster_report_failure(struct cluster *cl, const char *source, const char *reason)

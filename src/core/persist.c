@@ -1269,7 +1269,7 @@ struct jw {
 	void *ctx;		    /* for flush */
 };
 
-static void jw_reserve(struct jw *w, size_t n)
+static inline void jw_reserve(struct jw *w, size_t n)
 {
 	if (w->len + n <= w->cap)
 		return;
@@ -1283,20 +1283,53 @@ static void jw_reserve(struct jw *w, size_t n)
 	w->buf = xrealloc(w->buf, w->cap);
 }
 
-static void jw_add(struct jw *w, const char *s, size_t n)
+static inline void jw_add(struct jw *w, const char *s, size_t n)
 {
 	jw_reserve(w, n);
 	memcpy(w->buf + w->len, s, n);
 	w->len += n;
 }
 
+/* Non-zero when one of the 8 bytes of x is a control character, '"' or '\\' (the
+ * has-less and has-zero byte tricks; a false alarm only sends that block through the
+ * byte loop). */
+static uint64_t jw_special8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+	return ((x - ones * 0x20) & ~x & highs) | ((q - ones) & ~q & highs) |
+	       ((b - ones) & ~b & highs);
+}
+
 static void jw_string(struct jw *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i, run = 0;
+	uint64_t x;
 	jw_reserve(w, n + 2);
+	/* The common case, nothing to escape: one copy into the room just reserved. */
+	for (i = 0; i + 8 <= n && (memcpy(&x, s + i, 8), !jw_special8(x)); i += 8)
+		;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == '"' || c == '\\')
+			break;
+	}
+	if (i == n) {
+		char *o = w->buf + w->len;
+		o[0] = '"';
+		memcpy(o + 1, s, n);
+		o[n + 1] = '"';
+		w->len += n + 2;
+		return;
+	}
 	w->buf[w->len++] = '"';
 	for (i = 0; i < n; i++) {
+		/* Most strings need no escape: skip them 8 bytes at a time. */
+		while (i + 8 <= n && (memcpy(&x, s + i, 8), !jw_special8(x)))
+			i += 8;
+		if (i >= n)
+			break;
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
@@ -1421,10 +1454,82 @@ static void jw_value(struct jw *w, const json_t *v)
 
 /* Serialises record behind room for the header into p->buf; returns the json's length
  * (the buffer keeps one more byte free for the newline). */
+/* A record's large arrays (a bulk apply's objects) are written by two threads: a helper
+ * writes the second half of the elements into a buffer of its own while this thread
+ * writes the first half, then the two are joined. Both only read the values (the caller
+ * holds whatever lock guards them until append returns). */
+#define SPLIT_MIN_ELEMENTS 512
+
+struct jw_half {
+	const json_t *arr;
+	size_t from, to;
+	struct jw w; /* its own growing buffer */
+};
+
+static void *jw_half_main(void *arg)
+{
+	struct jw_half *h = arg;
+	for (size_t i = h->from; i < h->to; i++) {
+		jw_add(&h->w, ",", 1);
+		jw_value(&h->w, json_array_get(h->arr, i));
+	}
+	return NULL;
+}
+
+static void jw_array_split(struct jw *w, const json_t *arr)
+{
+	size_t i, n = json_array_size(arr);
+	struct jw_half h = {arr, n / 2, n, {NULL, 0, 0, NULL, NULL}};
+	pthread_t th;
+	int helped = pthread_create(&th, NULL, jw_half_main, &h) == 0;
+	size_t mid = helped ? h.from : n;
+	jw_add(w, "[", 1);
+	for (i = 0; i < mid; i++) {
+		if (i)
+			jw_add(w, ",", 1);
+		jw_value(w, json_array_get(arr, i));
+	}
+	if (helped) {
+		pthread_join(th, NULL);
+		jw_add(w, h.w.buf, h.w.len);
+		free(h.w.buf);
+	}
+	jw_add(w, "]", 1);
+}
+
+/* jw_value of a record: the same text. */
+static void jw_record(struct jw *w, const json_t *record)
+{
+	const char *key;
+	json_t *val;
+	void *it;
+	int first = 1;
+	if (!json_is_object(record)) {
+		jw_value(w, record);
+		return;
+	}
+	jw_add(w, "{", 1);
+	for (it = json_object_iter((json_t *)record); it;
+	     it = json_object_iter_next((json_t *)record, it)) {
+		key = json_object_iter_key(it);
+		val = json_object_iter_value(it);
+		if (!first)
+			jw_add(w, ",", 1);
+		first = 0;
+		jw_string(w, key, json_object_iter_key_len(it));
+		jw_add(w, ":", 1);
+		if (json_is_array(val) && json_array_size(val) >= SPLIT_MIN_ELEMENTS)
+			jw_array_split(w, val);
+		else
+			jw_value(w, val);
+	}
+	jw_add(w, "}", 1);
+}
+
 static size_t dump_record(struct persist *p, const json_t *record)
 {
 	struct jw w = {p->buf, HDR_LEN, p->cap, NULL, NULL};
-	jw_value(&w, record);
+	jw_record(&w, record);
 	jw_reserve(&w, 1);
 	p->buf = w.buf;
 	p->cap = w.cap;

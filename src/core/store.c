@@ -415,8 +415,15 @@ void store_take_changes(struct store *s, json_t **puts, json_t **dels)
 
 void object_path(const struct object *obj, struct strbuf *out)
 {
-	if (obj->ns)
-		sb_addf(out, "namespaces/%s/%s/%s", obj->ns, obj->kind->plural, obj->name);
-	else
-		sb_addf(out, "%s/%s", obj->kind->plural, obj->name);
+	size_t np = strlen(obj->kind->plural), nn = strlen(obj->name);
+	size_t ns = obj->ns ? strlen(obj->ns) : 0;
+	sb_grow(out, 12 + ns + np + nn); /* one allocation: this runs for every event */
+	if (obj->ns) {
+		sb_add(out, "namespaces/", 11);
+		sb_add(out, obj->ns, ns);
+		sb_add(out, "/", 1);
+	}
+	sb_add(out, obj->kind->plural, np);
+	sb_add(out, "/", 1);
+	sb_add(out, obj->name, nn);
 }

@@ -28,6 +28,30 @@ START_TEST(format_and_filter)
 }
 END_TEST
 
+/* Newlines, returns and tabs in the object and the message become spaces; nothing else
+ * changes (a long message keeps every byte). */
+START_TEST(flattens_whitespace)
+{
+	struct eventlog *log = eventlog_new(4);
+	struct strbuf sb = STRBUF_INIT, want = STRBUF_INIT, msg = STRBUF_INIT;
+	for (int i = 0; i < 300; i++)
+		sb_addc(&msg, "ab\tc\rd\ne\x01\xc3\xa9 "[i % 12]);
+	eventlog_add(log, 0, "Normal", "Reason", "pods/a\tb", sb_str(&msg));
+	eventlog_render(log, &sb, NULL, 0);
+	sb_adds(&want, "1970-01-01T00:00:00Z Normal Reason pods/a b ");
+	for (int i = 0; i < 300; i++) {
+		char c = "ab\tc\rd\ne\x01\xc3\xa9 "[i % 12];
+		sb_addc(&want, c == '\t' || c == '\r' || c == '\n' ? ' ' : c);
+	}
+	sb_addc(&want, '\n');
+	ck_assert_str_eq(sb_str(&sb), sb_str(&want));
+	sb_release(&sb);
+	sb_release(&want);
+	sb_release(&msg);
+	eventlog_free(log);
+}
+END_TEST
+
 START_TEST(bounded)
 {
 	struct eventlog *log = eventlog_new(5);
@@ -71,6 +95,7 @@ Suite *make_suite(void)
 	Suite *s = suite_create("events");
 	TCase *tc = tcase_create("events");
 	tcase_add_test(tc, format_and_filter);
+	tcase_add_test(tc, flattens_whitespace);
 	tcase_add_test(tc, bounded);
 	tcase_add_test(tc, drops_a_quarter_when_full);
 	suite_add_tcase(s, tc);

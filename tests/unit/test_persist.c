@@ -657,6 +657,70 @@ START_TEST(test_crash_during_compaction)
 }
 END_TEST
 
+/* Strings with a character to escape at every position of an 8-byte block, and clean
+ * ones of every length, go through the journal writer and reader unchanged. */
+START_TEST(test_string_escapes)
+{
+	static const char *const special[] = {"\"", "\\",	"\x01", "\n", "\x1f",
+					      "\t", "\xc3\xa9", "\x7f", "/",  " "};
+	json_t *all = json_array();
+	struct persist *p = open_ok(tmp, 1);
+	for (size_t sp = 0; sp < sizeof(special) / sizeof(special[0]); sp++)
+		for (int before = 0; before < 18; before++) {
+			char buf[64];
+			int n = snprintf(buf, sizeof(buf), "%.*s%s%.*s", before,
+					 "abcdefghijklmnopqrstuvwxyz", special[sp], 17 - before,
+					 "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+			ck_assert_int_lt(n, (int)sizeof(buf));
+			json_t *r =
+			    json_pack("{s:i,s:s}", "n", (int)json_array_size(all), "s", buf);
+			append_ok(p, r);
+			json_array_append_new(all, r);
+		}
+	persist_close(p);
+	p = open_ok(tmp, 0);
+	json_t *recs = load_ok(p, NULL);
+	ck_assert_uint_eq(json_array_size(recs), json_array_size(all));
+	ck_assert(json_equal(recs, all));
+	json_decref(recs);
+	json_decref(all);
+	persist_close(p);
+}
+END_TEST
+
+/* A record with large arrays (written by two threads) reads back equal, byte for byte the
+ * text one thread writes (json_dumps' compact form here). */
+START_TEST(test_large_record_split)
+{
+	json_t *r = json_object(), *put = json_array(), *small = json_array();
+	for (int i = 0; i < 2001; i++)
+		json_array_append_new(put, json_pack("{s:i,s:s,s:[s,i]}", "i", i, "s",
+						     i % 7 ? "plain" : "a \"quoted\"\n\xc3\xa9",
+						     "l", "x", i));
+	json_array_append_new(small, json_integer(1));
+	json_object_set_new(r, "n", json_integer(1));
+	json_object_set_new(r, "del", small);
+	json_object_set_new(r, "put", put);
+	struct persist *p = open_ok(tmp, 1);
+	append_ok(p, r);
+	append_n(p, 2);
+	persist_close(p);
+	size_t len;
+	char *j = slurp("journal.0", &len), *text = json_dumps(r, JSON_COMPACT);
+	ck_assert(strncmp(j + 18, text, strlen(text)) == 0);
+	ck_assert_int_eq(j[18 + strlen(text)], '\n');
+	free(text);
+	free(j);
+	p = open_ok(tmp, 0);
+	json_t *recs = load_ok(p, NULL);
+	ck_assert_uint_eq(json_array_size(recs), 2);
+	ck_assert(json_equal(json_array_get(recs, 0), r));
+	json_decref(recs);
+	persist_close(p);
+	json_decref(r);
+}
+END_TEST
+
 /* A snapshot whose start is not what persist writes (here: pretty-printed) is read
  * before the journal instead of beside it: the same state. */
 START_TEST(test_snapshot_in_another_layout)
@@ -1101,6 +1165,8 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_unsafe_directory_refused);
 	tcase_add_test(tc, test_compaction_then_appends);
 	tcase_add_test(tc, test_crash_during_compaction);
+	tcase_add_test(tc, test_string_escapes);
+	tcase_add_test(tc, test_large_record_split);
 	tcase_add_test(tc, test_snapshot_in_another_layout);
 	tcase_add_test(tc, test_snapshot_header_misleads);
 	tcase_add_test(tc, test_load_streams);
