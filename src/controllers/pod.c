@@ -275,7 +275,8 @@ static void wake_waiters(struct cluster *cl, const struct object *gone)
 					wake[nwake++] = users[i];
 			free(users);
 		}
-		qsort(wake, nwake, sizeof(*wake), cmp_list_pos);
+		if (nwake > 1)
+			qsort(wake, nwake, sizeof(*wake), cmp_list_pos);
 		for (i = 0; i < nwake; i++)
 			if (!i || wake[i] != wake[i - 1]) /* a pod sharing two claims: once */
 				cluster_enqueue(cl, wake[i]);

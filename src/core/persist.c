@@ -165,6 +165,8 @@ static void jp_ws(struct jp *s)
 
 static void jp_tmp_add(struct jp *s, const char *d, size_t n)
 {
+	if (!n)
+		return; /* tmp may still be NULL: no memcpy from or to it */
 	if (s->tmplen + n > s->tmpcap) {
 		while (s->tmplen + n > s->tmpcap)
 			s->tmpcap = s->tmpcap ? s->tmpcap * 2 : 256;

@@ -13,6 +13,7 @@
  * copy, so that callers can change one place without changing another. Sharing first
  * keeps an alias bomb from allocating anything before the node limit refuses it. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -782,7 +783,7 @@ static int shared(const json_t *v)
 
 /* Gives every place its own node. The last holder of a shared node keeps the original
  * (its refcount is 1 by then), so no node dies and no position goes stale. */
-static void unshare(struct dec *d, json_t *node)
+static void unshare_nodes(struct dec *d, json_t *node)
 {
 	if (json_is_object(node)) {
 		for (void *it = json_object_iter(node); it; it = json_object_iter_next(node, it)) {
@@ -790,7 +791,7 @@ static void unshare(struct dec *d, json_t *node)
 			if (shared(v))
 				json_object_iter_set_new(node, it, copy_node(d, v));
 			else
-				unshare(d, v);
+				unshare_nodes(d, v);
 		}
 	} else if (json_is_array(node)) {
 		for (size_t i = 0; i < json_array_size(node); i++) {
@@ -798,7 +799,7 @@ static void unshare(struct dec *d, json_t *node)
 			if (shared(v))
 				json_array_set_new(node, i, copy_node(d, v));
 			else
-				unshare(d, v);
+				unshare_nodes(d, v);
 		}
 	}
 }
@@ -813,7 +814,7 @@ static void end_document(struct dec *d)
 	anchors_clear(d);
 	if (!d->root)
 		return;
-	unshare(d, d->root);
+	unshare_nodes(d, d->root);
 	if (m->ndocs == d->adocs) {
 		d->adocs = d->adocs ? d->adocs * 2 : 4;
 		m->docs = xrealloc(m->docs, d->adocs * sizeof(*m->docs));
@@ -868,22 +869,15 @@ static int run(struct dec *d)
 	}
 }
 
-int manifest_decode(const char *buf, size_t len, const char *source, struct manifest *out,
-		    struct cfs_err *err)
+/* Decodes buf[0..len) into out (whose source is set; pos, docs are made here): the
+ * stream in one pass. On failure out keeps its source and nothing else. *nodes gets the
+ * nodes counted. */
+static int decode_stream(const char *buf, size_t len, struct manifest *out, size_t *nodes,
+			 struct cfs_err *err)
 {
 	struct dec d;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	out->source = xstrdup(source ? source : "<input>");
-	if (len > MANIFEST_MAX_BYTES) {
-		rc = cfs_errorf(err, -EFBIG,
-				"%s: manifest stream of %zu bytes is larger than the limit of %u "
-				"bytes (16 MiB, MANIFEST_MAX_BYTES)",
-				out->source, len, MANIFEST_MAX_BYTES);
-		manifest_release(out);
-		return rc;
-	}
 	out->pos = mpos_new();
 	memset(&d, 0, sizeof(d));
 	d.buf = buf;
@@ -893,7 +887,6 @@ int manifest_decode(const char *buf, size_t len, const char *source, struct mani
 	d.anchor_index = json_object();
 	if (!yaml_parser_initialize(&d.parser)) {
 		json_decref(d.anchor_index);
-		manifest_release(out);
 		return cfs_errorf(err, -ENOMEM, "out of memory starting the YAML parser");
 	}
 	yaml_parser_set_encoding(&d.parser, YAML_UTF8_ENCODING);
@@ -908,6 +901,143 @@ int manifest_decode(const char *buf, size_t len, const char *source, struct mani
 	free(d.anchors);
 	json_decref(d.anchor_index);
 	yaml_parser_delete(&d.parser);
+	*nodes = d.nodes;
+	return rc;
+}
+
+/* Frees out's documents and positions, keeps its source. */
+static void drop_contents(struct manifest *m)
+{
+	char *source = m->source;
+	m->source = NULL;
+	manifest_release(m);
+	m->source = source;
+}
+
+/* ---- two halves at once ----------------------------------------------------------------
+ * A large stream (a bulk apply) is decoded by two threads: the documents before a
+ * document start line ("---" at the start of a line, then a blank or the end) near the
+ * middle, and the documents from it on, each as a stream of its own. When the whole
+ * stream is valid, every such line starts a document and nothing crosses it (anchors and
+ * tags are per document), so the two halves give the documents of the whole; line
+ * numbers of the second half move down by the lines before it. Whenever either half
+ * fails, or both pass but together exceed the node limit, the stream is decoded again in
+ * one pass, which gives the error (and its position) of the whole stream. */
+#define SPLIT_MIN_BYTES (256u << 10)
+
+/* Lines before off as libyaml counts them (\n, \r\n, \r), or -1 when buf[0..off) holds
+ * one of the Unicode line breaks libyaml also counts (NEL, LS, PS): then no split. */
+static long lines_before(const char *buf, size_t off)
+{
+	long lines = 0;
+	for (size_t i = 0; i < off; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		if (c == '\n' || (c == '\r' && (i + 1 >= off || buf[i + 1] != '\n')))
+			lines++;
+		else if ((c == 0xC2 && i + 1 < off && (unsigned char)buf[i + 1] == 0x85) ||
+			 (c == 0xE2 && i + 2 < off && (unsigned char)buf[i + 1] == 0x80 &&
+			  ((unsigned char)buf[i + 2] == 0xA8 || (unsigned char)buf[i + 2] == 0xA9)))
+			return -1;
+	}
+	return lines;
+}
+
+/* Is there a document start line ("---", then a blank or the end) at offset i? */
+static int doc_start_at(const char *buf, size_t len, size_t i)
+{
+	if (i + 3 > len || memcmp(buf + i, "---", 3) != 0)
+		return 0;
+	return i + 3 == len || buf[i + 3] == ' ' || buf[i + 3] == '\t' || buf[i + 3] == '\n' ||
+	       buf[i + 3] == '\r';
+}
+
+/* The offset of the first document start line after the middle, else of the last one
+ * before it (never offset 0), or 0 when there is none. */
+static size_t split_point(const char *buf, size_t len)
+{
+	const char *p = buf + len / 2, *end = buf + len, *nl;
+	size_t last = 0;
+	for (; (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1)
+		if (doc_start_at(buf, len, (size_t)(nl + 1 - buf)))
+			return (size_t)(nl + 1 - buf);
+	for (p = buf; (nl = memchr(p, '\n', (size_t)(buf + len / 2 - p))) != NULL; p = nl + 1)
+		if (doc_start_at(buf, len, (size_t)(nl + 1 - buf)))
+			last = (size_t)(nl + 1 - buf);
+	return last;
+}
+
+struct half {
+	const char *buf;
+	size_t len;
+	struct manifest m;
+	size_t nodes;
+	struct cfs_err err;
+	int rc;
+};
+
+static void *half_main(void *arg)
+{
+	struct half *h = arg;
+	h->rc = decode_stream(h->buf, h->len, &h->m, &h->nodes, &h->err);
+	return NULL;
+}
+
+/* Decodes in two halves; returns 0 with out filled, or 1 when the caller must decode in
+ * one pass (out is then left with only its source). */
+static int decode_split(const char *buf, size_t len, struct manifest *out)
+{
+	size_t at = split_point(buf, len);
+	long lines = at ? lines_before(buf, at) : -1;
+	struct half h = {buf + at, len - at, {0}, 0, {{0}}, 0};
+	struct cfs_err err1 = {{0}};
+	size_t nodes1 = 0;
+	pthread_t th;
+
+	if (!at || lines < 0)
+		return 1;
+	json_decref(json_object()); /* jansson's hash seed, before a second thread uses it */
+	if (pthread_create(&th, NULL, half_main, &h) != 0)
+		return 1;
+	int rc1 = decode_stream(buf, at, out, &nodes1, &err1);
+	pthread_join(th, NULL);
+	if (rc1 || h.rc || nodes1 + h.nodes > MANIFEST_MAX_NODES) {
+		drop_contents(out);
+		manifest_release(&h.m);
+		return 1;
+	}
+	size_t n = out->ndocs + h.m.ndocs;
+	out->docs = xrealloc(out->docs, (n ? n : 1) * sizeof(*out->docs));
+	out->doc_line = xrealloc(out->doc_line, (n ? n : 1) * sizeof(*out->doc_line));
+	for (size_t i = 0; i < h.m.ndocs; i++) {
+		out->docs[out->ndocs + i] = h.m.docs[i]; /* the reference moves */
+		out->doc_line[out->ndocs + i] = h.m.doc_line[i] + (int)lines;
+	}
+	out->ndocs = n;
+	mpos_merge(out->pos, h.m.pos, (int)lines);
+	h.m.ndocs = 0;
+	manifest_release(&h.m);
+	return 0;
+}
+
+int manifest_decode(const char *buf, size_t len, const char *source, struct manifest *out,
+		    struct cfs_err *err)
+{
+	size_t nodes;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->source = xstrdup(source ? source : "<input>");
+	if (len > MANIFEST_MAX_BYTES) {
+		rc = cfs_errorf(err, -EFBIG,
+				"%s: manifest stream of %zu bytes is larger than the limit of %u "
+				"bytes (16 MiB, MANIFEST_MAX_BYTES)",
+				out->source, len, MANIFEST_MAX_BYTES);
+		manifest_release(out);
+		return rc;
+	}
+	if (buf && len >= SPLIT_MIN_BYTES && decode_split(buf, len, out) == 0)
+		return 0;
+	rc = decode_stream(buf, len, out, &nodes, err);
 	if (rc)
 		manifest_release(out);
 	return rc;

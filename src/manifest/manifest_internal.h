@@ -23,6 +23,8 @@ int mpos_get_member(const struct manifest_pos *p, const json_t *parent, const ch
 		    int *col);
 void mpos_del_member(struct manifest_pos *p, const json_t *parent, const char *key);
 size_t mpos_member_count(const struct manifest_pos *p);
+/* Puts every position of src into dst, line_offset lines further down. */
+void mpos_merge(struct manifest_pos *dst, const struct manifest_pos *src, int line_offset);
 
 /* How YAML 1.1 (as Kubernetes' reader does it) types a plain scalar. */
 enum mscalar {

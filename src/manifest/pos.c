@@ -225,6 +225,31 @@ void mpos_put_member(struct manifest_pos *p, const json_t *parent, const char *k
 	p->mtab[s].col = col;
 }
 
+void mpos_merge(struct manifest_pos *dst, const struct manifest_pos *src, int line_offset)
+{
+	size_t i;
+	for (i = 0; i < src->cap; i++)
+		if (src->tab[i].node)
+			mpos_put(dst, src->tab[i].node, src->tab[i].line + line_offset,
+				 src->tab[i].col);
+	for (i = 0; i < src->mcap; i++) {
+		const struct member_ent *e = &src->mtab[i];
+		if (!e->parent)
+			continue;
+		size_t s = mfind(dst, e->parent, e->khash);
+		if (s == SIZE_MAX) {
+			if ((dst->mn + 1) * 2 > dst->mcap)
+				mgrow(dst);
+			s = mslot_of(dst->mcap, e->parent, e->khash);
+			while (dst->mtab[s].parent)
+				s = (s + 1) & (dst->mcap - 1);
+			dst->mn++;
+		}
+		dst->mtab[s] = *e;
+		dst->mtab[s].line += line_offset;
+	}
+}
+
 int mpos_get_member(const struct manifest_pos *p, const json_t *parent, const char *key, int *line,
 		    int *col)
 {

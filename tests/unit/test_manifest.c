@@ -692,6 +692,113 @@ START_TEST(many_documents)
 }
 END_TEST
 
+/* A stream over 256 KiB is decoded in two halves by two threads: the same documents,
+ * document lines, positions (member positions of true/false/null too) and errors as one
+ * pass. Each document is 9 lines. */
+static void split_stream(struct strbuf *sb, int ndocs, int bad_doc)
+{
+	for (int i = 0; i < ndocs; i++) {
+		sb_addf(sb,
+			"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: &n c%d\n"
+			"  labels: {a: *n, flag: true, none: ~}\n"
+			"data: {k: \"v%05d\", %s: x}\n# a comment\nlist: [1, 2.5, no]\n",
+			i, i, i == bad_doc ? "k" : "j");
+	}
+}
+
+START_TEST(split_stream_is_one_stream)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct manifest m;
+	int line, col;
+	/* where one document alone (one pass) has them */
+	int name_l, name_c, flag_l, flag_c, list_l, list_c;
+	split_stream(&sb, 1, -1);
+	decode_ok(sb_str(&sb), &m, 1);
+	json_t *meta0 = json_object_get(m.docs[0], "metadata");
+	ck_assert_int_eq(manifest_pos(&m, json_object_get(meta0, "name"), &name_l, &name_c), 0);
+	ck_assert_int_eq(
+	    manifest_member_pos(&m, json_object_get(meta0, "labels"), "flag", &flag_l, &flag_c), 0);
+	ck_assert_int_eq(manifest_pos(&m, json_array_get(json_object_get(m.docs[0], "list"), 1),
+				      &list_l, &list_c),
+			 0);
+	manifest_release(&m);
+	sb_reset(&sb);
+	split_stream(&sb, 3000, -1);
+	ck_assert_uint_gt(sb.len, 256u << 10);
+	decode_ok(sb_str(&sb), &m, 3000);
+	size_t n = 0, members = 0;
+	for (int i = 0; i < 3000; i++) {
+		json_t *d = m.docs[i], *meta = json_object_get(d, "metadata");
+		ck_assert_int_eq(m.doc_line[i], 9 * i + 1);
+		ck_assert_int_eq(manifest_pos(&m, json_object_get(meta, "name"), &line, &col), 0);
+		ck_assert_int_eq(line, 9 * i + name_l);
+		ck_assert_int_eq(col, name_c);
+		json_t *labels = json_object_get(meta, "labels");
+		ck_assert_int_eq(manifest_member_pos(&m, labels, "flag", &line, &col), 0);
+		ck_assert_int_eq(line, 9 * i + flag_l);
+		ck_assert_int_eq(col, flag_c);
+		ck_assert_int_eq(
+		    manifest_pos(&m, json_array_get(json_object_get(d, "list"), 1), &line, &col),
+		    0);
+		ck_assert_int_eq(line, 9 * i + list_l);
+		ck_assert_int_eq(col, list_c);
+		ck_assert_str_eq(json_string_value(json_object_get(labels, "a")),
+				 json_string_value(json_object_get(meta, "name")));
+		n += count_positioned(&m, d);
+		members += count_singleton_members(d);
+	}
+	ck_assert_uint_eq(n, mpos_count(m.pos));
+	ck_assert_uint_eq(members, mpos_member_count(m.pos));
+	manifest_release(&m);
+
+	/* an error in the second half, then in the first: the one pass's position (as for
+	 * the bad document alone, that many lines down) */
+	struct manifest bad1;
+	struct cfs_err err1 = {{0}};
+	int err_l = 0, err_c = 0;
+	sb_reset(&sb);
+	split_stream(&sb, 1, 0);
+	ck_assert_int_eq(manifest_decode(sb_str(&sb), sb.len, "t.yaml", &bad1, &err1), -EINVAL);
+	ck_assert_int_eq(sscanf(err1.msg, "t.yaml:%d:%d:", &err_l, &err_c), 2);
+	for (int bad = 0; bad < 2; bad++) {
+		int doc = bad ? 7 : 2500;
+		char prefix[64];
+		sb_reset(&sb);
+		split_stream(&sb, 3000, doc);
+		snprintf(prefix, sizeof(prefix), "t.yaml:%d:%d: ", 9 * doc + err_l, err_c);
+		decode_bad(sb_str(&sb), sb.len, prefix, "mapping key \"k\" already defined");
+	}
+
+	/* two halves each under the node limit, together over it: the one pass's refusal, at
+	 * the alias of the second bomb that crosses it */
+	sb_reset(&sb);
+	int bomb_line = 0;
+	for (int b = 0; b < 2; b++) {
+		if (b)
+			for (int i = 0; i < 20000; i++)
+				sb_addf(&sb, "---\nfiller: %d\n", i);
+		sb_adds(&sb, "---\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\","
+			     "\"lol\",\"lol\"]\n");
+		for (char c = 'b'; c <= 'f'; c++) {
+			sb_addf(&sb, "%c: &%c [", c, c);
+			for (int i = 0; i < 9; i++)
+				sb_addf(&sb, "%s*%c", i ? "," : "", c - 1);
+			sb_adds(&sb, "]\n");
+		}
+		bomb_line = 1;
+		for (size_t i = 0; i < sb.len; i++)
+			bomb_line += sb.buf[i] == '\n';
+		sb_adds(&sb, "g: [*f, *f, *f, *f]\n");
+	}
+	ck_assert_uint_gt(sb.len, 256u << 10);
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "t.yaml:%d:", bomb_line);
+	decode_bad(sb_str(&sb), sb.len, prefix, "MANIFEST_MAX_NODES");
+	sb_release(&sb);
+}
+END_TEST
+
 /* ---- refusals ---------------------------------------------------------------------- */
 
 /* Each with the exact "file:line:column: " it must be reported at. len 0: strlen. */
@@ -1316,6 +1423,7 @@ Suite *make_suite(void)
 	tcase_add_test(dec, json_input);
 	tcase_add_test(dec, big_scalar);
 	tcase_add_test(dec, many_documents);
+	tcase_add_test(dec, split_stream_is_one_stream);
 	suite_add_tcase(s, dec);
 
 	TCase *bad = tcase_create("refusals");
