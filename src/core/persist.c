@@ -1456,10 +1456,12 @@ static void jw_value(struct jw *w, const json_t *v)
 
 /* Serialises record behind room for the header into p->buf; returns the json's length
  * (the buffer keeps one more byte free for the newline). */
-/* A record's large arrays (a bulk apply's objects) are written by two threads: a helper
- * writes the second half of the elements into a buffer of its own while this thread
- * writes the first half, then the two are joined. Both only read the values (the caller
- * holds whatever lock guards them until append returns). */
+/* The large arrays at the top of a record (a bulk apply's objects) or of a snapshot's
+ * state (every object) are written by two threads: a helper writes the second half of
+ * the elements into a buffer of its own while this thread writes the first half, then
+ * the helper's text follows. Both only read the values (the caller holds whatever lock
+ * guards them until append or compact returns). A snapshot's helper half is held in
+ * memory until it is written: half the snapshot's size, for a moment. */
 #define SPLIT_MIN_ELEMENTS 512
 
 struct jw_half {
@@ -1493,7 +1495,17 @@ static void jw_array_split(struct jw *w, const json_t *arr)
 	}
 	if (helped) {
 		pthread_join(th, NULL);
-		jw_add(w, h.w.buf, h.w.len);
+		if (w->flush && h.w.len > w->cap) {
+			/* A snapshot: write the helper's half as it is, not through a copy. */
+			struct jw big = *w;
+			w->flush(w);
+			big.buf = h.w.buf;
+			big.len = h.w.len;
+			big.cap = h.w.cap;
+			big.flush(&big);
+		} else {
+			jw_add(w, h.w.buf, h.w.len);
+		}
 		free(h.w.buf);
 	}
 	jw_add(w, "]", 1);
@@ -1701,7 +1713,7 @@ static int compact_files(struct persist *p, const json_t *state, int *newfd, str
 	    snprintf(head, sizeof(head), "{\"claimfs\":%d,\"gen\":%llu,\"state\":", SNAPSHOT_FORMAT,
 		     (unsigned long long)gen);
 	jw_add(&w, head, (size_t)n);
-	jw_value(&w, state);
+	jw_record(&w, state); /* the objects by two threads */
 	jw_add(&w, "}\n", 2);
 	sw_flush(&w);
 	free(w.buf);

@@ -716,8 +716,40 @@ START_TEST(test_large_record_split)
 	ck_assert_uint_eq(json_array_size(recs), 2);
 	ck_assert(json_equal(json_array_get(recs, 0), r));
 	json_decref(recs);
+	/* the same state as a snapshot (its half written from memory) */
+	ck_assert_int_eq(persist_compact(p, r, &err), 0);
 	persist_close(p);
+	j = slurp("snapshot.json", &len);
+	text = json_dumps(r, JSON_COMPACT);
+	char *want = xmalloc(strlen(text) + 64);
+	sprintf(want, "{\"claimfs\":1,\"gen\":1,\"state\":%s}\n", text);
+	ck_assert_uint_eq(len, strlen(want));
+	ck_assert(memcmp(j, want, len) == 0);
+	free(want);
+	free(text);
+	free(j);
+	expect_state(tmp, r, "");
 	json_decref(r);
+
+	/* a snapshot whose second half is larger than the writer's 1 MiB buffer */
+	json_t *objects = json_array();
+	for (int i = 0; i < 40000; i++)
+		json_array_append_new(objects, json_pack("{s:i,s:s}", "i", i, "pad",
+							 "0123456789abcdefghijklmnopqrstuv"));
+	json_t *state = json_pack("{s:i,s:o}", "rv", 7, "objects", objects);
+	p = open_ok(tmp, 0);
+	ck_assert_int_eq(persist_compact(p, state, &err), 0);
+	persist_close(p);
+	j = slurp("snapshot.json", &len);
+	ck_assert_uint_gt(len, 2u << 20);
+	text = json_dumps(state, JSON_COMPACT);
+	ck_assert(memcmp(j, "{\"claimfs\":1,\"gen\":2,\"state\":", 29) == 0);
+	ck_assert(memcmp(j + 29, text, strlen(text)) == 0);
+	ck_assert_uint_eq(len, 29 + strlen(text) + 2);
+	free(text);
+	free(j);
+	expect_state(tmp, state, "");
+	json_decref(state);
 }
 END_TEST
 
