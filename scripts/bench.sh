@@ -41,6 +41,13 @@ $CC -std=gnu11 $OPT $WARN -D_GNU_SOURCE $(pkg-config --cflags fuse3) \
 	-o "$BUILD/floor" tests/bench/floor.c $(pkg-config --libs fuse3) -pthread
 # shellcheck disable=SC2086
 $CC -std=gnu11 $OPT $WARN -D_GNU_SOURCE -o "$BUILD/writer" tests/bench/writer.c -pthread
+# The control plane without FUSE, for profilers: core_apply (bulk apply, load) and
+# core_sts (StatefulSet and Deployment scale-up); see docs/performance.md.
+for prog in core_apply core_sts; do
+	# shellcheck disable=SC2086
+	$CC -std=gnu11 $OPT $WARN -Iinclude -D_GNU_SOURCE -o "$BUILD/$prog" "tests/bench/$prog.c" \
+		"$BUILD/libclaimfs-core.a" $(pkg-config --cflags --libs yaml-0.1 jansson) -pthread
+done
 
 [ -z "${BENCH_BUILD_ONLY:-}" ] || exit 0
 CLAIMFS="$BUILD/claimfs" FLOOR="$BUILD/floor" WRITER="$BUILD/writer" \
