@@ -13,9 +13,10 @@
  *      on one open file (its snapshot, log cursor, write buffer, listing). Taken BEFORE
  *      the cluster lock (write and flush call the UNLOCKED tree_store/tree_apply while
  *      holding it; read and readdir take the cluster lock under it), never under it.
- *   4. nodes lock (struct fs_nodes): the adapter's inode table, object index and render
- *      cache. Taken under the cluster lock (rendering, the cluster_watch callbacks) or
- *      alone; the cluster lock is never taken while holding it.
+ *   4. nodes lock (struct fs_nodes): the adapter's inode table, object index, render
+ *      cache, the list of open handles and the page-cache version counters. Taken under
+ *      the cluster lock (rendering, the cluster_watch callbacks) or alone; the cluster
+ *      lock is never taken while holding it.
  *   5. notify lock (struct fs_notify): invalidation queues, the async batch and poll
  *      registrations. A leaf: taken under the cluster and/or nodes lock or alone.
  *   Volume data (include/claimfs/volume.h, src/fs/fs_data.h) adds five, none of them ever
@@ -31,7 +32,8 @@
  *   9. volume lock (one per volume): its inode table and each inode's charge and
  *      descriptor; under it only the fd lock of the registry's descriptor cache (a leaf).
  *   A volume's usage is an atomic counter: reads and writes take no lock but 9, briefly.
- *   No other locks. Order: handle -> cluster -> persist, and handle -> cluster -> nodes
+ *   The watchdog (src/fs/fs_watchdog.c) is a separate process: it shares no memory and
+ *   takes no lock. No other locks. Order: handle -> cluster -> persist, and handle -> cluster -> nodes
  *   -> notify (persist and nodes are never held together; any prefix may be skipped);
  *   cluster -> data, cluster -> registry, namespace -> volume -> fd.
  *   Readers render a whole file into a private buffer under the cluster lock, so a read
