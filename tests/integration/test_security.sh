@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Security of the daemon and the tree (docs/threat-model.md says what is defended):
+# Security of the daemon and the tree (README.md, "Threat model", says what is defended):
 #   - one daemon per state directory (a lock, through the binary; released by exit and by
 #     kill -9); the state directory and its parents are created 0700, files 0600
 #   - object names never escape their directory: bad names ('/', '..', '.', NUL, empty,
