@@ -464,26 +464,29 @@ int vnode_link(struct vnode *n, struct vnode *dir, const char *name, struct stat
 
 /* The name (dir, name) of the inode st describes went (volume lock held): a vnode that
  * remembered that place cannot be opened again by it. When it was the inode's last name,
- * its blocks leave the usage now, or at its last close when it is open. */
-static int name_gone_locked(struct volume *v, struct vnode *dir, const char *name,
-			    const struct stat *st, int last)
+ * its blocks leave the usage now, or at its last close when it is open. Returns the
+ * inode's vnode with one more reference (or NULL) for the caller to put after unlocking:
+ * when only the cache held it, that put lets its descriptor go (so the file system frees
+ * its blocks now) and frees it, as any last put does. */
+static struct vnode *name_gone_locked(struct volume *v, struct vnode *dir, const char *name,
+				      const struct stat *st, int last)
 {
 	struct vnode *n = vn_find_locked(v, st->st_ino);
 	if (n && n->parent == dir && n->name && strcmp(n->name, name) == 0)
 		n->lost = 1;
 	if (!last)
-		return -1;
+		return NULL;
 	if (!n) {
 		vol_charge(v, -vol_blocks_bytes(st));
-		return -1;
+		return NULL;
 	}
 	n->lost = n->unlinked = 1;
 	if (n->nopen == 0) {
 		vol_charge(v, -n->charged);
 		n->charged = 0;
 	}
-	/* Only the cache holds it: let the file system free its blocks now. */
-	return vn_drop_idle_locked(n);
+	n->refs++;
+	return n;
 }
 
 static int remove_entry(struct vnode *dir, const char *name, int is_dir)
@@ -509,10 +512,10 @@ static int remove_entry(struct vnode *dir, const char *name, int is_dir)
 		rc = -errno;
 	if (rc == 0) {
 		pthread_mutex_lock(&v->lock);
-		int idle = name_gone_locked(v, dir, name, &st, is_dir || st.st_nlink <= 1);
+		struct vnode *gone =
+		    name_gone_locked(v, dir, name, &st, is_dir || st.st_nlink <= 1);
 		pthread_mutex_unlock(&v->lock);
-		if (idle >= 0)
-			close(idle);
+		vnode_put(gone);
 	}
 	pthread_mutex_unlock(&v->ns_lock);
 	vn_release(dir);
@@ -580,17 +583,16 @@ int vnode_rename(struct vnode *dir, const char *name, struct vnode *newdir, cons
 		goto out;
 	}
 	pthread_mutex_lock(&v->lock);
-	int idle = -1;
+	struct vnode *gone = NULL;
 	if (replaced)
-		idle = name_gone_locked(v, newdir, newname, &victim,
+		gone = name_gone_locked(v, newdir, newname, &victim,
 					S_ISDIR(victim.st_mode) || victim.st_nlink <= 1);
 	if (victim.st_ino != src.st_ino || !exists)
 		moved_locked(v, &src, newdir, newname, &old1);
 	if ((flags & RENAME_EXCHANGE) && exists)
 		moved_locked(v, &victim, dir, name, &old2);
 	pthread_mutex_unlock(&v->lock);
-	if (idle >= 0)
-		close(idle);
+	vnode_put(gone);
 	charge_dir(v, nfd, &before);
 out:
 	pthread_mutex_unlock(&v->ns_lock);

@@ -125,9 +125,6 @@ struct vnode *vn_find_locked(struct volume *v, ino_t ino);
 /* Volume lock held: n is now called name in parent; *old gets the parent to put after
  * unlocking (or NULL). */
 void vn_move_locked(struct vnode *n, struct vnode *parent, const char *name, struct vnode **old);
-/* Volume lock held: when only the cache holds n, takes its descriptor away; returns it to
- * be closed after unlocking, or -1. */
-int vn_drop_idle_locked(struct vnode *n);
 /* Closes descriptors of idle vnodes until the cache is within its budget. No lock held. */
 void vn_evict(struct volumes *vs);
 /* Frees the vnode table of an incarnation whose last reference went. */

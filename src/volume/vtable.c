@@ -134,13 +134,6 @@ static int drop_fd_locked(struct vnode *n)
 	return fd;
 }
 
-int vn_drop_idle_locked(struct vnode *n)
-{
-	if (n->refs == 1 && n->fd >= 0 && n->uses == 0)
-		return drop_fd_locked(n);
-	return -1;
-}
-
 /* ---- life ---- */
 
 /* Frees a vnode that left the table (no lock held). */
