@@ -236,7 +236,7 @@ static void view_unlist(struct fs_data *d, struct dview *v)
 			break;
 		}
 	v->listed = 0;
-	d->vcount--;
+	__atomic_store_n(&d->vcount, d->vcount - 1, __ATOMIC_RELAXED); /* read unlocked */
 }
 
 static void view_list(struct fs_data *d, struct dview *v)
@@ -268,7 +268,7 @@ static void view_list(struct fs_data *d, struct dview *v)
 	v->onext = d->otab[b];
 	d->otab[b] = v;
 	v->listed = 1;
-	d->vcount++;
+	__atomic_store_n(&d->vcount, d->vcount + 1, __ATOMIC_RELAXED); /* read unlocked */
 }
 
 static struct dview *view_find(struct fs_data *d, uint64_t id)
@@ -721,6 +721,7 @@ void fs_data_setattr(fuse_req_t req, uint64_t ino, struct stat *attr, int to_set
 	struct vnode_attr a;
 	struct stat st;
 	struct dsync s;
+	struct dfile *fh = fi && fi->fh ? (struct dfile *)(uintptr_t)fi->fh : NULL;
 	unsigned set = 0;
 	int fd = -1;
 	int rc = get_alive(fs->data, ino, &n);
@@ -728,8 +729,10 @@ void fs_data_setattr(fuse_req_t req, uint64_t ino, struct stat *attr, int to_set
 		data_reply_err(req, rc);
 		return;
 	}
-	if (fi && fi->fh)
-		fd = ((struct dfile *)(uintptr_t)fi->fh)->fd;
+	if (fh) { /* ftruncate: through the open file (fs_fh_enter, fs_internal.h) */
+		fs_fh_enter(&fh->sync);
+		fd = fh->fd;
+	}
 	memset(&a, 0, sizeof(a));
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		set |= VNODE_SET_MODE;
@@ -768,6 +771,8 @@ void fs_data_setattr(fuse_req_t req, uint64_t ino, struct stat *attr, int to_set
 	} else {
 		rc = vnode_stat(n->vn, &st);
 	}
+	if (fh)
+		fs_fh_leave(&fh->sync);
 	ds_before_reply(fs, &s);
 	if (rc == 0) {
 		dn_attr(n, &st);

@@ -76,11 +76,14 @@ struct fs_data {
 	size_t pnb, pcount;
 	struct dview **vtab; /* by id */
 	struct dview **otab; /* by owner */
-	size_t vnb, vcount;
+	size_t vnb;	     /* buckets of both */
+	size_t vcount;	     /* listed views; written with the data lock as an atomic store,
+				read without it (fs_data_obj_changed's fast path) */
 };
 
 /* An open data file or directory. */
 struct dfile {
+	unsigned sync;	      /* fs_fh_enter/fs_fh_leave (fs_internal.h) */
 	struct dnode *dn;     /* its node (one of dn->refs) */
 	int fd;		      /* backing descriptor (vnode_open) */
 	int writable;	      /* opened for writing */

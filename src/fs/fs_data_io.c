@@ -23,9 +23,13 @@ static struct fs *fs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+/* The handle of a request on an open file (fs_fh_enter, fs_internal.h); the request
+ * calls fs_fh_leave(&h->sync) after its last access, but for the release, which frees it. */
 static struct dfile *file_of(const struct fuse_file_info *fi)
 {
-	return (struct dfile *)(uintptr_t)fi->fh;
+	struct dfile *h = (struct dfile *)(uintptr_t)fi->fh;
+	fs_fh_enter(&h->sync);
+	return h;
 }
 
 static struct dfile *file_new(struct dnode *dn, int fd, int writable)
@@ -112,6 +116,7 @@ void fs_data_create(fuse_req_t req, uint64_t parent, const char *name, mode_t mo
 		struct dfile *h = file_new(held, fd, 1);
 		cache_policy(fs, h, fi->flags, fi);
 		fi->fh = (uintptr_t)h;
+		fs_fh_leave(&h->sync); /* handed out by the reply */
 		ds_add(d, &s, dir, NULL);
 	}
 	ds_before_reply(fs, &s);
@@ -151,6 +156,7 @@ void fs_data_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 	cache_policy(fs, h, fi->flags, fi);
 	fi->noflush = !wr;
 	fi->fh = (uintptr_t)h;
+	fs_fh_leave(&h->sync); /* handed out by the reply */
 	if (fuse_reply_open(req, fi) != 0)
 		file_free(d, h);
 }
@@ -161,12 +167,14 @@ void fs_data_read(fuse_req_t req, uint64_t ino, size_t size, off_t off, struct f
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 	(void)ino;
 	if (vnode_is_dead(h->dn->vn)) {
+		fs_fh_leave(&h->sync);
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = h->fd;
 	buf.buf[0].pos = off;
+	fs_fh_leave(&h->sync);
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
@@ -183,15 +191,18 @@ void fs_data_write_buf(fuse_req_t req, uint64_t ino, struct fuse_bufvec *in, off
 	ssize_t res = 0;
 	(void)ino;
 	if (n->view->ro) {
+		fs_fh_leave(&h->sync);
 		fuse_reply_err(req, EROFS);
 		return;
 	}
 	if (!h->writable && !fi->writepage) {
+		fs_fh_leave(&h->sync);
 		fuse_reply_err(req, EBADF);
 		return;
 	}
 	int rc = vnode_write_begin(n->vn, h->fd, off, &len, &resv);
 	if (rc < 0) {
+		fs_fh_leave(&h->sync);
 		data_reply_err(req, rc);
 		return;
 	}
@@ -209,6 +220,7 @@ void fs_data_write_buf(fuse_req_t req, uint64_t ino, struct fuse_bufvec *in, off
 		if (h->direct && __atomic_load_n(&n->cached, __ATOMIC_RELAXED))
 			ds_self(fs->data, &s, n); /* around the cache of a reader of this inode */
 	}
+	fs_fh_leave(&h->sync);
 	ds_before_reply(fs, &s);
 	if (res < 0)
 		data_reply_err(req, (int)res);
@@ -234,7 +246,9 @@ void fs_data_fsync(fuse_req_t req, uint64_t ino, int datasync, struct fuse_file_
 {
 	struct dfile *h = file_of(fi);
 	(void)ino;
-	data_reply_err(req, vnode_fsync(h->dn->vn, h->fd, datasync));
+	int rc = vnode_fsync(h->dn->vn, h->fd, datasync);
+	fs_fh_leave(&h->sync);
+	data_reply_err(req, rc);
 }
 
 void fs_data_fallocate(fuse_req_t req, uint64_t ino, int mode, off_t off, off_t len,
@@ -252,6 +266,7 @@ void fs_data_fallocate(fuse_req_t req, uint64_t ino, int mode, off_t off, off_t 
 		rc = vnode_fallocate(h->dn->vn, h->fd, mode, off, len);
 	if (rc == 0)
 		ds_add(fs->data, &s, h->dn, NULL);
+	fs_fh_leave(&h->sync);
 	ds_before_reply(fs, &s);
 	data_reply_err(req, rc);
 	ds_after_reply(fs, &s);
@@ -296,6 +311,7 @@ void fs_data_opendir(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uintptr_t)h;
+	fs_fh_leave(&h->sync); /* handed out by the reply */
 	if (fuse_reply_open(req, fi) != 0)
 		file_free(d, h);
 }
@@ -372,6 +388,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 		h->offset = next;
 	}
 	pthread_mutex_unlock(&h->lock);
+	fs_fh_leave(&h->sync);
 	if (rc < 0) {
 		data_reply_err(req, rc);
 	} else if (fuse_reply_buf(req, buf, pos) != 0) {
@@ -408,7 +425,9 @@ void fs_data_fsyncdir(fuse_req_t req, uint64_t ino, int datasync, struct fuse_fi
 {
 	struct dfile *h = file_of(fi);
 	(void)ino;
-	data_reply_err(req, vnode_fsync(h->dn->vn, h->fd, datasync));
+	int rc = vnode_fsync(h->dn->vn, h->fd, datasync);
+	fs_fh_leave(&h->sync);
+	data_reply_err(req, rc);
 }
 
 /* ---- the file system ---- */

@@ -166,6 +166,27 @@ void fs_attr_temp(struct fs *fs, uint64_t ino, size_t size, struct stat *st);
 /* May a directory's listing be cached by the kernel (cache_readdir)? */
 int fs_attr_dir_cacheable(const struct fs *fs, const struct tree_node *dir);
 
+/* ---- handing an open file's handle from request to request ----
+ * The kernel orders the requests on one open file: the reply to its open comes before
+ * any request that carries fi->fh, and its release comes after the replies to all the
+ * others (each holds the file). That order reaches the daemon's threads through
+ * /dev/fuse, but libfuse takes requests in by splice (FUSE_CAP_SPLICE_READ,
+ * fs_data_init_conn), and ThreadSanitizer sees no synchronisation in splice (it does in
+ * read(2) and write(2) of the device). So each handle carries the order itself, as a
+ * release/acquire pair on its sync word: the thread that made it calls fs_fh_leave after
+ * its last write and before the reply that hands it out; every request calls
+ * fs_fh_enter before its first access and fs_fh_leave after its last; the release
+ * request calls fs_fh_enter and then frees a handle whose every access happens before.
+ * One atomic load and one atomic add per request, on the handle's own cache line. */
+static inline void fs_fh_enter(unsigned *sync)
+{
+	(void)__atomic_load_n(sync, __ATOMIC_ACQUIRE);
+}
+static inline void fs_fh_leave(unsigned *sync)
+{
+	__atomic_fetch_add(sync, 1, __ATOMIC_RELEASE);
+}
+
 /* ---- open files (fs_handles.c) ---- */
 
 enum fs_hkind {
@@ -192,6 +213,7 @@ struct fs_dirent {
 };
 
 struct fs_handle {
+	unsigned sync; /* fs_fh_enter/fs_fh_leave: the kernel's order of its requests */
 	enum fs_hkind kind;
 	pthread_mutex_t lock;	/* serialises ops on this handle (taken before the cluster lock) */
 	uint64_t ino;		/* the inode it was opened on */

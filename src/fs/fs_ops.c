@@ -29,9 +29,19 @@ static struct fs *fs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+/* The handle of a request on an open file (fs_fh_enter: every access by an earlier
+ * request happens before); the request calls handle_leave after its last access. */
 static struct fs_handle *handle_of(const struct fuse_file_info *fi)
 {
-	return (struct fs_handle *)(uintptr_t)fi->fh;
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	fs_fh_enter(&h->sync);
+	return h;
+}
+
+static void handle_leave(struct fs_handle *h)
+{
+	if (h)
+		fs_fh_leave(&h->sync);
 }
 
 /* The edge: a negative errno (or 0) becomes the reply. */
@@ -248,6 +258,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 			rc = 0;
 		}
 	}
+	handle_leave(h);
 	fs_node_info_release(&ni);
 	if (rc < 0)
 		reply_err(req, rc);
@@ -296,6 +307,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		   !ni.temp) {
 		rc = -EPERM; /* times follow the cluster, not the user */
 	}
+	handle_leave(h);
 	if (rc == 0) {
 		if (ni.temp) {
 			fs_attr_temp(fs, ino, size, &st);
@@ -554,6 +566,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
+	handle_leave(h); /* handed out by the reply */
 	if (fuse_reply_create(req, &e, fi) != 0) {
 		handle_done(fs, h);
 		fs_nodes_forget(fs->nodes, ino, 1);
@@ -663,6 +676,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fs_nodes_handle_add(fs->nodes, h);
 	open_policy(fs, h, fi, wr);
 	fi->fh = (uintptr_t)h;
+	handle_leave(h); /* handed out by the reply */
 	if (fuse_reply_open(req, fi) != 0)
 		handle_done(fs, h);
 }
@@ -671,17 +685,18 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct fs_handle *h = handle_of(fi);
 	if (fs_is_data(ino)) {
 		fs_data_read(req, ino, size, off, fi);
 		return;
 	}
+	struct fs_handle *h = handle_of(fi);
 	char *buf = xmalloc(size ? size : 1);
 	pthread_mutex_lock(&h->lock);
 	size_t n = fs_handle_read(fs, h, off, size, buf);
 	if (h->fresh) /* its open dropped the old pages: others of its version may keep them */
 		fs_nodes_cache_confirm(fs->nodes, h);
 	pthread_mutex_unlock(&h->lock);
+	handle_leave(h);
 	fuse_reply_buf(req, buf, n);
 	free(buf);
 }
@@ -719,6 +734,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		rc = -EBADF;
 	}
 	pthread_mutex_unlock(&h->lock);
+	handle_leave(h);
 	if (rc < 0)
 		reply_err(req, rc);
 	else
@@ -756,7 +772,6 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct fs_handle *h = handle_of(fi);
 	struct cfs_err err = {{0}};
 	struct fs_op op = {NULL, 0};
 	int rc = 0;
@@ -764,6 +779,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fs_data_flush(req, ino, fi);
 		return;
 	}
+	struct fs_handle *h = handle_of(fi);
 	if (h->kind == FS_H_APPLY) {
 		pthread_mutex_lock(&h->lock);
 		if (h->dirty) {
@@ -773,6 +789,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 		pthread_mutex_unlock(&h->lock);
 	}
+	handle_leave(h);
 	reply_err(req, rc);
 	fs_op_after_reply(fs, &op);
 }
@@ -780,13 +797,13 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct fs_handle *h = handle_of(fi);
 	struct cfs_err err = {{0}};
 	struct fs_op op = {NULL, 0};
 	if (fs_is_data(ino)) {
 		fs_data_release(req, ino, fi);
 		return;
 	}
+	struct fs_handle *h = handle_of(fi); /* the last request on it: frees it */
 	fs_notify_poll_disarm(fs, &h->poller);
 	if (h->kind == FS_H_APPLY && h->dirty) {
 		/* Written after the last flush (mmap, or a flush that never came): the error
@@ -821,12 +838,12 @@ static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		    struct fuse_pollhandle *ph)
 {
 	struct fs *fs = fs_of(req);
-	struct fs_handle *h = handle_of(fi);
 	unsigned revents = 0;
 	if (fs_is_data(ino)) {
 		fs_data_poll(req, ino, fi, ph);
 		return;
 	}
+	struct fs_handle *h = handle_of(fi);
 	if (h->kind == FS_H_LOG) {
 		/* Armed before looking, so an event in between still wakes the poller. */
 		if (ph)
@@ -849,6 +866,7 @@ static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 			fuse_pollhandle_destroy(ph);
 		}
 	}
+	handle_leave(h);
 	fuse_reply_poll(req, revents);
 }
 
@@ -889,6 +907,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fs_node_info_release(&ni);
 	fs_nodes_handle_add(fs->nodes, h);
 	fi->fh = (uintptr_t)h;
+	handle_leave(h); /* handed out by the reply */
 	if (fuse_reply_open(req, fi) != 0)
 		handle_done(fs, h);
 }
@@ -971,6 +990,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	cluster_unlock(fs->cl);
 	pthread_mutex_unlock(&h->lock);
+	handle_leave(h);
 	if (rc < 0) {
 		reply_err(req, rc);
 	} else if (fuse_reply_buf(req, buf, pos) != 0) {

@@ -455,7 +455,7 @@ END_TEST
 struct race {
 	const char *vdir;
 	const char *outside;
-	volatile int stop;
+	int stop; /* atomic: set by the test, read by the swapper */
 };
 
 static void *swapper(void *arg)
@@ -465,7 +465,7 @@ static void *swapper(void *arg)
 	snprintf(d, sizeof(d), "%s/d", r->vdir);
 	snprintf(d2, sizeof(d2), "%s/d.real", r->vdir);
 	snprintf(l, sizeof(l), "%s/d.link", r->vdir);
-	while (!r->stop) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
 		(void)!renameat2(AT_FDCWD, l, AT_FDCWD, d, RENAME_EXCHANGE);
 		(void)!renameat2(AT_FDCWD, d2, AT_FDCWD, d, RENAME_EXCHANGE);
 		(void)!renameat2(AT_FDCWD, d, AT_FDCWD, d2, RENAME_EXCHANGE);
@@ -531,7 +531,7 @@ START_TEST(test_rename_race_stays_inside)
 			vnode_put(d);
 		}
 	}
-	rc.stop = 1;
+	__atomic_store_n(&rc.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
 	ck_assert_int_eq(escaped, 0);
 	ck_assert_int_gt(opened, 0);
