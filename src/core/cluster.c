@@ -7,7 +7,10 @@
  * (cluster_settle), appends one journal record (cluster_commit), drops the lock and only
  * then waits for fdatasync (persist_sync shares one fsync between concurrent writers).
  * The timer thread sleeps on timer_cond until the earliest simulated deadline, then does
- * the same under the lock. No lock is held while waiting for the disk or for FUSE. */
+ * the same under the lock. No lock is held while waiting for the disk or for FUSE, except
+ * by a compaction (every doubling of the journal), which writes and syncs the snapshot
+ * under the lock. While cluster_open loads the state, persist's reader thread parses the
+ * journal (store.h lists the helper threads). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
