@@ -39,8 +39,8 @@
  *   Helper threads take none of these locks: persist's journal reader (parses records
  *   into values of its own during cluster_open), the second writer of a large journal
  *   record or snapshot (reads values that its starter keeps under the cluster lock) and
- *   the second decoder of a large manifest (builds values of its own); each is joined
- *   before its starter goes on.
+ *   the second decoder of a large manifest (builds values of its own). The reader is
+ *   joined by persist_load_with, the others before their starter goes on.
  *   Readers render a whole file into a private buffer under the cluster lock, so a read
  *   never mixes two versions. No lock is held while replying to FUSE or while calling a
  *   fuse_lowlevel_notify_* function; an op that changed the cluster replies only after
