@@ -5,7 +5,7 @@
  * pv-protection finalizer, released once the PV is no longer Bound (1.10). The volume's
  * data (volume.h) follows the asset: Delete removes it (moved into the trash under the
  * lock, removed in the background), Recycle empties it, Retain keeps it.
- * Cost per sync: O(1); Recycle adds O(pods in the claim's namespace). */
+ * Cost per sync: O(1); Recycle adds O(pods using the claim) (the claim -> pods index). */
 #include <stdlib.h>
 #include <string.h>
 #include "claimfs/volume.h"
