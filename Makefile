@@ -85,6 +85,11 @@ unit-check: unit
 sanitize-check:
 	@sh scripts/sanitize-check.sh
 
+# The benchmark (scripts/bench.sh): builds with optimisation into build-bench/, prints
+# figures against the targets and writes bench.json. Not a test: CI does not run it.
+bench:
+	@sh scripts/bench.sh
+
 crash-long: $(DAEMON)
 	CRASH_CYCLES=200 CLAIMFS=./$(DAEMON) bash tests/integration/test_crash.sh
 
@@ -108,7 +113,7 @@ format:
 clean:
 	rm -rf build build-* claimfs
 
-.PHONY: all unit deps check quick-check unit-check valgrind sanitize-check crash-long \
+.PHONY: all unit deps check quick-check unit-check valgrind sanitize-check bench crash-long \
 	stress-long run install format clean
 -include $(CORE_OBJ:.o=.d) $(FS_OBJ:.o=.d)
 
