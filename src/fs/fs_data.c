@@ -48,6 +48,7 @@ static void view_free(struct dview *v)
 	volume_put(v->vol);
 	free(v->volume);
 	free(v->subpath);
+	free(v->name);
 	free(v);
 }
 
@@ -393,6 +394,44 @@ int dn_alive(const struct dnode *dn)
 	return view_alive(dn->view) ? 0 : -ESTALE;
 }
 
+int dn_gone(struct fs *fs, const struct dnode *dn)
+{
+	const struct dview *v = dn->view;
+	struct fs_data *d = fs->data;
+	struct fs_node_info ni;
+	int64_t now = fs_mono_ms(), last = __atomic_load_n(&d->estale_ms, __ATOMIC_RELAXED);
+	int rc;
+	/* A node looked up before a recent ESTALE may be a previous syscall's: only one
+	 * looked up after it can be the retry's (which never walks into a dead view). */
+	if (last && now - last < FS_FRESH_LOOKUP_MS &&
+	    __atomic_load_n(&dn->looked_ms, __ATOMIC_RELAXED) >= last)
+		return -ENOENT;
+	memset(&ni, 0, sizeof(ni));
+	ni.parent = v->parent;
+	ni.name = v->name; /* borrowed: fs_gone copies what it keeps */
+	cluster_lock(fs->cl);
+	rc = fs_gone(fs, &ni);
+	cluster_unlock(fs->cl);
+	if (rc == -ESTALE)
+		__atomic_store_n(&d->estale_ms, now, __ATOMIC_RELAXED);
+	return rc;
+}
+
+int dn_get_alive(struct fs_data *d, uint64_t ino, struct dnode **out)
+{
+	struct dnode *n = dn_get(d, ino);
+	int rc;
+	if (!n)
+		return -ESTALE;
+	if (dn_alive(n) < 0) {
+		rc = dn_gone(d->fs, n);
+		dn_put(d, n);
+		return rc;
+	}
+	*out = n;
+	return 0;
+}
+
 struct dnode *dn_child(struct fs_data *d, struct dview *v, struct vnode *vn)
 {
 	struct dnode *n;
@@ -402,6 +441,7 @@ struct dnode *dn_child(struct fs_data *d, struct dview *v, struct vnode *vn)
 			break;
 	if (n) {
 		n->nlookup++;
+		__atomic_store_n(&n->looked_ms, fs_mono_ms(), __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&d->lock);
 		vnode_put(vn); /* the dnode has one */
 		return n;
@@ -412,6 +452,7 @@ struct dnode *dn_child(struct fs_data *d, struct dview *v, struct vnode *vn)
 	v->refs++;
 	n->vn = vn;
 	n->nlookup = 1;
+	n->looked_ms = fs_mono_ms();
 	if (d->count + 1 > d->nb)
 		grow_dnodes(d);
 	link_dnode(d, n);
@@ -548,9 +589,10 @@ static void owner_of(fuse_req_t req, struct vnode_owner *o)
 	o->gid = c->gid;
 }
 
-/* Makes the view tn asks for: 0 with *out (listed, one reference for the caller). */
-static int view_make(struct fs_data *d, fuse_req_t req, const struct tree_node *tn,
-		     struct dview **out)
+/* Makes the view tn (found as name in tree directory parent) asks for: 0 with *out
+ * (listed, one reference for the caller). */
+static int view_make(struct fs_data *d, fuse_req_t req, uint64_t parent, const char *name,
+		     const struct tree_node *tn, struct dview **out)
 {
 	struct cfs_err err = {{0}};
 	struct volume *vol = NULL;
@@ -574,6 +616,8 @@ static int view_make(struct fs_data *d, fuse_req_t req, const struct tree_node *
 	v->volume = xstrdup(tn->volume);
 	v->subpath = tn->subpath && *tn->subpath ? xstrdup(tn->subpath) : NULL;
 	v->ro = !!(tn->flags & TREE_RDONLY);
+	v->parent = parent;
+	v->name = xstrdup(name);
 	v->vol = vol;
 	v->root = root;
 	v->root_ino = st.st_ino;
@@ -590,7 +634,7 @@ static int view_make(struct fs_data *d, fuse_req_t req, const struct tree_node *
 	}
 	if (old) {
 		/* What the node shows changed (its volume was scrubbed or deleted): the old
-		 * view's inodes answer ESTALE from now on. */
+		 * view's inodes answer dn_gone from now on. */
 		__atomic_store_n(&old->dead, 1, __ATOMIC_RELEASE);
 		view_unlist(d, old);
 	}
@@ -600,6 +644,8 @@ static int view_make(struct fs_data *d, fuse_req_t req, const struct tree_node *
 	return 0;
 }
 
+/* A view that dies between its making and the reply (its volume deleted or scrubbed
+ * meanwhile) is made once more: a lookup answering ESTALE spends the VFS's one retry. */
 void fs_data_enter(fuse_req_t req, uint64_t parent, const char *name, const struct tree_node *tn)
 {
 	struct fs *fs = fs_of(req);
@@ -607,56 +653,41 @@ void fs_data_enter(fuse_req_t req, uint64_t parent, const char *name, const stru
 	struct fuse_entry_param e;
 	struct dview *v;
 	struct stat st;
-	int rc;
-	(void)parent, (void)name;
+	int rc = -ESTALE, tries;
 	if (!d || !d->vs || !tn->volume) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	pthread_mutex_lock(&d->lock);
-	v = view_find(d, tn->ino);
-	if (v && view_matches(v, tn))
-		v->refs++;
-	else
-		v = NULL;
-	pthread_mutex_unlock(&d->lock);
-	if (!v && (rc = view_make(d, req, tn, &v)) < 0) {
-		data_reply_err(req, rc);
-		return;
+	for (tries = 0; tries < 2 && rc == -ESTALE; tries++) {
+		pthread_mutex_lock(&d->lock);
+		v = view_find(d, tn->ino);
+		if (v && view_matches(v, tn))
+			v->refs++;
+		else
+			v = NULL;
+		pthread_mutex_unlock(&d->lock);
+		if (!v && (rc = view_make(d, req, parent, name, tn, &v)) < 0)
+			continue;
+		rc = vnode_stat(v->root, &st);
+		if (rc == 0) {
+			struct dnode *root = dn_child(d, v, vnode_ref(v->root));
+			dn_entry(fs, root, &st, &e);
+			if (fuse_reply_entry(req, &e) != 0)
+				dn_forget(d, root->ino, 1);
+		}
+		pthread_mutex_lock(&d->lock);
+		int last = --v->refs == 0;
+		if (last)
+			view_unlist(d, v);
+		pthread_mutex_unlock(&d->lock);
+		if (last)
+			view_free(v);
 	}
-	rc = vnode_stat(v->root, &st);
-	if (rc < 0) {
+	if (rc < 0)
 		data_reply_err(req, rc);
-	} else {
-		struct dnode *root = dn_child(d, v, vnode_ref(v->root));
-		dn_entry(fs, root, &st, &e);
-		if (fuse_reply_entry(req, &e) != 0)
-			dn_forget(d, root->ino, 1);
-	}
-	pthread_mutex_lock(&d->lock);
-	int last = --v->refs == 0;
-	if (last)
-		view_unlist(d, v);
-	pthread_mutex_unlock(&d->lock);
-	if (last)
-		view_free(v);
 }
 
 /* ---- names ---- */
-
-/* The dnode of ino for an op, alive: 0, or -ESTALE. */
-static int get_alive(struct fs_data *d, uint64_t ino, struct dnode **out)
-{
-	struct dnode *n = dn_get(d, ino);
-	if (!n)
-		return -ESTALE;
-	if (dn_alive(n) < 0) {
-		dn_put(d, n);
-		return -ESTALE;
-	}
-	*out = n;
-	return 0;
-}
 
 /* The child just made or found (vn, st) of dir as an entry reply. */
 static void reply_child(fuse_req_t req, struct fs_data *d, struct dnode *dir, struct vnode *vn,
@@ -675,7 +706,7 @@ void fs_data_lookup(fuse_req_t req, uint64_t parent, const char *name)
 	struct dnode *dir;
 	struct vnode *vn;
 	struct stat st;
-	int rc = get_alive(d, parent, &dir);
+	int rc = dn_get_alive(d, parent, &dir);
 	if (rc == 0) {
 		rc = vnode_lookup(dir->vn, name, &vn, &st);
 		if (rc == 0)
@@ -691,22 +722,35 @@ void fs_data_forget(fuse_req_t req, uint64_t ino, uint64_t n)
 	dn_forget(fs_of(req)->data, ino, n);
 }
 
+/* fstat of an open file whose view died answers what the file still reads (its own
+ * descriptor), as the tree's files do; a path whose view died answers dn_gone. */
 void fs_data_getattr(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct dnode *n;
+	struct dfile *fh = fi && fi->fh ? (struct dfile *)(uintptr_t)fi->fh : NULL;
+	struct dnode *n = dn_get(fs->data, ino);
 	struct stat st;
-	int rc = get_alive(fs->data, ino, &n);
-	if (rc < 0) {
-		data_reply_err(req, rc);
+	double ttl = dn_ttl(fs);
+	int rc;
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	rc = vnode_stat(n->vn, &st);
-	if (rc == 0 && st.st_nlink == 0 && !(fi && fi->fh))
-		rc = -ESTALE; /* removed through another view: look the name up again */
+	if (dn_alive(n) == 0) {
+		rc = vnode_stat(n->vn, &st);
+		if (rc == 0 && st.st_nlink == 0 && !fh)
+			rc = -ESTALE; /* removed through another view: look the name up again */
+	} else if (fh) {
+		fs_fh_enter(&fh->sync);
+		rc = fstat(fh->fd, &st) < 0 ? -errno : 0;
+		fs_fh_leave(&fh->sync);
+		ttl = 0;
+	} else {
+		rc = dn_gone(fs, n);
+	}
 	if (rc == 0) {
 		dn_attr(n, &st);
-		fuse_reply_attr(req, &st, dn_ttl(fs));
+		fuse_reply_attr(req, &st, ttl);
 	} else {
 		data_reply_err(req, rc);
 	}
@@ -724,7 +768,7 @@ void fs_data_setattr(fuse_req_t req, uint64_t ino, struct stat *attr, int to_set
 	struct dfile *fh = fi && fi->fh ? (struct dfile *)(uintptr_t)fi->fh : NULL;
 	unsigned set = 0;
 	int fd = -1;
-	int rc = get_alive(fs->data, ino, &n);
+	int rc = dn_get_alive(fs->data, ino, &n);
 	if (rc < 0) {
 		data_reply_err(req, rc);
 		return;
@@ -792,7 +836,7 @@ void fs_data_access(fuse_req_t req, uint64_t ino, int mask)
 	const struct fuse_ctx *c = fuse_req_ctx(req);
 	struct dnode *n;
 	struct stat st;
-	int rc = get_alive(fs->data, ino, &n);
+	int rc = dn_get_alive(fs->data, ino, &n);
 	if (rc < 0) {
 		data_reply_err(req, rc);
 		return;
@@ -823,7 +867,7 @@ void fs_data_readlink(fuse_req_t req, uint64_t ino)
 	struct fs_data *d = fs_of(req)->data;
 	struct dnode *n;
 	char buf[4097];
-	int rc = get_alive(d, ino, &n);
+	int rc = dn_get_alive(d, ino, &n);
 	if (rc == 0) {
 		rc = vnode_readlink(n->vn, buf, sizeof(buf));
 		dn_put(d, n);
@@ -847,7 +891,7 @@ static void make(fuse_req_t req, uint64_t parent, const char *name, enum made wh
 	struct vnode_owner o;
 	struct stat st;
 	struct dsync s;
-	int rc = get_alive(fs->data, parent, &dir);
+	int rc = dn_get_alive(fs->data, parent, &dir);
 	if (rc < 0) {
 		data_reply_err(req, rc);
 		return;
@@ -907,7 +951,7 @@ static void remove_op(fuse_req_t req, uint64_t parent, const char *name, int is_
 	struct fs *fs = fs_of(req);
 	struct dnode *dir;
 	struct dsync s;
-	int rc = get_alive(fs->data, parent, &dir);
+	int rc = dn_get_alive(fs->data, parent, &dir);
 	if (rc < 0) {
 		data_reply_err(req, rc);
 		return;
@@ -951,11 +995,11 @@ void fs_data_link(fuse_req_t req, uint64_t ino, uint64_t newparent, const char *
 		fuse_reply_err(req, EXDEV);
 		return;
 	}
-	if ((rc = get_alive(d, ino, &n)) < 0) {
+	if ((rc = dn_get_alive(d, ino, &n)) < 0) {
 		data_reply_err(req, rc);
 		return;
 	}
-	if ((rc = get_alive(d, newparent, &dir)) < 0) {
+	if ((rc = dn_get_alive(d, newparent, &dir)) < 0) {
 		dn_put(d, n);
 		data_reply_err(req, rc);
 		return;
@@ -993,11 +1037,11 @@ void fs_data_rename(fuse_req_t req, uint64_t parent, const char *name, uint64_t 
 		fuse_reply_err(req, EXDEV); /* between the tree and a volume: mv copies */
 		return;
 	}
-	if ((rc = get_alive(d, parent, &dir)) < 0) {
+	if ((rc = dn_get_alive(d, parent, &dir)) < 0) {
 		data_reply_err(req, rc);
 		return;
 	}
-	if ((rc = get_alive(d, newparent, &ndir)) < 0) {
+	if ((rc = dn_get_alive(d, newparent, &ndir)) < 0) {
 		dn_put(d, dir);
 		data_reply_err(req, rc);
 		return;

@@ -11,7 +11,11 @@
  * through one invalidates the others' attributes and page cache before the reply (and
  * their entries after it), so every view shows the same bytes. A view dies when its object
  * goes (fs_data_obj_changed) or its volume is deleted or scrubbed: its inodes answer
- * ESTALE, which makes the kernel look the path up again and find the new view. A view
+ * ESTALE when the view's path leads to something now, which makes the kernel look the
+ * path up again and find the new view, and ENOENT when it names nothing or the kernel
+ * looked the inode up within this syscall (dn_gone, as the tree's fs_gone: ESTALE must
+ * never reach a caller). Open files and directories of a dead view go on: reads read the
+ * open file, fstat describes it, getdents goes on listing the open stream. A view
  * lives while the kernel knows one of its inodes; the next lookup makes it again.
  *
  * Locking: the data lock (struct fs_data.lock) guards the tables, every view's and
@@ -34,6 +38,8 @@ struct dview {
 	char *volume;	     /* PV name; owned */
 	char *subpath;	     /* subPath; owned, NULL for the root */
 	int ro;		     /* read-only mount: writes EROFS */
+	uint64_t parent;     /* the tree directory the kernel found it in (dn_gone) */
+	char *name;	     /* its name there; owned */
 	struct volume *vol;  /* a reference */
 	struct vnode *root;  /* a reference */
 	ino_t root_ino;	     /* its backing inode number */
@@ -57,6 +63,7 @@ struct dnode {
 	struct vnode *vn;     /* a reference */
 	struct dpeers *peers; /* the dnodes of vn in every view */
 	uint64_t nlookup;     /* the kernel's references (data lock) */
+	int64_t looked_ms;    /* fs_mono_ms of its last lookup (atomic; dn_gone) */
 	unsigned cached;      /* open handles that use the page cache (atomic) */
 	unsigned refs;	      /* ops in flight and open handles (data lock) */
 	struct dnode *inext;  /* chain by ino */
@@ -77,6 +84,7 @@ struct fs_data {
 	struct dview **vtab; /* by id */
 	struct dview **otab; /* by owner */
 	size_t vnb;	     /* buckets of both */
+	int64_t estale_ms;   /* atomic: fs_mono_ms of dn_gone's last ESTALE */
 	size_t vcount;	     /* listed views; written with the data lock as an atomic store,
 				read without it (fs_data_obj_changed's fast path) */
 };
@@ -102,6 +110,16 @@ struct dnode *dn_get(struct fs_data *d, uint64_t ino);
 void dn_put(struct fs_data *d, struct dnode *dn);
 /* 0, or -ESTALE when the node's view or volume died. */
 int dn_alive(const struct dnode *dn);
+/* What a node whose view died answers (fs_gone on where its view was entered): -ENOENT
+ * when the view's path names nothing now, or when the node was looked up after an ESTALE
+ * of the last FS_FRESH_LOOKUP_MS (the VFS's one retry walks to a new view, so meeting a
+ * dead one again means it died within this syscall too); -ESTALE when the path may lead
+ * to a new view (the VFS walks it again). Takes the cluster lock: only on that failure,
+ * with no lock of the data adapter held. */
+int dn_gone(struct fs *fs, const struct dnode *dn);
+/* The dnode of ino for an op, alive, with one more op reference: 0, or dn_gone's answer
+ * (-ESTALE when the kernel's node is unknown). */
+int dn_get_alive(struct fs_data *d, uint64_t ino, struct dnode **out);
 /* The dnode of vn (a reference, taken over) in view v, with one more kernel reference. */
 struct dnode *dn_child(struct fs_data *d, struct dview *v, struct vnode *vn);
 /* Drops n kernel references (a FORGET, or a reply that did not reach the kernel). */

@@ -55,19 +55,6 @@ static void file_free(struct fs_data *d, struct dfile *h)
 	free(h);
 }
 
-static int get_alive(struct fs_data *d, uint64_t ino, struct dnode **out)
-{
-	struct dnode *n = dn_get(d, ino);
-	if (!n)
-		return -ESTALE;
-	if (dn_alive(n) < 0) {
-		dn_put(d, n);
-		return -ESTALE;
-	}
-	*out = n;
-	return 0;
-}
-
 /* Readers keep the page cache between opens. Writers that cannot read (O_WRONLY: cp,
  * dd, shell redirections) write around it: their bytes go from the caller's buffer to the
  * pipe and into the backing file, one copy less than through the kernel's cache (about a
@@ -99,7 +86,7 @@ void fs_data_create(fuse_req_t req, uint64_t parent, const char *name, mode_t mo
 	struct vnode *vn = NULL;
 	struct stat st;
 	struct dsync s;
-	int fd = -1, rc = get_alive(d, parent, &dir);
+	int fd = -1, rc = dn_get_alive(d, parent, &dir);
 	if (rc < 0) {
 		data_reply_err(req, rc);
 		return;
@@ -136,7 +123,7 @@ void fs_data_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 	struct fs_data *d = fs->data;
 	struct dnode *n;
 	int acc = fi->flags & O_ACCMODE, wr = acc != O_RDONLY, fd;
-	int rc = get_alive(d, ino, &n);
+	int rc = dn_get_alive(d, ino, &n);
 	if (rc < 0) {
 		data_reply_err(req, rc);
 		return;
@@ -166,11 +153,8 @@ void fs_data_read(fuse_req_t req, uint64_t ino, size_t size, off_t off, struct f
 	struct dfile *h = file_of(fi);
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 	(void)ino;
-	if (vnode_is_dead(h->dn->vn)) {
-		fs_fh_leave(&h->sync);
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
+	/* Read from the open file even when its volume died since: it reads what it held (an
+	 * unlinked file does), where ESTALE would reach the caller (read(2) has no retry). */
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = h->fd;
 	buf.buf[0].pos = off;
@@ -288,7 +272,7 @@ void fs_data_opendir(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 	struct fs_data *d = fs_of(req)->data;
 	struct dnode *n;
 	int fd, dfd;
-	int rc = get_alive(d, ino, &n);
+	int rc = dn_get_alive(d, ino, &n);
 	if (rc < 0) {
 		data_reply_err(req, rc);
 		return;
@@ -333,8 +317,12 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 	int rc;
 
 	pthread_mutex_lock(&h->lock);
-	rc = dn_alive(h->dn);
-	if (rc == 0 && off != h->offset) {
+	/* A view that died since opendir goes on listing its stream (getdents has no retry:
+	 * ESTALE would reach the caller), as the tree's directories list what they held; its
+	 * entries come without attributes then (no new inode in a dead view). */
+	rc = 0;
+	int dead = dn_alive(h->dn) < 0;
+	if (off != h->offset) {
 		seekdir(h->dp, off);
 		h->entry = NULL;
 		h->offset = off;
@@ -357,7 +345,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 		memset(&e, 0, sizeof(e));
 		e.attr.st_ino = dv_ino(v, de->d_ino);
 		e.attr.st_mode = DTTOIF(de->d_type);
-		if (plus && !is_dot(de->d_name)) {
+		if (plus && !dead && !is_dot(de->d_name)) {
 			struct vnode *vn;
 			struct stat st;
 			if (vnode_lookup(h->dn->vn, de->d_name, &vn, &st) == 0) {
@@ -453,7 +441,7 @@ void fs_data_getxattr(fuse_req_t req, uint64_t ino, const char *name, size_t siz
 	struct fs_data *d = fs_of(req)->data;
 	struct dnode *n;
 	char *buf = NULL;
-	ssize_t r = get_alive(d, ino, &n);
+	ssize_t r = dn_get_alive(d, ino, &n);
 	if (r == 0) {
 		if (size)
 			buf = xmalloc(size);
@@ -474,7 +462,7 @@ void fs_data_listxattr(fuse_req_t req, uint64_t ino, size_t size)
 	struct fs_data *d = fs_of(req)->data;
 	struct dnode *n;
 	char *buf = NULL;
-	ssize_t r = get_alive(d, ino, &n);
+	ssize_t r = dn_get_alive(d, ino, &n);
 	if (r == 0) {
 		if (size)
 			buf = xmalloc(size);
@@ -496,7 +484,7 @@ static void change_xattr(fuse_req_t req, uint64_t ino, const char *name, const c
 	struct fs *fs = fs_of(req);
 	struct dnode *n;
 	struct dsync s;
-	int rc = get_alive(fs->data, ino, &n);
+	int rc = dn_get_alive(fs->data, ino, &n);
 	if (rc < 0) {
 		data_reply_err(req, rc);
 		return;

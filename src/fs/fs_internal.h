@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include "claimfs/cluster.h"
 #include "claimfs/strbuf.h"
 #include "claimfs/tree.h"
@@ -83,6 +84,22 @@ struct fs_node_info {
 	int64_t looked_ms;   /* CLOCK_MONOTONIC ms of the kernel's last lookup of it */
 };
 void fs_node_info_release(struct fs_node_info *ni);
+
+/* A node looked up this recently was looked up by the syscall that meets it gone (fs_gone). */
+#define FS_FRESH_LOOKUP_MS 100
+static inline int64_t fs_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+/* Node ni (a copy of a node the kernel holds, or of where a data view was entered: only
+ * parent, name and looked_ms are read) no longer resolves: what to answer. -ENOENT when
+ * its path names nothing now (the name is gone from a live directory), or the kernel
+ * looked it up within FS_FRESH_LOOKUP_MS (the VFS's one retry of ESTALE, LOOKUP_REVAL,
+ * happened within this syscall); -ESTALE when the path may name something new (the VFS
+ * then walks it again). LOCKED (cluster lock). fs_ops.c. */
+int fs_gone(struct fs *fs, const struct fs_node_info *ni);
 
 /* What rendering a node gave (fs_nodes_render). */
 struct fs_rendered {
@@ -297,7 +314,8 @@ void fs_op_add_entry(struct fs_op *op, uint64_t parent, const char *name);
 /* ---- volume data (fs_data.c, fs_data_io.c; design in fs_data.h) ----
  * Every inode below a TREE_DATA node is served from the volume backend (volume.h), in its
  * own range of node ids; fs_ops.c hands the ops on those inodes to these functions, which
- * reply themselves. They never take the cluster lock. */
+ * reply themselves. They never take the cluster lock, but to answer for an inode whose
+ * view died (dn_gone: a failure path, no lock of theirs held). */
 #define FS_INO_DATA (3ULL << 62)
 static inline int fs_is_data(uint64_t ino)
 {

@@ -62,9 +62,8 @@ static int node_of(struct fs *fs, fuse_ino_t ino, struct fs_node_info *ni)
  * syscall would hand ESTALE to the caller: when the node was looked up just now (that
  * second walk, within this syscall), the name was absent at some moment of the syscall
  * (between the removal and the new object), and ENOENT is a true answer. LOCKED.
- * O(depth of the path) lookups; only on failures. */
-#define FRESH_LOOKUP_MS 100
-static int gone(struct fs *fs, const struct fs_node_info *ni)
+ * O(depth of the path) lookups; only on failures. Volume data asks it too (fs_data.c). */
+int fs_gone(struct fs *fs, const struct fs_node_info *ni)
 {
 	struct fs_node_info cur, dir;
 	struct tree_node tn;
@@ -84,7 +83,7 @@ static int gone(struct fs *fs, const struct fs_node_info *ni)
 		int lrc = dir.temp ? -ENOTDIR : tree_lookup(fs->cl, &dir.tn, cur.name, &tn);
 		if (lrc == 0)
 			tree_node_release(&tn);
-		if (lrc == 0 && now_ms - cur.looked_ms < FRESH_LOOKUP_MS) {
+		if (lrc == 0 && now_ms - cur.looked_ms < FS_FRESH_LOOKUP_MS) {
 			fs_node_info_release(&dir);
 			rc = -ENOENT; /* made again since a lookup of this syscall: see above */
 			break;
@@ -105,12 +104,12 @@ static int gone(struct fs *fs, const struct fs_node_info *ni)
 	return rc;
 }
 
-/* Does the node still name something? 0, or gone()'s answer. LOCKED. */
+/* Does the node still name something? 0, or fs_gone()'s answer. LOCKED. */
 static int still_there(struct fs *fs, const struct fs_node_info *ni)
 {
 	if (ni->temp)
 		return 0;
-	return tree_revalidate(fs->cl, &ni->tn) < 0 ? gone(fs, ni) : 0;
+	return tree_revalidate(fs->cl, &ni->tn) < 0 ? fs_gone(fs, ni) : 0;
 }
 
 /* Handles live on fs_nodes' list from open to release. */
@@ -372,7 +371,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		cluster_lock(fs->cl);
 		rc = still_there(fs, &ni);
 		if (rc == 0 && tree_read(fs->cl, &ni.tn, &sb, NULL) < 0)
-			rc = gone(fs, &ni);
+			rc = fs_gone(fs, &ni);
 		cluster_unlock(fs->cl);
 	}
 	fs_node_info_release(&ni);
@@ -599,7 +598,7 @@ static int open_render(struct fs *fs, struct fs_handle *h, int rd)
 	int rc = still_there(fs, &h->ni);
 	if (rc == 0 && (rd || h->kind == FS_H_LOG) &&
 	    fs_nodes_render(fs, &h->ni.tn, FS_RENDER_BLOB, &r) < 0)
-		rc = gone(fs, &h->ni);
+		rc = fs_gone(fs, &h->ni);
 	cluster_unlock(fs->cl);
 	if (rc < 0 || !r.blob)
 		return rc;
