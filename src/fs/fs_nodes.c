@@ -44,11 +44,20 @@
  *     kernel: a cached reader of the new version would read it cut to the old size (or
  *     padded with zeros). The next stat (or lookup) gives the new size, and the opens
  *     after it use the page cache again.
+ * But told_hash is what the daemon answered, not what the kernel took: the kernel drops
+ * an attribute reply whose request went out before the inode's last invalidation or
+ * attribute update (its attr_version check), keeping the older i_size. While a file
+ * changes often (a node's ready flapping), replies are dropped often, and a cached
+ * reader read its version cut to another's size (the stress test saw it). So a file
+ * that changed less than PC_QUIET_MS ago is read with direct_io: once the invalidation
+ * of its last change is in, a reply the kernel takes is of the current version, or the
+ * attributes stay invalid and the read asks again (GETATTR through the handle).
+ * Writable files (TREE_STORE, TREE_APPLY) never use the page cache (fs_ops.c): their
+ * writers move i_size in the kernel (truncation, the end of a write) unseen.
  * Direct_io readers never look at i_size. One limit remains, as the kernel keeps one
- * size per inode: a reader that holds a file open across a change, reads it in small
- * pieces, and meets a stat(2) of the new version from another process meanwhile can see
- * its version cut to (or padded with NULs up to) the new size; readers that take a small
- * file in one read(2) (cat, jq, Python's read()) are not concerned.
+ * size per inode: a file quiet for PC_QUIET_MS that changes between a reader's open and
+ * its read, while another process's stat(2) of the new version lands in between, can
+ * read its version cut to (or padded with NULs up to) the new size (microseconds).
  *
  * Open handles: every handle is on one list (add at open, del at release), so that the
  * handles the kernel never released when the session ends are freed with the table.
@@ -69,6 +78,8 @@
 #define CACHE_MAX_BYTES (32u << 20)
 #define CACHE_MAX_BLOBS 16384
 #define CACHE_MAX_ONE (8u << 20)
+/* A file changed less than this long ago is not read through the page cache. */
+#define PC_QUIET_MS 1000
 /* Forgotten nodes remembered for their mtime (about 200 bytes each). */
 #define GHOSTS_MAX 65536
 
@@ -98,6 +109,7 @@ struct node {
 	uint64_t hash;		/* its hash */
 	int64_t mtime_ms;	/* refined mtime */
 	uint64_t inval;		/* invalidations so far (object changes) */
+	int64_t inval_ms;	/* CLOCK_MONOTONIC ms of the last one */
 	struct fs_blob *blob;	/* cached rendering, in the LRU; may be NULL */
 	struct node *lru_prev;	/* LRU links (most recent at the head) */
 	struct node *lru_next;
@@ -368,17 +380,10 @@ void fs_nodes_free(struct fs_nodes *t)
 	free(t);
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void fs_nodes_remember(struct fs_nodes *t, const struct tree_node *tn, uint64_t parent,
 		       const char *name)
 {
-	int64_t now = mono_ms();
+	int64_t now = fs_mono_ms();
 	pthread_mutex_lock(&t->lock);
 	struct node *n = find(t, tn->ino);
 	if (!n) {
@@ -466,6 +471,7 @@ void fs_nodes_obj_changed(struct fs_nodes *t, uint64_t obj_id, int removed,
 	struct node *n, *next;
 	if (!obj_id)
 		return;
+	int64_t now = fs_mono_ms();
 	pthread_mutex_lock(&t->lock);
 	for (n = t->ob[bucket(t, obj_id)]; n; n = next) {
 		next = n->onext;
@@ -477,6 +483,7 @@ void fs_nodes_obj_changed(struct fs_nodes *t, uint64_t obj_id, int removed,
 		}
 		n->attr_ok = 0;
 		n->inval++;
+		n->inval_ms = now;
 		n->dead |= removed;
 		lru_unlink(t, n);
 		if (fn && !n->ghost)
@@ -629,6 +636,8 @@ enum fs_pc fs_nodes_cache_open(struct fs_nodes *t, struct fs_handle *h)
 	struct node *n = find(t, h->ino);
 	if (!n) {
 		/* not known (cannot happen while the kernel opens it): no page cache */
+	} else if (n->inval && fs_mono_ms() - n->inval_ms < PC_QUIET_MS) {
+		pc = FS_PC_DIRECT; /* changed lately: the kernel's i_size may be any version's */
 	} else if (n->ncached && n->pc_hash != hash) {
 		pc = FS_PC_DIRECT;
 	} else if (!n->told || n->told_hash != hash) {

@@ -271,7 +271,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct fs *fs = fs_of(req);
 	struct fs_node_info ni;
 	struct stat st;
-	double to = 0;
+	double to = 0; /* not used: see the reply */
 	size_t size = 0;
 	if (fs_is_data(ino)) {
 		fs_data_setattr(req, ino, attr, to_set, fi);
@@ -318,11 +318,19 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			cluster_unlock(fs->cl);
 		}
 	}
+	int temp = ni.temp;
 	fs_node_info_release(&ni);
-	if (rc < 0)
+	if (rc < 0) {
 		reply_err(req, rc);
-	else
-		fuse_reply_attr(req, &st, to);
+		return;
+	}
+	/* The kernel takes a SETATTR reply's size without its usual check against newer
+	 * replies (attr_version), so it could overwrite a newer GETATTR's size with this
+	 * older one: never kept (timeout 0), and its attributes invalidated once it is in
+	 * (attributes only: no page lock, safe from this thread even with -s). */
+	fuse_reply_attr(req, &st, 0);
+	if (!fs->no_cache && !temp)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 }
 
 static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
@@ -622,7 +630,11 @@ static void open_policy(struct fs *fs, struct fs_handle *h, struct fuse_file_inf
 	} else if (h->kind == FS_H_READ) {
 		h->poller.obj_id = h->ni.tn.obj_id;
 	}
-	if (!fs->no_cache && h->kind == FS_H_READ && (h->ni.tn.flags & TREE_OWN) && h->snap &&
+	/* Writable files (TREE_STORE, TREE_APPLY) never: their writers change the kernel's
+	 * i_size without the daemon seeing it (a SETATTR reply for O_TRUNC, the size a write
+	 * leaves), so the version the kernel's i_size belongs to is not known (fs_nodes.c). */
+	if (!fs->no_cache && h->kind == FS_H_READ && (h->ni.tn.flags & TREE_OWN) &&
+	    !(h->ni.tn.flags & (TREE_STORE | TREE_APPLY)) && h->snap &&
 	    h->snap->len <= FS_KEEP_CACHE_MAX) {
 		/* One page of content a function of its object: through the page cache, as
 		 * long as it holds this version only (fs_nodes.c, page cache versions). */

@@ -243,4 +243,55 @@ except OSError as e:
     print(os.strerror(e.errno))' "$C/ls001/phase")
 same "$got" "$(python3 -c 'import errno, os; print(os.strerror(errno.EOPNOTSUPP))')" "getxattr on a tree file: EOPNOTSUPP (no xattrs there)"
 t_umount
+
+# --- files that change under their readers are never read cut or padded: two writers
+# flap node-1's readiness (a writable file, and the read-only ready of a pod on node-1)
+# while ls -lR and cat run and two walkers stat, read and stat each file again. The
+# kernel keeps one i_size per inode: a read through the page cache with another
+# version's size is cut to it or padded with NULs (fs_nodes.c, page cache versions).
+t_mount
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: flap}\nspec:\n  nodeName: node-1\n  containers: [{name: c, image: busybox}]\n' >"$MNT/apply"
+got=$(python3 - "$MNT" "${FLAP_SECONDS:-4}" <<'PY'
+import multiprocessing as mp, os, random, subprocess, sys, time
+mnt, secs = sys.argv[1], float(sys.argv[2])
+node = os.path.join(mnt, "nodes/node-1/ready")
+pod = os.path.join(mnt, "namespaces/default/pods/flap/ready")
+def flapper(stop, seed):
+    rng, v = random.Random(seed), seed
+    while time.time() < stop:
+        with open(node, "w") as f:
+            f.write("true\n" if v % 2 else "false\n")
+        v += 1
+        time.sleep(rng.random() * 0.003)
+def browser(stop):
+    while time.time() < stop:
+        subprocess.run(["ls", "-lR", os.path.join(mnt, "nodes")], stdout=subprocess.DEVNULL)
+        subprocess.run(["cat", node, pod], stdout=subprocess.DEVNULL)
+def walker(stop, q):
+    reads = torn = 0
+    while time.time() < stop:
+        for f in (node, pod):
+            os.lstat(f)
+            with open(f, "rb") as r:
+                data = r.read()
+            reads += 1
+            torn += data not in (b"true\n", b"false\n")
+    q.put((reads, torn))
+if __name__ == "__main__":
+    stop, q = time.time() + secs, mp.Queue()
+    ps = [mp.Process(target=flapper, args=(stop, s)) for s in (0, 1)]
+    ps += [mp.Process(target=browser, args=(stop,))]
+    ps += [mp.Process(target=walker, args=(stop, q)) for _ in range(2)]
+    for p in ps:
+        p.start()
+    res = [q.get() for _ in range(2)]
+    for p in ps:
+        p.join()
+    print("%d %d" % (sum(r for r, _ in res), sum(t for _, t in res)))
+PY
+)
+reads=${got% *}
+same "${got#* }" 0 "reads of flapping files ($reads) are never cut or padded to another version's size"
+check "the walkers read many times (${reads:-0})" test "${reads:-0}" -gt 1000
+t_umount
 t_report
