@@ -8,7 +8,7 @@
 # A benchmark, not a test: slow figures never fail it; it exits non-zero only when it
 # cannot run at all (no compiler, no python3, no /dev/fuse, a build error).
 # Sizes: BENCH_CLAIMS=10000 BENCH_TOTAL=100000 BENCH_REPLICAS=1000 BENCH_WRITES=200
-# BENCH_RUNS=5; BENCH_ONLY=apply,write,tree,sts runs some sections; BENCH_BUILD_ONLY=1
+# BENCH_RUNS=5; BENCH_ONLY=apply,write,tree,sts,volume runs some sections; BENCH_BUILD_ONLY=1
 # only builds. A quick run:
 #   BENCH_CLAIMS=1000 BENCH_TOTAL=5000 BENCH_REPLICAS=100 BENCH_RUNS=3 make bench
 # See scripts/bench/run.py for every variable, docs/performance.md for the figures.

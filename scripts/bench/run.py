@@ -20,7 +20,9 @@ Environment (defaults are the issue's sizes):
   BENCH_DIR             work directory (default: a new one under $TMPDIR or /tmp); the
                         state directories live there, so it says which disk is measured
   BENCH_ONLY            comma-separated sections to run: apply (bulk rates, memory,
-                        mount), write, tree (ls, cat, find), sts; default all
+                        mount), write, tree (ls, cat, find), sts, volume (sequential
+                        I/O in a volume, scripts/bench/volume_io.sh); default all
+  BENCH_VOLUME_MB=256   MiB per sequential volume I/O figure
   BENCH_KEEP=1          keep the work directory
 Binaries: CLAIMFS, FLOOR, WRITER (paths; bench.sh sets them).
 """
@@ -511,6 +513,35 @@ def section_sts(work, cluster_file):
     return {"runs": runs}
 
 
+def section_volume(work, cluster_file):
+    """Issue 7: sequential 1 MiB I/O through a pod's mount point against the same disk
+    used directly (scripts/bench/volume_io.sh, in the work directory: the same disk)."""
+    vdir = os.path.join(work, "volume")
+    env = dict(os.environ, CLAIMFS=CLAIMFS, BENCH_DIR=vdir,
+               VOLUME_MB=str(env_int("BENCH_VOLUME_MB", 256)),
+               VOLUME_RUNS=str(min(RUNS, 3)))
+    env.pop("BENCH_KEEP", None)
+    out = subprocess.run(["sh", os.path.join(HERE, "volume_io.sh")], env=env,
+                         capture_output=True, text=True, timeout=1800)
+    if out.returncode != 0 or not out.stdout.strip():
+        raise RuntimeError("volume_io.sh: %s" % (out.stderr.strip()[-300:] or out.returncode))
+    res = json.loads(out.stdout.strip().splitlines()[-1])["volume_io"]
+    labels = (("write", "write 1 MiB blocks + fsync", 0.7),
+              ("write_cached", "write 1 MiB blocks, no fsync", 0.7),
+              ("read", "read 1 MiB blocks, cold", 0.7),
+              ("read_warm", "read 1 MiB blocks, warm", None))
+    for k, label, target in labels:
+        figure("volume_seq_%s_MBps" % k, "volume data, %s: pod path (MB/s)" % label,
+               res["volume_seq_%s_MBps" % k], "MB/s")
+        figure("volume_seq_%s_direct_MBps" % k, "volume data, %s: disk (MB/s)" % label,
+               res["volume_seq_%s_direct_MBps" % k], "MB/s")
+        figure("volume_seq_%s_ratio" % k, "volume data, %s: pod / disk (x)" % label,
+               res["volume_seq_%s_ratio" % k], "x", target, ">=" if target else None,
+               note="" if target else "a copy out of FUSE's page cache against the disk "
+               "file system's: no disk in either")
+    return res
+
+
 # ---------------------------------------------------------------- report
 
 def machine():
@@ -586,7 +617,8 @@ def main():
         with open(cluster_file, "wb") as f:
             f.write(gen("cluster"))
         sections = (("apply", section_apply), ("write", section_write),
-                    ("tree", section_tree), ("sts", section_sts))
+                    ("tree", section_tree), ("sts", section_sts),
+                    ("volume", section_volume))
         for name, fn in sections:
             if ONLY and name not in ONLY:
                 continue
