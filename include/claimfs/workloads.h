@@ -13,6 +13,12 @@
 /* "<hostname>.<subdomain>.<ns>.svc.cluster.local" when the pod has a subdomain naming an
  * existing headless Service in its namespace; returns 0 and appends it, else -ENOENT. */
 int pod_fqdn(struct cluster *cl, const struct object *pod, struct strbuf *out);
+/* The claim a pod volume uses: persistentVolumeClaim.claimName, or the claim Kubernetes
+ * makes for a generic ephemeral volume, "<pod>-<volume>" (written into buf, which holds
+ * POD_CLAIM_MAX bytes); NULL for any other volume. The result is borrowed from the
+ * volume or is buf. */
+#define POD_CLAIM_MAX 320
+const char *pod_volume_claim(const json_t *pod, const json_t *volume, char *buf);
 /* Is the pod Running with condition Ready true? */
 int pod_is_ready(const struct object *pod);
 /* The StatefulSet ordinal of a pod its StatefulSet controls ("web-2" -> 2), or -1. */

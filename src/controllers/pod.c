@@ -13,20 +13,32 @@
 #include "claimfs/names.h"
 #include "workload_internal.h"
 
-const char *pod_volume_claim(const json_t *volume)
+const char *pod_volume_claim(const json_t *pod, const json_t *volume, char *buf)
 {
-	return json_string_value(
+	const char *c = json_string_value(
 	    json_object_get(json_object_get(volume, "persistentVolumeClaim"), "claimName"));
+	if (c)
+		return c;
+	if (!json_object_get(volume, "ephemeral"))
+		return NULL;
+	const char *vn = json_string_value(json_object_get(volume, "name"));
+	const char *pn =
+	    json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
+	if (!vn || !pn)
+		return NULL;
+	snprintf(buf, POD_CLAIM_MAX, "%s-%s", pn, vn);
+	return buf;
 }
 
 int pod_uses_claim(const json_t *pod, const char *claim)
 {
 	json_t *v;
 	size_t i;
+	char buf[POD_CLAIM_MAX];
 	/* Hot (scanned over all pods): direct lookups, no paths. */
 	json_array_foreach(json_object_get(json_object_get(pod, "spec"), "volumes"), i, v)
 	{
-		const char *c = pod_volume_claim(v);
+		const char *c = pod_volume_claim(pod, v, buf);
 		if (c && strcmp(c, claim) == 0)
 			return 1;
 	}
@@ -168,6 +180,8 @@ static int pod_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 	rc = podspec_validate(m, spec, "spec", NULL, err);
 	if (rc == 0)
 		rc = check_labels(m, obj, err);
+	if (rc == 0 && !old)
+		rc = pod_ephemeral_admit(cl, m, obj, err);
 	if (rc < 0)
 		return rc;
 	if (!old) {
@@ -197,8 +211,11 @@ static void pod_sync(struct cluster *cl, struct object *pod)
 {
 	if (jis_deleting(pod->json))
 		return; /* held by a finalizer someone else put there */
-	if (!pod_is_bound(pod->json) && !sched_pod(cl, pod))
-		return;
+	if (!pod_is_bound(pod->json)) {
+		pod_ephemeral_sync(cl, pod);
+		if (!sched_pod(cl, pod))
+			return;
+	}
 	struct object *node = store_get(cluster_store(cl), cluster_kind(cl, "Node"), NULL,
 					jstr(pod->json, "spec.nodeName"));
 	if (!node) {
@@ -264,7 +281,8 @@ static void wake_waiters(struct cluster *cl, const struct object *gone)
 		size_t nwake = 0;
 		json_array_foreach(jget(gone->json, "spec.volumes"), j, v)
 		{
-			const char *c = pod_volume_claim(v);
+			char buf[POD_CLAIM_MAX];
+			const char *c = pod_volume_claim(gone->json, v, buf);
 			struct object **users;
 			if (!c)
 				continue;
@@ -296,7 +314,8 @@ static void wake_waiters(struct cluster *cl, const struct object *gone)
 			continue;
 		json_array_foreach(jget(gone->json, "spec.volumes"), j, v)
 		{
-			const char *c = pod_volume_claim(v);
+			char buf[POD_CLAIM_MAX];
+			const char *c = pod_volume_claim(gone->json, v, buf);
 			if (c && pod_uses_claim(p->json, c)) {
 				cluster_enqueue(cl, p);
 				break;
@@ -316,7 +335,8 @@ static void pod_watch(struct cluster *cl, struct object *pod, int removed)
 	/* The claims' pvc-protection re-checks whether a scheduled pod still uses them. */
 	json_array_foreach(jget(pod->json, "spec.volumes"), i, v)
 	{
-		const char *c = pod_volume_claim(v);
+		char buf[POD_CLAIM_MAX];
+		const char *c = pod_volume_claim(pod->json, v, buf);
 		struct object *pvc =
 		    c && pvck ? store_get(cluster_store(cl), pvck, pod->ns, c) : NULL;
 		if (pvc)

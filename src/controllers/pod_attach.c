@@ -94,7 +94,8 @@ int attach_pod(struct cluster *cl, struct object *pod, const struct object *node
 
 	json_array_foreach(jget(pod->json, "spec.volumes"), i, v)
 	{
-		const char *claim = pod_volume_claim(v);
+		char buf[POD_CLAIM_MAX];
+		const char *claim = pod_volume_claim(pod->json, v, buf);
 		if (!claim)
 			continue;
 		struct object *pvc = store_get(st, pvck, pod->ns, claim);

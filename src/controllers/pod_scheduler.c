@@ -31,7 +31,8 @@
 #define PREEMPT_NO_VICTIMS "No preemption victims found for incoming pod"
 
 struct claim_info {
-	const char *name; /* claimName */
+	char name[POD_CLAIM_MAX]; /* pod_volume_claim */
+	int ephemeral;		  /* a generic ephemeral volume's claim */
 	struct object *pvc;
 	struct object *pv; /* the bound volume, or NULL */
 	struct object *sc; /* class of an unbound WaitForFirstConsumer claim */
@@ -143,14 +144,30 @@ static const char *prefilter(struct sched *s, char *buf, size_t len)
 	s->claims = xcalloc(json_array_size(vols) + 1, sizeof(*s->claims));
 	json_array_foreach(vols, i, v)
 	{
-		const char *name = pod_volume_claim(v);
+		char cb[POD_CLAIM_MAX];
+		const char *name = pod_volume_claim(s->pod->json, v, cb);
 		if (!name)
 			continue;
 		struct claim_info *ci = &s->claims[s->nclaims++];
-		ci->name = name;
+		snprintf(ci->name, sizeof(ci->name), "%s", name);
+		name = ci->name;
+		ci->ephemeral = jget(v, "ephemeral") != NULL;
 		ci->pvc = store_get(st, pvck, s->pod->ns, name);
+		if (!ci->pvc && ci->ephemeral) {
+			snprintf(buf, len,
+				 "waiting for ephemeral volume controller to create the "
+				 "persistentvolumeclaim \"%s\"",
+				 name);
+			return buf;
+		}
 		if (!ci->pvc) {
 			snprintf(buf, len, "persistentvolumeclaim \"%s\" not found", name);
+			return buf;
+		}
+		if (ci->ephemeral && !wl_has_owner(ci->pvc->json, juid(s->pod->json))) {
+			snprintf(buf, len,
+				 "PVC %s/%s was not created for pod %s/%s (pod is not owner)",
+				 s->pod->ns, name, s->pod->ns, s->pod->name);
 			return buf;
 		}
 		if (jis_deleting(ci->pvc->json)) {

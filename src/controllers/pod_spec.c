@@ -302,6 +302,23 @@ int podspec_validate(const struct manifest *m, json_t *spec, const char *path,
 						    path, i, MQUOTE(vn));
 				goto out;
 			}
+		json_t *eph = json_object_get(v, "ephemeral");
+		if (eph && (!json_is_object(eph) ||
+			    !json_is_object(json_object_get(eph, "volumeClaimTemplate")))) {
+			rc = manifest_errorf(m, eph, err, -EINVAL,
+					     "%s.volumes[%zu].ephemeral.volumeClaimTemplate: "
+					     "Required value",
+					     path, i);
+			goto out;
+		}
+		if (eph && !json_is_object(jget(eph, "volumeClaimTemplate.spec"))) {
+			rc = manifest_errorf(m, json_object_get(eph, "volumeClaimTemplate"), err,
+					     -EINVAL,
+					     "%s.volumes[%zu].ephemeral.volumeClaimTemplate.spec: "
+					     "Required value",
+					     path, i);
+			goto out;
+		}
 		json_t *pvc = json_object_get(v, "persistentVolumeClaim");
 		if (pvc) {
 			const char *cn = jstr(pvc, "claimName");

@@ -1088,7 +1088,8 @@ void storage_pod_index(struct cluster *cl, struct object *pod, int removed)
 		return; /* linked at insertion; a pod's volumes never change */
 	json_array_foreach(jget(pod->json, "spec.volumes"), i, v)
 	{
-		const char *c = pod_volume_claim(v);
+		char buf[POD_CLAIM_MAX];
+		const char *c = pod_volume_claim(pod->json, v, buf);
 		if (!c)
 			continue;
 		ref_key(pod->ns, c, key, sizeof(key));

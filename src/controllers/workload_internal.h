@@ -126,10 +126,13 @@ int wl_check_replicas(struct cluster *cl, const struct manifest *m, json_t *obj,
 
 /* ---- pod helpers (pod.c) ---- */
 
-/* The claim a pod volume uses (persistentVolumeClaim.claimName), or NULL. */
-const char *pod_volume_claim(const json_t *volume);
-/* Does the pod use this claim? */
+/* Does the pod use this claim (pod_volume_claim of one of its volumes)? */
 int pod_uses_claim(const json_t *pod, const char *claim);
+/* Generic ephemeral volumes (pod_ephemeral.c): admission checks each template as the
+ * claim it makes; the sync makes the missing claims "<pod>-<volume>", owned by the pod. */
+int pod_ephemeral_admit(struct cluster *cl, const struct manifest *m, json_t *obj,
+			struct cfs_err *err);
+void pod_ephemeral_sync(struct cluster *cl, struct object *pod);
 /* Has the pod's volume setup passed (attached, sandbox ready)? */
 int pod_is_attached(const json_t *pod);
 /* Is the pod bound to its node (the scheduler accepted spec.nodeName)? */

@@ -227,21 +227,16 @@ static int show_owner(struct cluster *cl, const struct object *obj, struct strbu
 	return 0;
 }
 
-/* The claim a pod volume uses: persistentVolumeClaim.claimName, or the claim Kubernetes
- * makes for a generic ephemeral volume, "<pod>-<volume>". Appends it; 0 or -ENOENT. */
-int tree_pod_volume_claim(const struct object *pod, const json_t *vol, struct strbuf *out)
+/* The claim of a pod volume while it exists (a symlink exists only while what it points
+ * at exists), or NULL. */
+static struct object *volume_claim(struct cluster *cl, const struct object *pod, const json_t *vol)
 {
-	const char *claim = jstr(vol, "persistentVolumeClaim.claimName");
-	const char *name = jstr(vol, "name");
-	if (claim && *claim) {
-		sb_adds(out, claim);
-		return 0;
-	}
-	if (name && jget(vol, "ephemeral")) {
-		sb_addf(out, "%s-%s", pod->name, name);
-		return 0;
-	}
-	return -ENOENT;
+	char buf[POD_CLAIM_MAX];
+	const char *claim = pod_volume_claim(pod->json, vol, buf);
+	if (!claim)
+		return NULL;
+	return store_get(cluster_store(cl), cluster_kind(cl, "PersistentVolumeClaim"), pod->ns,
+			 claim);
 }
 
 static void pod_volumes_list(struct cluster *cl, const struct object *obj, struct tree_links *out)
@@ -252,10 +247,12 @@ static void pod_volumes_list(struct cluster *cl, const struct object *obj, struc
 	json_array_foreach(jget(obj->json, "spec.volumes"), i, v)
 	{
 		const char *name = jstr(v, "name");
+		struct object *pvc = name ? volume_claim(cl, obj, v) : NULL;
+		if (!pvc)
+			continue;
 		sb_reset(&target);
-		sb_adds(&target, "../../../persistentvolumeclaims/");
-		if (name && tree_pod_volume_claim(obj, v, &target) == 0)
-			tree_links_add(out, name, sb_str(&target), 0);
+		sb_addf(&target, "../../../persistentvolumeclaims/%s", pvc->name);
+		tree_links_add(out, name, sb_str(&target), pvc->id);
 	}
 	sb_release(&target);
 }
@@ -270,15 +267,12 @@ static int pod_volumes_find(struct cluster *cl, const struct object *obj, const 
 		const char *vn = jstr(v, "name");
 		if (!vn || strcmp(vn, name) != 0)
 			continue;
-		size_t mark = target->len;
-		*id = 0;
-		sb_adds(target, "../../../persistentvolumeclaims/");
-		if (tree_pod_volume_claim(obj, v, target) == 0)
-			return 0;
-		target->len = mark;
-		if (target->buf)
-			target->buf[mark] = '\0';
-		return -ENOENT;
+		struct object *pvc = volume_claim(cl, obj, v);
+		if (!pvc)
+			return -ENOENT;
+		*id = pvc->id;
+		sb_addf(target, "../../../persistentvolumeclaims/%s", pvc->name);
+		return 0;
 	}
 	return -ENOENT;
 }
@@ -308,7 +302,8 @@ static const struct tree_attr pod_attrs[] = {
     {"fqdn", TREE_FILE, 0444, 0, NULL, pod_fqdn_show, NULL, NULL, NULL},
     {"ordinal", TREE_FILE, 0444, TREE_OWN, pod_ordinal_present, pod_ordinal_show, NULL, NULL, NULL},
     {"owner", TREE_FILE, 0444, TREE_OWN, NULL, show_owner, NULL, NULL, NULL},
-    {"volumes", TREE_DIR, 0555, TREE_OWN, NULL, NULL, NULL, pod_volumes_list, pod_volumes_find},
+    /* not TREE_OWN: a link exists while its claim does */
+    {"volumes", TREE_DIR, 0555, 0, NULL, NULL, NULL, pod_volumes_list, pod_volumes_find},
     {"node", TREE_LINK, 0777, TREE_OWN, pod_node_present, pod_node, NULL, NULL, NULL},
     {"containers", TREE_DIR, 0555, TREE_OWN, NULL, NULL, NULL, NULL, NULL}, /* tree_mounts.c */
 };

@@ -210,7 +210,4 @@ int tree_mounts_lookup(struct cluster *cl, const struct tree_node *dir, const ch
 int tree_mounts_readdir(struct cluster *cl, const struct tree_node *dir, tree_fill_fn fill,
 			void *ctx);
 int tree_mounts_revalidate(struct cluster *cl, const struct tree_node *n);
-/* The claim a pod volume (an entry of spec.volumes) uses, appended to out: 0 or -ENOENT. */
-int tree_pod_volume_claim(const struct object *pod, const json_t *vol, struct strbuf *out);
-
 #endif

@@ -21,6 +21,7 @@
 #include <string.h>
 #include "claimfs/controllers.h"
 #include "claimfs/jsonutil.h"
+#include "claimfs/workloads.h"
 #include "tree_internal.h"
 
 #define SLOT_MOUNT 0x60000u
@@ -111,15 +112,13 @@ static int mount_node(struct cluster *cl, const struct object *pod, const json_t
 		      const char *sub, int own, struct tree_node *out)
 {
 	struct store *s = cluster_store(cl);
-	struct strbuf claim = STRBUF_INIT;
+	char buf[POD_CLAIM_MAX];
 	json_t *vol = pod_volume(pod->json, jstr(m, "name"));
-	if (!vol || tree_pod_volume_claim(pod, vol, &claim) < 0) {
-		sb_release(&claim);
+	const char *claim = vol ? pod_volume_claim(pod->json, vol, buf) : NULL;
+	if (!claim)
 		return -ENOENT;
-	}
 	struct object *pvc =
-	    store_get(s, cluster_kind(cl, "PersistentVolumeClaim"), pod->ns, sb_str(&claim));
-	sb_release(&claim);
+	    store_get(s, cluster_kind(cl, "PersistentVolumeClaim"), pod->ns, claim);
 	if (!pvc || !pvc_is_bound(pvc))
 		return -ENOENT;
 	const char *pv = jstr(pvc->json, "spec.volumeName");

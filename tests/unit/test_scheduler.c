@@ -1,7 +1,7 @@
 /* test_scheduler.c - pods on the simulated nodes: scheduling (nodeSelector, zones
  * through PV node affinity, WaitForFirstConsumer, RWOP, unbound claims, NotReady
- * nodes), attach (RWO Multi-Attach vs same-node sharing, RWX), the kubelet (IPs,
- * events, readiness, the start delay) and pod admission. */
+ * nodes, generic ephemeral volumes), attach (RWO Multi-Attach vs same-node sharing, RWX), the
+ * kubelet (IPs, events, readiness, the start delay) and pod admission. */
 #include <errno.h>
 #include "unit.h"
 #include "fixture.h"
@@ -315,6 +315,66 @@ START_TEST(test_missing_and_deleting_claim)
 }
 END_TEST
 
+/* A pod with a generic ephemeral volume "scratch" (size: the template's storage). */
+static int apply_ephemeral_pod(const char *name, const char *size)
+{
+	char yaml[1024];
+	snprintf(
+	    yaml, sizeof(yaml),
+	    "apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n  containers:\n"
+	    "  - {name: c, image: busybox, volumeMounts: [{name: scratch, mountPath: /s}]}\n"
+	    "  volumes:\n  - name: scratch\n    ephemeral:\n      volumeClaimTemplate:\n"
+	    "        metadata: {labels: {type: scratch}}\n"
+	    "        spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: %s}}}\n",
+	    name, size);
+	return fx_apply(&fx, yaml);
+}
+
+START_TEST(test_ephemeral_volume)
+{
+	ck_assert_int_eq(apply_ephemeral_pod("eph", "2Gi"), 0);
+	ck_assert_str_eq(pod_phase("eph"), "Running");
+	/* the claim "<pod>-<volume>", from the template, owned by the pod, Bound */
+	struct object *c = fx_get(&fx, "PersistentVolumeClaim", "default", "eph-scratch");
+	struct object *p = fx_get(&fx, "Pod", "default", "eph");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(jstr_or(c->json, "status.phase", ""), "Bound");
+	ck_assert_str_eq(jstr_or(c->json, "metadata.labels.type", ""), "scratch");
+	ck_assert_str_eq(jstr_or(c->json, "spec.resources.requests.storage", ""), "2Gi");
+	json_t *ref = json_array_get(jget(c->json, "metadata.ownerReferences"), 0);
+	ck_assert_str_eq(jstr_or(ref, "kind", ""), "Pod");
+	ck_assert_str_eq(jstr_or(ref, "uid", ""), jstr_or(p->json, "metadata.uid", "?"));
+	ck_assert(jbool(ref, "controller", 0));
+	const char *pv = jstr(c->json, "spec.volumeName");
+	ck_assert_ptr_nonnull(pv);
+	/* the claim goes with its pod, and its PV with it (Delete) */
+	ck_assert_int_eq(delete_obj("Pod", "eph"), 0);
+	ck_assert_ptr_null(fx_get(&fx, "PersistentVolumeClaim", "default", "eph-scratch"));
+	ck_assert_ptr_null(fx_get(&fx, "PersistentVolume", NULL, pv));
+	/* a claim of that name the pod does not own: Pending, as the scheduler says */
+	apply_claim("eph2-scratch", "ReadWriteOnce", NULL);
+	ck_assert_int_eq(apply_ephemeral_pod("eph2", "1Gi"), 0);
+	ck_assert_str_eq(pod_phase("eph2"), "Pending");
+	ck_assert(fx_has_event(&fx, "FailedScheduling",
+			       "PVC default/eph2-scratch was not created for pod default/eph2 (pod "
+			       "is not owner)"));
+	ck_assert_ptr_null(
+	    jget(fx_get(&fx, "PersistentVolumeClaim", "default", "eph2-scratch")->json,
+		 "metadata.ownerReferences"));
+	/* a bad template is refused when the pod is written, with the template's path */
+	ck_assert_int_eq(apply_ephemeral_pod("eph3", "banana"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(
+	    fx.err.msg, "spec.volumes[0].ephemeral.volumeClaimTemplate.spec.resources[storage]"));
+	ck_assert_ptr_null(fx_get(&fx, "Pod", "default", "eph3"));
+	ck_assert_int_eq(fx_apply(&fx, "apiVersion: v1\nkind: Pod\nmetadata: {name: eph4}\nspec:\n"
+				       "  containers: [{name: c, image: busybox}]\n"
+				       "  volumes: [{name: s, ephemeral: {}}]\n"),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(
+	    strstr(fx.err.msg, "spec.volumes[0].ephemeral.volumeClaimTemplate: Required value"));
+}
+END_TEST
+
 START_TEST(test_node_not_ready)
 {
 	apply_pod("p1", "node-1", NULL);
@@ -452,6 +512,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_rwop_second_pod_pending);
 	tcase_add_test(tc, test_unbound_claim_then_pv);
 	tcase_add_test(tc, test_missing_and_deleting_claim);
+	tcase_add_test(tc, test_ephemeral_volume);
 	tcase_add_test(tc, test_node_not_ready);
 	tcase_add_test(tc, test_host_ports);
 	tcase_add_test(tc, test_pod_admission);
