@@ -17,7 +17,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 VARIANTS=${*:-asan tsan valgrind}
-MOUNT_TESTS=${SAN_MOUNT_TESTS:-mount_basic freshness security crash stress}
+MOUNT_TESTS=${SAN_MOUNT_TESTS:-mount_basic freshness security crash stress storage workloads}
 STRESS=${SAN_STRESS_SECONDS:-8}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 passed=0
