@@ -345,8 +345,9 @@ START_TEST(test_ephemeral_volume)
 	ck_assert_str_eq(jstr_or(ref, "kind", ""), "Pod");
 	ck_assert_str_eq(jstr_or(ref, "uid", ""), jstr_or(p->json, "metadata.uid", "?"));
 	ck_assert(jbool(ref, "controller", 0));
-	const char *pv = jstr(c->json, "spec.volumeName");
-	ck_assert_ptr_nonnull(pv);
+	char pv[128];
+	ck_assert_ptr_nonnull(jstr(c->json, "spec.volumeName"));
+	snprintf(pv, sizeof(pv), "%s", jstr(c->json, "spec.volumeName")); /* c goes below */
 	/* the claim goes with its pod, and its PV with it (Delete) */
 	ck_assert_int_eq(delete_obj("Pod", "eph"), 0);
 	ck_assert_ptr_null(fx_get(&fx, "PersistentVolumeClaim", "default", "eph-scratch"));
