@@ -1,7 +1,7 @@
 # claimfs build. Plain and readable on purpose (after redis' src/Makefile):
 #   make                 build ./claimfs
 #   make check           install missing packages, build, run every test family (unit,
-#                        mount tests, sanitizers and valgrind, fuzzers for 20 s each);
+#                        mount tests, sanitizers and valgrind, fuzzers for 10 s each);
 #                        ends with "N passed, N failed" over all of them
 #   make quick-check     unit suites and mount tests only (QUICK=1)
 #   make run [MNT=dir]   mount the embedded default cluster on ./mnt in the foreground
@@ -71,12 +71,14 @@ unit: $(UNIT_BIN)
 deps:
 	@sh scripts/install-deps.sh
 
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
 check: deps
-	@$(MAKE) --no-print-directory $(DAEMON) unit
+	@$(MAKE) --no-print-directory -j$(NPROC) $(DAEMON) unit
 	@BUILD=$(BUILD) CLAIMFS=./$(DAEMON) QUICK=$(if $(SANITIZE),1,$(QUICK)) sh scripts/run-tests.sh
 
 quick-check: deps
-	@$(MAKE) --no-print-directory $(DAEMON) unit
+	@$(MAKE) --no-print-directory -j$(NPROC) $(DAEMON) unit
 	@BUILD=$(BUILD) CLAIMFS=./$(DAEMON) QUICK=1 sh scripts/run-tests.sh
 
 unit-check: unit
@@ -115,11 +117,11 @@ clean:
 
 .PHONY: all unit deps check quick-check unit-check valgrind sanitize-check bench crash-long \
 	stress-long run install format clean
--include $(CORE_OBJ:.o=.d) $(FS_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(UNIT_BIN:=.d)
 
 # Fuzzing (libFuzzer: clang and libclang-rt-14-dev, installed through install-deps):
 #   make fuzz [FUZZ_SECONDS=60]   each target of tests/fuzz for FUZZ_SECONDS
-#   make fuzz-ci                  each for 20 s; ends with "N passed, N failed"
+#   make fuzz-ci                  each for 10 s; ends with "N passed, N failed"
 # The core is compiled again with the sanitizers into build-fuzz/; seeds are tests/data
 # (good manifests and the bad corpus); findings go to build-fuzz/artifacts/.
 FUZZ_CC ?= clang
@@ -140,7 +142,7 @@ $(FUZZ_BIN): $(FUZZ)/%: tests/fuzz/%.c $(FUZZ_CORE_OBJ)
 
 fuzz-build:
 	@CLAIMFS_EXTRA_PKGS="clang libclang-rt-14-dev" sh scripts/install-deps.sh
-	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory -j$(NPROC) $(FUZZ_BIN)
 
 # Each target runs from a private working corpus seeded by tests/data (quantities get a
 # few strings of their own); a crash, a leak or a failed invariant fails the target.
@@ -165,7 +167,7 @@ fuzz: fuzz-build
 	echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 fuzz-ci:
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 
 .PHONY: fuzz fuzz-ci fuzz-build
 -include $(FUZZ_CORE_OBJ:.o=.d)

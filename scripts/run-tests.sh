@@ -7,12 +7,13 @@
 #   sanitizers   scripts/sanitize-check.sh: ASan+UBSan (unit suites and mount tests
 #                against a sanitized daemon), TSan (unit suites and the stress test),
 #                valgrind (unit suites); their checks count
-#   fuzz         make fuzz-ci: each libFuzzer target for 20 s (one check per target)
+#   fuzz         make fuzz-ci: each libFuzzer target for 10 s (one check per target)
 # Environment:
 #   ONLY=unit|integration|sanitizers|fuzz   one family     QUICK=1   unit and integration
 #   TESTS=pattern   only suites whose file name contains pattern (unit and integration)
 #   VALGRIND=1      unit suites under valgrind             CLAIMFS=path   the daemon
 #   UNIT_TIMEOUT=s  a unit suite running longer is killed and fails (300, valgrind 900)
+#   JOBS=n          unit suites run n at a time (default: the number of CPUs)
 BUILD=${BUILD:-build}
 passed=0
 failed=0
@@ -33,21 +34,20 @@ counts() {
 }
 
 if want unit; then
+	# The suites run JOBS at a time (each alone in its own process; valgrind keeps one
+	# core busy per suite), then their results are read in order.
+	udir=$(mktemp -d "${TMPDIR:-/tmp}/claimfs-unit.XXXXXX")
 	for t in "$BUILD"/tests/test_*; do
 		[ -x "$t" ] || continue
 		case "$t" in *"${TESTS:-}"*) ;; *) continue ;; esac
+		echo "$t"
+	done >"$udir/list"
+	xargs -P "${JOBS:-$(nproc 2>/dev/null || echo 2)}" -n 1 sh scripts/run-unit-suite.sh "$udir" \
+		<"$udir/list"
+	while read -r t; do
 		name=$(basename "$t")
-		# A suite that hangs is killed and counts as failed (exit 124): the run always ends.
-		if [ -n "${VALGRIND:-}" ]; then
-			# --fair-sched: valgrind runs one thread at a time, and its default lock lets a
-			# thread in a syscall loop starve the others.
-			CK_FORK=no timeout "${UNIT_TIMEOUT:-900}" valgrind -q --fair-sched=yes --error-exitcode=99 \
-				--leak-check=full --errors-for-leak-kinds=definite "$t" >"$log" 2>&1
-		else
-			timeout "${UNIT_TIMEOUT:-300}" "$t" >"$log" 2>&1
-		fi
-		rc=$?
-		line=$(grep -E '^[0-9]+%: Checks: ' "$log" | tail -1)
+		rc=$(cat "$udir/$name.rc" 2>/dev/null || echo 1)
+		line=$(grep -E '^[0-9]+%: Checks: ' "$udir/$name.log" | tail -1)
 		n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
 		f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
 		e=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
@@ -56,11 +56,12 @@ if want unit; then
 		if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
 		add $((n - f - e)) "$bad"
 		if [ "$bad" -ne 0 ]; then
-			echo "FAIL $name (exit $rc)"; grep -vE '^[0-9]+%:' "$log" | tail -30
+			echo "FAIL $name (exit $rc)"; grep -vE '^[0-9]+%:' "$udir/$name.log" | tail -30
 		else
 			echo "ok   $name: $n checks"
 		fi
-	done
+	done <"$udir/list"
+	rm -rf "$udir"
 fi
 
 if want integration; then
