@@ -10,7 +10,8 @@ name=$(basename "$t")
 if [ -n "${VALGRIND:-}" ]; then
 	# --fair-sched: valgrind runs one thread at a time, and its default lock lets a thread
 	# in a syscall loop starve the others.
-	CK_FORK=no timeout "${UNIT_TIMEOUT:-900}" valgrind -q --fair-sched=yes --error-exitcode=99 \
+	# CLAIMFS_JSON_MALLOC=system: valgrind sees jansson's blocks only through malloc
+	CLAIMFS_JSON_MALLOC=system CK_FORK=no timeout "${UNIT_TIMEOUT:-900}" valgrind -q --fair-sched=yes --error-exitcode=99 \
 		--leak-check=full --errors-for-leak-kinds=definite "$t" >"$logdir/$name.log" 2>&1
 else
 	timeout "${UNIT_TIMEOUT:-300}" "$t" >"$logdir/$name.log" 2>&1

@@ -27,11 +27,15 @@ struct cluster_options {
 	int64_t provision_delay_ms;  /* simulated backend provisioning time (0: immediate) */
 	size_t max_objects;          /* refuse creations beyond this (0: 1,000,000) */
 	size_t max_replicas;         /* refuse replicas beyond this per workload (0: 10,000) */
+	size_t hot_objects;          /* objects kept decoded when idle, the rest as compact
+				        text (store.h, cold objects; 0: 2,048) */
+	int evict_at_unlock;         /* 1: down to hot_objects at every unlock (tests) */
 	int quiet;                   /* 1: do not copy FailedApply reasons to stderr */
 };
 
 #define CLUSTER_DEFAULT_MAX_OBJECTS 1000000
 #define CLUSTER_DEFAULT_MAX_REPLICAS 10000
+#define CLUSTER_DEFAULT_HOT_OBJECTS 2048
 
 struct cluster;
 
@@ -43,7 +47,13 @@ int cluster_open(const struct cluster_options *opts, struct cluster **out, struc
 void cluster_close(struct cluster *cl);
 
 void cluster_lock(struct cluster *cl);
+/* Lets go of the lock. Objects are made cold (store.h) by the timer thread once the
+ * cluster has been idle for CLUSTER_IDLE_MS, down to hot_objects, a batch per lock hold;
+ * and here, at once, when more than CLUSTER_HOT_BURST times hot_objects are hot (a long
+ * burst of writes) or with evict_at_unlock. So no JSON pointer survives an unlock. */
 void cluster_unlock(struct cluster *cl);
+#define CLUSTER_IDLE_MS 200
+#define CLUSTER_HOT_BURST 128
 struct store *cluster_store(struct cluster *cl);     /* LOCKED use; borrowed */
 struct eventlog *cluster_events(struct cluster *cl); /* LOCKED use; borrowed */
 const struct cluster_options *cluster_options(const struct cluster *cl);

@@ -48,6 +48,15 @@ static inline void jsontext_add(struct jsontext_writer *w, const char *s, size_t
 void jsontext_string(struct jsontext_writer *w, const char *s, size_t n);
 /* Appends v as compact JSON. */
 void jsontext_value(struct jsontext_writer *w, const json_t *v);
+/* Appends a JSON array of n items, item(ctx, i, w) writing the i-th. With split and
+ * enough items, a helper thread writes the second half into a buffer of its own while
+ * this thread writes the first (item must then be safe to call from two threads at once:
+ * reading values that the caller's lock keeps); a writer with flush (a snapshot) gets
+ * the helper's half written as it is, not through a copy, so half the text is held in
+ * memory for a moment. */
+void jsontext_list(struct jsontext_writer *w, size_t n,
+		   void (*item)(void *ctx, size_t i, struct jsontext_writer *w), void *ctx,
+		   int split);
 /* The value in text[0..len) as a new reference, or NULL when the text is not exactly one
  * valid JSON value (then json_loadb gives the verdict and its message). Strings without
  * escapes go to jansson straight from the text. */

@@ -50,9 +50,16 @@ int64_t persist_append(struct persist *p, const json_t *record, struct cfs_err *
 /* Blocks until every record up to seq is durable (fdatasync). Group commit: one call's
  * fdatasync covers all records appended before it. */
 int persist_sync(struct persist *p, int64_t seq, struct cfs_err *err);
-/* Writes state as the new snapshot and starts an empty journal; the old journal is removed
- * after the snapshot is durable. Must not run concurrently with persist_append. */
-int persist_compact(struct persist *p, const json_t *state, struct cfs_err *err);
+/* Writes the state's JSON text: state(ctx, w) appends exactly one JSON value to w
+ * (jsontext.h; w may flush to the file as it fills). */
+struct jsontext_writer;
+typedef void (*persist_state_fn)(void *ctx, struct jsontext_writer *w);
+/* Writes the state that state() writes as the new snapshot and starts an empty journal;
+ * the old journal is removed after the snapshot is durable. Must not run concurrently
+ * with persist_append. */
+int persist_compact(struct persist *p, persist_state_fn state, void *ctx, struct cfs_err *err);
+/* persist_compact of a state held as one JSON value (borrowed). */
+int persist_compact_value(struct persist *p, const json_t *state, struct cfs_err *err);
 /* Bytes in the current journal. Takes no lock: the caller serialises it with append and
  * compact (the cluster lock does). */
 uint64_t persist_journal_bytes(const struct persist *p);

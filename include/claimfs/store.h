@@ -33,7 +33,11 @@
  *      descriptor; under it only the fd lock of the registry's descriptor cache (a leaf).
  *   A volume's usage is an atomic counter: reads and writes take no lock but 9, briefly.
  *   The watchdog (src/fs/fs_watchdog.c) is a separate process: it shares no memory and
- *   takes no lock. No other locks. Order: handle -> cluster -> persist, and handle -> cluster -> nodes
+ *   takes no lock. The timer thread also makes objects cold (store_evict) when the
+ *   cluster is idle, holding the cluster lock like any other writer of the store.
+ *   jansson's allocator (src/core/jsonalloc.c) has spin locks of its own, leaves taken
+ *   inside any allocation, under whatever lock the allocating thread holds.
+ *   No other locks. Order: handle -> cluster -> persist, and handle -> cluster -> nodes
  *   -> notify (persist and nodes are never held together; any prefix may be skipped);
  *   cluster -> data, cluster -> registry, namespace -> volume -> fd.
  *   Helper threads take none of these locks: persist's journal reader (parses records
@@ -48,7 +52,8 @@
  *
  * The store itself has no lock: every function here requires the cluster lock.
  * Objects are owned by the store; pointers stay valid until store_remove() of that object.
- * Complexity: get O(1) (hash), insert/remove O(1), list O(1) (returns the kind's array). */
+ * Complexity: get O(1) (hash), insert/remove O(1), list O(1) (returns the kind's array);
+ * object_json O(1) when hot, O(text) when cold; evict O(objects made cold + their text). */
 #ifndef CLAIMFS_STORE_H
 #define CLAIMFS_STORE_H
 
@@ -79,18 +84,44 @@ struct object {
 	const struct kind *kind; /* never NULL */
 	char *ns;		 /* namespace, NULL for cluster-scoped kinds; owned */
 	char *name;		 /* metadata.name; owned */
-	json_t *json;		 /* the live object; owned; change it then call store_touch */
 	uint64_t id;		 /* unique for the daemon's life, never reused (inode base) */
 	uint64_t rv;		 /* resourceVersion of the last change */
 	int64_t mtime_ms;	 /* wall-clock ms of the last change */
 	int64_t ready_at_ms;	 /* runtime only: when a simulated delay ends (0: none) */
-	/* private to the store */
+	/* private to the store: read the JSON with object_json() */
+	json_t *hot;	      /* the live object while hot; owned; NULL while cold */
+	char *cold;	      /* its compact JSON text, packed (jsonpack.h), while cold; owned;
+				 NULL while hot */
+	uint32_t cold_len;    /* bytes of cold */
+	uint32_t hot_slot;    /* index in the hot list + 1, 0 while cold */
 	size_t kind_slot;     /* index in the kind's array */
 	size_t ns_slot;	      /* index in the (kind, namespace) array */
 	size_t dirty_slot;    /* index in the dirty list + 1, 0 when clean */
 	struct object *hnext; /* hash chain */
 	unsigned queued : 1;  /* in the cluster's work queue */
+	unsigned used : 1;    /* read since the hot list's clock last passed it */
 };
+
+/* COLD OBJECTS. An object's JSON is either hot (jansson values, about 7 KB for a bound
+ * claim) or cold (its compact text, packed: about 0.25 KB). object_json() hands out the live
+ * value, decoding a cold object first (hydrating it: ~3 us for a claim); store_evict()
+ * makes the least recently used hot objects cold again until at most `keep` are hot
+ * (a clock over the hot list; objects changed since the last store_take_changes stay
+ * hot). The cluster evicts when it lets go of its lock (cluster.c), so a value
+ * object_json() returned is valid until the caller's cluster_unlock(), and changes made
+ * to it in place are kept as long as the change is recorded (store_touch) before that.
+ * Nobody may keep a pointer into an object's JSON across an unlock (the lock design
+ * says so already). */
+json_t *store_hydrate(struct object *obj);
+static inline json_t *object_json(const struct object *obj)
+{
+	struct object *o = (struct object *)obj; /* a cache: decoding is not a change */
+	if (o->hot) {
+		o->used = 1;
+		return o->hot;
+	}
+	return store_hydrate(o);
+}
 
 typedef void (*store_hook_fn)(void *ctx, struct object *obj, int removed);
 
@@ -119,7 +150,7 @@ size_t store_count(struct store *s); /* all objects */
  * to visit a subset found through an index in list order. O(1). */
 size_t store_list_pos(const struct object *obj, int all_ns);
 
-/* Inserts a new object (json stolen, must carry metadata.name and, when namespaced,
+/* Inserts a new object, hot (json stolen, must carry metadata.name and, when namespaced,
  * metadata.namespace). The caller has checked that it does not exist. Sets rv, mtime. */
 struct object *store_insert(struct store *s, const struct kind *k, json_t *json, int64_t now_ms);
 /* store_insert for loading a saved state: the object keeps the resourceVersion its JSON
@@ -127,8 +158,20 @@ struct object *store_insert(struct store *s, const struct kind *k, json_t *json,
  * store's counter advances as for any insert. */
 struct object *store_insert_loaded(struct store *s, const struct kind *k, json_t *json, uint64_t rv,
 				   int64_t mtime_ms);
-/* Records that obj->json changed: new rv (also in metadata.resourceVersion), mtime. */
+/* Records that object_json(obj) changed: new rv (also in metadata.resourceVersion), mtime. */
 void store_touch(struct store *s, struct object *obj, int64_t now_ms);
+/* Replaces obj's JSON with json (stolen; same kind, namespace and name). The caller then
+ * calls store_touch, or sets obj->rv itself (loading). */
+void store_set_json(struct store *s, struct object *obj, json_t *json);
+/* Makes hot objects cold, least recently read first, until at most keep are hot (objects
+ * changed since the last store_take_changes stay hot). Returns the number made cold. */
+size_t store_evict(struct store *s, size_t keep);
+/* Hot objects now. */
+size_t store_hot_count(const struct store *s);
+/* Appends obj's JSON as compact text (its cold text as it is, or the hot value written):
+ * what a snapshot holds. Reads only: safe from two threads at once under the lock. */
+struct jsontext_writer;
+void store_write_object(const struct object *obj, struct jsontext_writer *w);
 /* Removes and frees obj. */
 void store_remove(struct store *s, struct object *obj);
 

@@ -107,7 +107,7 @@ static int deploy_admit(struct cluster *cl, const struct manifest *m, json_t *do
 				       err, -EINVAL,
 				       "spec.template.spec.activeDeadlineSeconds: Forbidden: "
 				       "activeDeadlineSeconds in ReplicaSet is not Supported");
-	if (old && !json_equal(jget(old->json, "spec.selector"), jget(obj, "spec.selector"))) {
+	if (old && !json_equal(jget(object_json(old), "spec.selector"), jget(obj, "spec.selector"))) {
 		struct strbuf sb = STRBUF_INIT;
 		wl_go_map(jget(obj, "spec.selector.matchLabels"), &sb);
 		rc = manifest_errorf(
@@ -137,15 +137,15 @@ struct rollout {
 static int64_t rs_int(const struct object *rs, const char *path)
 {
 	int64_t v = 0;
-	jint(rs->json, path, &v);
+	jint(object_json(rs), path, &v);
 	return v;
 }
 
 static int cmp_created(const void *pa, const void *pb)
 {
 	const struct object *a = *(struct object *const *)pa, *b = *(struct object *const *)pb;
-	int64_t ca = jtime_parse(jstr_or(a->json, "metadata.creationTimestamp", ""));
-	int64_t cb = jtime_parse(jstr_or(b->json, "metadata.creationTimestamp", ""));
+	int64_t ca = jtime_parse(jstr_or(object_json(a), "metadata.creationTimestamp", ""));
+	int64_t cb = jtime_parse(jstr_or(object_json(b), "metadata.creationTimestamp", ""));
 	if (ca != cb)
 		return ca < cb ? -1 : 1;
 	return strcmp(a->name, b->name);
@@ -156,13 +156,13 @@ static void list_rs(struct rollout *r)
 	size_t n, i;
 	struct object *const *all =
 	    store_list(cluster_store(r->cl), cluster_kind(r->cl, "ReplicaSet"), r->d->ns, &n);
-	const char *uid = juid(r->d->json);
+	const char *uid = juid(object_json(r->d));
 	r->rs = xcalloc(n + 1, sizeof(*r->rs));
 	r->nrs = 0;
 	r->new_rs = NULL;
 	for (i = 0; i < n; i++) {
-		const char *cu = wl_controller_uid(all[i]->json, "Deployment");
-		if (!cu || !uid || strcmp(cu, uid) != 0 || jis_deleting(all[i]->json))
+		const char *cu = wl_controller_uid(object_json(all[i]), "Deployment");
+		if (!cu || !uid || strcmp(cu, uid) != 0 || jis_deleting(object_json(all[i])))
 			continue;
 		r->rs[r->nrs++] = all[i];
 		if (strcmp(all[i]->name, r->new_name) == 0)
@@ -176,7 +176,7 @@ static int64_t max_revision(struct rollout *r)
 	size_t i;
 	int64_t max = 0;
 	for (i = 0; i < r->nrs; i++) {
-		const char *rev = jannotation(r->rs[i]->json, ANN_DEPLOY_REVISION);
+		const char *rev = jannotation(object_json(r->rs[i]), ANN_DEPLOY_REVISION);
 		int64_t v = rev ? atoll(rev) : 0;
 		if (v > max)
 			max = v;
@@ -190,11 +190,11 @@ static void scale_rs(struct rollout *r, struct object *rs, int64_t to)
 	char buf[32];
 	if (from == to)
 		return;
-	jset(rs->json, "spec.replicas", json_integer(to));
+	jset(object_json(rs), "spec.replicas", json_integer(to));
 	snprintf(buf, sizeof(buf), "%lld", (long long)r->replicas);
-	jset_annotation(rs->json, "deployment.kubernetes.io/desired-replicas", buf);
+	jset_annotation(object_json(rs), "deployment.kubernetes.io/desired-replicas", buf);
 	snprintf(buf, sizeof(buf), "%lld", (long long)(r->replicas + r->max_surge));
-	jset_annotation(rs->json, "deployment.kubernetes.io/max-replicas", buf);
+	jset_annotation(object_json(rs), "deployment.kubernetes.io/max-replicas", buf);
 	cluster_update(r->cl, rs);
 	cluster_event(r->cl, r->d, "Normal", "ScalingReplicaSet",
 		      "Scaled %s replica set %s from %lld to %lld", to > from ? "up" : "down",
@@ -205,8 +205,8 @@ static void create_new_rs(struct rollout *r, int64_t replicas)
 {
 	char rev[32], buf[32];
 	struct cfs_err e;
-	json_t *tmpl = json_deep_copy(jget(r->d->json, "spec.template"));
-	json_t *sel = json_deep_copy(jget(r->d->json, "spec.selector"));
+	json_t *tmpl = json_deep_copy(jget(object_json(r->d), "spec.template"));
+	json_t *sel = json_deep_copy(jget(object_json(r->d), "spec.selector"));
 	json_object_set_new(jobj(tmpl, "metadata.labels"), LABEL_TEMPLATE_HASH,
 			    json_string(r->hash));
 	json_object_set_new(jobj(sel, "matchLabels"), LABEL_TEMPLATE_HASH, json_string(r->hash));
@@ -217,7 +217,7 @@ static void create_new_rs(struct rollout *r, int64_t replicas)
 	    json_deep_copy(jget(tmpl, "metadata.labels")), "ownerReferences", wl_owner_ref(r->d, 1),
 	    "spec", "replicas", (json_int_t)replicas, "selector", sel, "template", tmpl);
 	int64_t mrs = 0;
-	if (jint(r->d->json, "spec.minReadySeconds", &mrs) == 0)
+	if (jint(object_json(r->d), "spec.minReadySeconds", &mrs) == 0)
 		jset(rs, "spec.minReadySeconds", json_integer(mrs));
 	jset_annotation(rs, ANN_DEPLOY_REVISION, rev);
 	snprintf(buf, sizeof(buf), "%lld", (long long)r->replicas);
@@ -243,12 +243,12 @@ static int old_pods_exist(struct rollout *r)
 	struct object *const *pods =
 	    store_list(cluster_store(r->cl), cluster_kind(r->cl, "Pod"), r->d->ns, &n);
 	for (i = 0; i < n; i++) {
-		const char *cu = wl_controller_uid(pods[i]->json, "ReplicaSet");
+		const char *cu = wl_controller_uid(object_json(pods[i]), "ReplicaSet");
 		if (!cu)
 			continue;
 		for (j = 0; j < r->nrs; j++)
 			if (r->rs[j] != r->new_rs &&
-			    strcmp(cu, jstr_or(r->rs[j]->json, "metadata.uid", "")) == 0)
+			    strcmp(cu, jstr_or(object_json(r->rs[j]), "metadata.uid", "")) == 0)
 				return 1;
 	}
 	return 0;
@@ -356,7 +356,7 @@ static void cleanup(struct rollout *r)
 {
 	int64_t limit = 10;
 	size_t i, empty = 0;
-	jint(r->d->json, "spec.revisionHistoryLimit", &limit);
+	jint(object_json(r->d), "spec.revisionHistoryLimit", &limit);
 	for (i = 0; i < r->nrs; i++)
 		if (r->rs[i] != r->new_rs && rs_int(r->rs[i], "spec.replicas") == 0 &&
 		    rs_int(r->rs[i], "status.replicas") == 0)
@@ -373,7 +373,7 @@ static void cleanup(struct rollout *r)
 
 static void deploy_status(struct rollout *r)
 {
-	json_t *before = json_deep_copy(r->d->json);
+	json_t *before = json_deep_copy(object_json(r->d));
 	int64_t replicas = 0, ready = 0, available = 0, updated = 0, total = 0, gen = 0;
 	size_t i;
 	int64_t now = cluster_now_ms(r->cl);
@@ -389,8 +389,8 @@ static void deploy_status(struct rollout *r)
 	}
 	if (r->new_rs)
 		updated = rs_int(r->new_rs, "status.replicas");
-	jint(r->d->json, "metadata.generation", &gen);
-	json_t *st = jobj(r->d->json, "status");
+	jint(object_json(r->d), "metadata.generation", &gen);
+	json_t *st = jobj(object_json(r->d), "status");
 	json_object_set_new(st, "observedGeneration", json_integer(gen));
 	json_object_set_new(st, "replicas", json_integer(replicas));
 	json_object_set_new(st, "updatedReplicas", json_integer(updated));
@@ -399,41 +399,41 @@ static void deploy_status(struct rollout *r)
 	json_object_set_new(st, "unavailableReplicas",
 			    json_integer(total - available > 0 ? total - available : 0));
 	if (available >= r->replicas - r->max_unavailable)
-		wl_set_condition(r->d->json, "Available", "True", "MinimumReplicasAvailable",
+		wl_set_condition(object_json(r->d), "Available", "True", "MinimumReplicasAvailable",
 				 "Deployment has minimum availability.", now);
 	else
-		wl_set_condition(r->d->json, "Available", "False", "MinimumReplicasUnavailable",
+		wl_set_condition(object_json(r->d), "Available", "False", "MinimumReplicasUnavailable",
 				 "Deployment does not have minimum availability.", now);
 	if (r->new_rs) {
 		int complete =
 		    updated == r->replicas && replicas == r->replicas && available == r->replicas;
 		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" %s.", r->new_rs->name,
 			 complete ? "has successfully progressed" : "is progressing");
-		wl_set_condition(r->d->json, "Progressing", "True",
+		wl_set_condition(object_json(r->d), "Progressing", "True",
 				 complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated", msg,
 				 now);
 	}
-	const char *rev = r->new_rs ? jannotation(r->new_rs->json, ANN_DEPLOY_REVISION) : NULL;
+	const char *rev = r->new_rs ? jannotation(object_json(r->new_rs), ANN_DEPLOY_REVISION) : NULL;
 	if (rev)
-		jset_annotation(r->d->json, ANN_DEPLOY_REVISION, rev);
+		jset_annotation(object_json(r->d), ANN_DEPLOY_REVISION, rev);
 	wl_commit(r->cl, r->d, before);
 }
 
 static void deploy_sync(struct cluster *cl, struct object *d)
 {
 	struct rollout r = {.cl = cl, .d = d};
-	if (jis_deleting(d->json))
+	if (jis_deleting(object_json(d)))
 		return;
-	jint(d->json, "spec.replicas", &r.replicas);
-	wl_hash10(jget(d->json, "spec.template"), r.hash);
+	jint(object_json(d), "spec.replicas", &r.replicas);
+	wl_hash10(jget(object_json(d), "spec.template"), r.hash);
 	snprintf(r.new_name, sizeof(r.new_name), "%s-%s", d->name, r.hash);
 	int rolling =
-	    strcmp(jstr_or(d->json, "spec.strategy.type", "RollingUpdate"), "Recreate") != 0;
+	    strcmp(jstr_or(object_json(d), "spec.strategy.type", "RollingUpdate"), "Recreate") != 0;
 	if (rolling) {
 		r.max_surge = wl_int_or_percent(
-		    jget(d->json, "spec.strategy.rollingUpdate.maxSurge"), r.replicas, 1, 0);
+		    jget(object_json(d), "spec.strategy.rollingUpdate.maxSurge"), r.replicas, 1, 0);
 		r.max_unavailable = wl_int_or_percent(
-		    jget(d->json, "spec.strategy.rollingUpdate.maxUnavailable"), r.replicas, 0, 0);
+		    jget(object_json(d), "spec.strategy.rollingUpdate.maxUnavailable"), r.replicas, 0, 0);
 		if (r.max_surge == 0 && r.max_unavailable == 0)
 			r.max_unavailable = 1;
 	}
@@ -441,15 +441,15 @@ static void deploy_sync(struct cluster *cl, struct object *d)
 	/* A rollback to an older template makes its ReplicaSet the newest revision. */
 	if (r.new_rs) {
 		int64_t max = max_revision(&r);
-		const char *rev = jannotation(r.new_rs->json, ANN_DEPLOY_REVISION);
+		const char *rev = jannotation(object_json(r.new_rs), ANN_DEPLOY_REVISION);
 		if (!rev || atoll(rev) < max) {
 			char buf[32];
 			snprintf(buf, sizeof(buf), "%lld", (long long)(max + 1));
-			jset_annotation(r.new_rs->json, ANN_DEPLOY_REVISION, buf);
+			jset_annotation(object_json(r.new_rs), ANN_DEPLOY_REVISION, buf);
 			cluster_update(cl, r.new_rs);
 		}
 	}
-	if (!jbool(d->json, "spec.paused", 0)) {
+	if (!jbool(object_json(d), "spec.paused", 0)) {
 		if (rolling)
 			rollout_rolling(&r);
 		else

@@ -32,7 +32,7 @@ static int cmp_obj(const void *a, const void *b)
  * pod's spec.hostname is set and its spec.subdomain names the Service), or NULL. */
 static const char *endpoint_hostname(const struct object *svc, const struct object *pod)
 {
-	const char *h = jstr(pod->json, "spec.hostname"), *sub = jstr(pod->json, "spec.subdomain");
+	const char *h = jstr(object_json(pod), "spec.hostname"), *sub = jstr(object_json(pod), "spec.subdomain");
 	if (h && *h && sub && strcmp(sub, svc->name) == 0)
 		return h;
 	return NULL;
@@ -61,7 +61,7 @@ static json_int_t target_port(const json_t *port, const struct object *pod)
 	if (json_is_integer(tp))
 		return json_integer_value(tp);
 	if (json_is_string(tp)) {
-		json_array_foreach(jget(pod->json, "spec.containers"), i, c)
+		json_array_foreach(jget(object_json(pod), "spec.containers"), i, c)
 		{
 			json_array_foreach(json_object_get(c, "ports"), j, p)
 			{
@@ -89,7 +89,7 @@ static void render_headless(struct cluster *cl, const struct object *svc, const 
 			eps[k++] = pods[i];
 	qsort(eps, k, sizeof(*eps), cmp_obj);
 	for (i = 0; i < k; i++) {
-		sb_addf(out, "%s %d IN A %s\n", base, TTL, jstr(eps[i]->json, "status.podIP"));
+		sb_addf(out, "%s %d IN A %s\n", base, TTL, jstr(object_json(eps[i]), "status.podIP"));
 		if (endpoint_hostname(svc, eps[i]))
 			named++;
 	}
@@ -97,9 +97,9 @@ static void render_headless(struct cluster *cl, const struct object *svc, const 
 		const char *h = endpoint_hostname(svc, eps[i]);
 		if (h)
 			sb_addf(out, "%s.%s %d IN A %s\n", h, base, TTL,
-				jstr(eps[i]->json, "status.podIP"));
+				jstr(object_json(eps[i]), "status.podIP"));
 	}
-	json_array_foreach(jget(svc->json, "spec.ports"), j, port)
+	json_array_foreach(jget(object_json(svc), "spec.ports"), j, port)
 	{
 		const char *pn = jstr(port, "name");
 		if (!pn || !*pn)
@@ -117,7 +117,7 @@ static void render_headless(struct cluster *cl, const struct object *svc, const 
 		const char *h = endpoint_hostname(svc, eps[i]);
 		if (!h)
 			continue;
-		reverse_name(jstr(eps[i]->json, "status.podIP"), out);
+		reverse_name(jstr(object_json(eps[i]), "status.podIP"), out);
 		sb_addf(out, " %d IN PTR %s.%s\n", TTL, h, base);
 	}
 	free(eps);
@@ -125,14 +125,14 @@ static void render_headless(struct cluster *cl, const struct object *svc, const 
 
 static void render_cluster_ip(const struct object *svc, const char *base, struct strbuf *out)
 {
-	const char *ip = jstr(svc->json, "spec.clusterIP");
+	const char *ip = jstr(object_json(svc), "spec.clusterIP");
 	char proto[16];
 	json_t *port;
 	size_t j;
 	if (!ip || !*ip)
 		return;
 	sb_addf(out, "%s %d IN A %s\n", base, TTL, ip);
-	json_array_foreach(jget(svc->json, "spec.ports"), j, port)
+	json_array_foreach(jget(object_json(svc), "spec.ports"), j, port)
 	{
 		const char *pn = jstr(port, "name");
 		if (!pn || !*pn)
@@ -150,8 +150,8 @@ static void render_service(struct cluster *cl, const struct object *svc, struct 
 	char base[512];
 	snprintf(base, sizeof(base), "%s.%s.svc.%s.", svc->name, svc->ns ? svc->ns : "",
 		 CLUSTER_DOMAIN);
-	if (strcmp(jstr_or(svc->json, "spec.type", "ClusterIP"), "ExternalName") == 0) {
-		const char *ext = jstr_or(svc->json, "spec.externalName", "");
+	if (strcmp(jstr_or(object_json(svc), "spec.type", "ClusterIP"), "ExternalName") == 0) {
+		const char *ext = jstr_or(object_json(svc), "spec.externalName", "");
 		size_t l = strlen(ext);
 		sb_addf(out, "%s %d IN CNAME %s%s\n", base, TTL, ext,
 			l && ext[l - 1] == '.' ? "" : ".");

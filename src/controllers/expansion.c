@@ -16,12 +16,12 @@
 int expansion_admit(struct cluster *cl, const struct manifest *m, const json_t *doc, json_t *obj,
 		    const struct object *old, int64_t new_bytes, struct cfs_err *err)
 {
-	const char *oc = storage_class_of(old->json), *nc = storage_class_of(obj);
+	const char *oc = storage_class_of(object_json(old)), *nc = storage_class_of(obj);
 	json_t *at = storage_at(m, doc, "spec.resources.requests.storage");
 	struct object *sc = NULL;
 	if (oc && *oc && nc && strcmp(oc, nc) == 0)
 		sc = store_get(cluster_store(cl), cluster_kind(cl, "StorageClass"), NULL, oc);
-	if (!sc || !jbool(sc->json, "allowVolumeExpansion", 0))
+	if (!sc || !jbool(object_json(sc), "allowVolumeExpansion", 0))
 		return manifest_errorf(
 		    m, at, err, -EPERM,
 		    "persistentvolumeclaims \"%s\" is forbidden: only dynamically "
@@ -29,7 +29,7 @@ int expansion_admit(struct cluster *cl, const struct manifest *m, const json_t *
 		    "provisions the pvc must support resize",
 		    old->name);
 	struct object *pv = store_get(cluster_store(cl), cluster_kind(cl, "PersistentVolume"), NULL,
-				      jstr_or(old->json, "spec.volumeName", ""));
+				      jstr_or(object_json(old), "spec.volumeName", ""));
 	struct pv_entry *pe = pv ? storage_pv(cl, pv) : NULL;
 	if (!pe || !pe->counted || new_bytes <= pe->bytes)
 		return 0; /* not from the pool, or no growth of the volume */
@@ -56,7 +56,7 @@ void expansion_sync(struct cluster *cl, struct object *pvc, struct object *pv)
 {
 	struct pvc_entry *ce = storage_pvc(cl, pvc);
 	struct pv_entry *pe = storage_pv(cl, pv);
-	json_t *j = pvc->json;
+	json_t *j = object_json(pvc);
 	const char *node = NULL;
 	if (!ce || !pe || ce->request <= 0 || ce->request <= ce->status_bytes)
 		return;
@@ -64,9 +64,9 @@ void expansion_sync(struct cluster *cl, struct object *pvc, struct object *pv)
 	struct object *sc =
 	    cname ? store_get(cluster_store(cl), cluster_kind(cl, "StorageClass"), NULL, cname)
 		  : NULL;
-	const char *prov = jannotation(pv->json, ANN_PROVISIONED_BY);
+	const char *prov = jannotation(object_json(pv), ANN_PROVISIONED_BY);
 	if (!prov)
-		prov = sc ? jstr_or(sc->json, "provisioner", CLAIMFS_PROVISIONER)
+		prov = sc ? jstr_or(object_json(sc), "provisioner", CLAIMFS_PROVISIONER)
 			  : CLAIMFS_PROVISIONER;
 	if (pe->bytes < ce->request && pe->counted) {
 		int64_t need = ce->request - pe->bytes, avail = storage_free(pe->cls);
@@ -89,7 +89,7 @@ void expansion_sync(struct cluster *cl, struct object *pvc, struct object *pv)
 	cluster_event(cl, pvc, "Normal", "Resizing", "External resizer is resizing volume %s",
 		      pv->name);
 	if (pe->bytes < ce->request) {
-		jset_str(pv->json, "spec.capacity.storage",
+		jset_str(object_json(pv), "spec.capacity.storage",
 			 jstr(j, "spec.resources.requests.storage"));
 		cluster_update(cl, pv);
 	}
@@ -103,7 +103,7 @@ void expansion_sync(struct cluster *cl, struct object *pvc, struct object *pv)
 		cluster_event(cl, pvc, "Normal", "VolumeResizeSuccessful",
 			      "Resize volume succeeded");
 	}
-	const char *cap = jstr(pv->json, "spec.capacity.storage");
+	const char *cap = jstr(object_json(pv), "spec.capacity.storage");
 	jset_str(j, "status.capacity.storage", cap);
 	jset_str(j, "status.allocatedResources.storage", cap);
 	jdel(j, "status.allocatedResourceStatuses");

@@ -22,10 +22,10 @@ static void namespace_sync(struct cluster *cl, struct object *ns)
 {
 	struct store *s = cluster_store(cl);
 	size_t nk, n, i, j, left = 0;
-	if (!jis_deleting(ns->json))
+	if (!jis_deleting(object_json(ns)))
 		return;
-	if (strcmp(jstr_or(ns->json, "status.phase", ""), "Terminating") != 0) {
-		jset_str(ns->json, "status.phase", "Terminating");
+	if (strcmp(jstr_or(object_json(ns), "status.phase", ""), "Terminating") != 0) {
+		jset_str(object_json(ns), "status.phase", "Terminating");
 		cluster_update(cl, ns);
 	}
 	const struct kind *const *kinds = store_kinds(s, &nk);

@@ -10,13 +10,13 @@
 
 int node_is_ready(const struct object *node)
 {
-	return wl_condition_is(node->json, "Ready", "True");
+	return wl_condition_is(object_json(node), "Ready", "True");
 }
 
 int node_index(const struct object *node)
 {
 	int a, b, idx;
-	const char *cidr = jstr(node->json, "spec.podCIDR");
+	const char *cidr = jstr(object_json(node), "spec.podCIDR");
 	if (cidr && sscanf(cidr, "%d.%d.%d.", &a, &b, &idx) == 3 && idx >= 0 && idx < 256)
 		return idx;
 	return 0;
@@ -26,7 +26,7 @@ const char *node_internal_ip(const struct object *node)
 {
 	json_t *a;
 	size_t i;
-	json_array_foreach(jget(node->json, "status.addresses"), i, a)
+	json_array_foreach(jget(object_json(node), "status.addresses"), i, a)
 	{
 		if (strcmp(jstr_or(a, "type", ""), "InternalIP") == 0)
 			return jstr(a, "address");
@@ -57,7 +57,7 @@ static int free_index(struct cluster *cl, const struct object *self)
 	for (idx = 1; idx < 255; idx++) {
 		int used = 0;
 		for (i = 0; i < n && !used; i++)
-			if (nodes[i] != self && jstr(nodes[i]->json, "spec.podCIDR") &&
+			if (nodes[i] != self && jstr(object_json(nodes[i]), "spec.podCIDR") &&
 			    node_index(nodes[i]) == idx)
 				used = 1;
 		if (!used)
@@ -119,26 +119,26 @@ static void sync_taints(struct cluster *cl, json_t *node)
 
 static void node_sync(struct cluster *cl, struct object *node)
 {
-	json_t *before = json_deep_copy(node->json);
+	json_t *before = json_deep_copy(object_json(node));
 	char buf[64];
-	if (!jstr(node->json, "spec.podCIDR")) {
+	if (!jstr(object_json(node), "spec.podCIDR")) {
 		int idx = free_index(cl, node);
 		snprintf(buf, sizeof(buf), "10.244.%d.0/24", idx);
-		jset_str(node->json, "spec.podCIDR", buf);
-		jset(node->json, "spec.podCIDRs", json_pack("[s]", buf));
+		jset_str(object_json(node), "spec.podCIDR", buf);
+		jset(object_json(node), "spec.podCIDRs", json_pack("[s]", buf));
 	}
-	if (!jget(node->json, "status.addresses")) {
+	if (!jget(object_json(node), "status.addresses")) {
 		snprintf(buf, sizeof(buf), "192.168.49.%d", node_index(node) + 1);
-		jset(node->json, "status.addresses",
+		jset(object_json(node), "status.addresses",
 		     json_pack("[{s:s,s:s},{s:s,s:s}]", "type", "InternalIP", "address", buf,
 			       "type", "Hostname", "address", node->name));
 	}
-	if (!jget(node->json, "status.nodeInfo"))
-		jset(node->json, "status.nodeInfo",
+	if (!jget(object_json(node), "status.nodeInfo"))
+		jset(object_json(node), "status.nodeInfo",
 		     json_pack("{s:s,s:s,s:s,s:s}", "architecture", "amd64", "operatingSystem",
 			       "linux", "kubeletVersion", "v1.30.0-claimfs",
 			       "containerRuntimeVersion", "claimfs://simulated"));
-	sync_taints(cl, node->json);
+	sync_taints(cl, object_json(node));
 	wl_commit(cl, node, before);
 }
 

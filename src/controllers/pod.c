@@ -58,9 +58,9 @@ int pod_is_bound(const json_t *pod)
 int pod_is_ready(const struct object *pod)
 {
 	const char *phase =
-	    json_string_value(json_object_get(json_object_get(pod->json, "status"), "phase"));
+	    json_string_value(json_object_get(json_object_get(object_json(pod), "status"), "phase"));
 	return phase && strcmp(phase, "Running") == 0 &&
-	       wl_condition_is(pod->json, "Ready", "True");
+	       wl_condition_is(object_json(pod), "Ready", "True");
 }
 
 const char *wl_claim_class(const json_t *pvc)
@@ -190,7 +190,7 @@ static int pod_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 		jset_str(obj, "status.qosClass", qos_class(spec));
 		return 0;
 	}
-	json_t *a = mutable_stripped(json_object_get(old->json, "spec"));
+	json_t *a = mutable_stripped(json_object_get(object_json(old), "spec"));
 	json_t *b = mutable_stripped(spec);
 	int same = json_equal(a, b);
 	json_decref(a);
@@ -209,15 +209,15 @@ static int pod_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 
 static void pod_sync(struct cluster *cl, struct object *pod)
 {
-	if (jis_deleting(pod->json))
+	if (jis_deleting(object_json(pod)))
 		return; /* held by a finalizer someone else put there */
-	if (!pod_is_bound(pod->json)) {
+	if (!pod_is_bound(object_json(pod))) {
 		pod_ephemeral_sync(cl, pod);
 		if (!sched_pod(cl, pod))
 			return;
 	}
 	struct object *node = store_get(cluster_store(cl), cluster_kind(cl, "Node"), NULL,
-					jstr(pod->json, "spec.nodeName"));
+					jstr(object_json(pod), "spec.nodeName"));
 	if (!node) {
 		/* The pod garbage collector deletes pods bound to a node that is gone; a
 		 * StatefulSet or ReplicaSet then makes a new one. */
@@ -229,18 +229,18 @@ static void pod_sync(struct cluster *cl, struct object *pod)
 
 static void enqueue_owner(struct cluster *cl, const struct object *pod, const char *kind)
 {
-	const char *uid = wl_controller_uid(pod->json, kind);
+	const char *uid = wl_controller_uid(object_json(pod), kind);
 	json_t *r;
 	size_t i;
 	if (!uid)
 		return;
-	json_array_foreach(jget(pod->json, "metadata.ownerReferences"), i, r)
+	json_array_foreach(jget(object_json(pod), "metadata.ownerReferences"), i, r)
 	{
 		if (!jstr(r, "uid") || strcmp(jstr(r, "uid"), uid) != 0)
 			continue;
 		struct object *o =
 		    store_get(cluster_store(cl), cluster_kind(cl, kind), pod->ns, jstr(r, "name"));
-		if (o && juid(o->json) && strcmp(juid(o->json), uid) == 0)
+		if (o && juid(object_json(o)) && strcmp(juid(object_json(o)), uid) == 0)
 			cluster_enqueue(cl, o);
 	}
 }
@@ -275,21 +275,21 @@ static void wake_waiters(struct cluster *cl, const struct object *gone)
 {
 	size_t n, i, j;
 	json_t *v;
-	int ports = has_host_ports(gone->json);
+	int ports = has_host_ports(object_json(gone));
 	if (!ports) {
 		struct object **wake = NULL;
 		size_t nwake = 0;
-		json_array_foreach(jget(gone->json, "spec.volumes"), j, v)
+		json_array_foreach(jget(object_json(gone), "spec.volumes"), j, v)
 		{
 			char buf[POD_CLAIM_MAX];
-			const char *c = pod_volume_claim(gone->json, v, buf);
+			const char *c = pod_volume_claim(object_json(gone), v, buf);
 			struct object **users;
 			if (!c)
 				continue;
 			n = storage_claim_pods(cl, gone->ns, c, &users);
 			wake = xrealloc(wake, (nwake + n + 1) * sizeof(*wake));
 			for (i = 0; i < n; i++)
-				if (users[i] != gone && !pod_is_attached(users[i]->json))
+				if (users[i] != gone && !pod_is_attached(object_json(users[i])))
 					wake[nwake++] = users[i];
 			free(users);
 		}
@@ -304,19 +304,19 @@ static void wake_waiters(struct cluster *cl, const struct object *gone)
 	struct object *const *pods = store_list(cluster_store(cl), gone->kind, NULL, &n);
 	for (i = 0; i < n; i++) {
 		struct object *p = pods[i];
-		if (p == gone || pod_is_attached(p->json))
+		if (p == gone || pod_is_attached(object_json(p)))
 			continue;
-		if (ports && !pod_is_bound(p->json)) {
+		if (ports && !pod_is_bound(object_json(p))) {
 			cluster_enqueue(cl, p);
 			continue;
 		}
 		if (!p->ns || !gone->ns || strcmp(p->ns, gone->ns) != 0)
 			continue;
-		json_array_foreach(jget(gone->json, "spec.volumes"), j, v)
+		json_array_foreach(jget(object_json(gone), "spec.volumes"), j, v)
 		{
 			char buf[POD_CLAIM_MAX];
-			const char *c = pod_volume_claim(gone->json, v, buf);
-			if (c && pod_uses_claim(p->json, c)) {
+			const char *c = pod_volume_claim(object_json(gone), v, buf);
+			if (c && pod_uses_claim(object_json(p), c)) {
 				cluster_enqueue(cl, p);
 				break;
 			}
@@ -333,10 +333,10 @@ static void pod_watch(struct cluster *cl, struct object *pod, int removed)
 	enqueue_owner(cl, pod, "StatefulSet");
 	enqueue_owner(cl, pod, "ReplicaSet");
 	/* The claims' pvc-protection re-checks whether a scheduled pod still uses them. */
-	json_array_foreach(jget(pod->json, "spec.volumes"), i, v)
+	json_array_foreach(jget(object_json(pod), "spec.volumes"), i, v)
 	{
 		char buf[POD_CLAIM_MAX];
-		const char *c = pod_volume_claim(pod->json, v, buf);
+		const char *c = pod_volume_claim(object_json(pod), v, buf);
 		struct object *pvc =
 		    c && pvck ? store_get(cluster_store(cl), pvck, pod->ns, c) : NULL;
 		if (pvc)

@@ -31,7 +31,7 @@ static int cmp_name(const void *a, const void *b)
 
 static const char *node_of(const struct object *pod)
 {
-	return json_string_value(json_object_get(json_object_get(pod->json, "spec"), "nodeName"));
+	return json_string_value(json_object_get(json_object_get(object_json(pod), "spec"), "nodeName"));
 }
 
 /* The other bound pods that use the claim (new array in *out, caller frees): O(pods
@@ -53,7 +53,7 @@ static int attached_on(const struct object *const *users, size_t k, const char *
 {
 	size_t i;
 	for (i = 0; i < k; i++)
-		if (strcmp(node_of(users[i]), node) == 0 && pod_is_attached(users[i]->json))
+		if (strcmp(node_of(users[i]), node) == 0 && pod_is_attached(object_json(users[i])))
 			return 1;
 	return 0;
 }
@@ -92,14 +92,14 @@ int attach_pod(struct cluster *cl, struct object *pod, const struct object *node
 	struct strbuf msg = STRBUF_INIT;
 	int ok = 1;
 
-	json_array_foreach(jget(pod->json, "spec.volumes"), i, v)
+	json_array_foreach(jget(object_json(pod), "spec.volumes"), i, v)
 	{
 		char buf[POD_CLAIM_MAX];
-		const char *claim = pod_volume_claim(pod->json, v, buf);
+		const char *claim = pod_volume_claim(object_json(pod), v, buf);
 		if (!claim)
 			continue;
 		struct object *pvc = store_get(st, pvck, pod->ns, claim);
-		const char *vn = pvc ? jstr(pvc->json, "spec.volumeName") : NULL;
+		const char *vn = pvc ? jstr(object_json(pvc), "spec.volumeName") : NULL;
 		struct object *pv = vn ? store_get(st, pvk, NULL, vn) : NULL;
 		if (!pvc || !pv || !pvc_is_bound(pvc)) {
 			ok = 0; /* the claim lost its volume: wait (the kubelet's FailedMount) */
@@ -107,7 +107,7 @@ int attach_pod(struct cluster *cl, struct object *pod, const struct object *node
 		}
 		const struct object **users;
 		size_t k = claim_users(cl, pod, claim, &users);
-		if (!multi_attach_allowed(pv->json) &&
+		if (!multi_attach_allowed(object_json(pv)) &&
 		    multi_attach_error(users, k, pv->name, node->name, &msg)) {
 			free(users);
 			ok = 0;
@@ -118,10 +118,10 @@ int attach_pod(struct cluster *cl, struct object *pod, const struct object *node
 		free(users);
 	}
 	if (msg.len) {
-		json_t *c = wl_condition(pod->json, "PodReadyToStartContainers");
+		json_t *c = wl_condition(object_json(pod), "PodReadyToStartContainers");
 		if (!c || !jstr(c, "message") || strcmp(jstr(c, "message"), sb_str(&msg)) != 0)
 			cluster_event(cl, pod, "Warning", "FailedAttachVolume", "%s", sb_str(&msg));
-		wl_set_condition(pod->json, "PodReadyToStartContainers", "False", NULL,
+		wl_set_condition(object_json(pod), "PodReadyToStartContainers", "False", NULL,
 				 sb_str(&msg), cluster_now_ms(cl));
 	}
 	if (ok) {

@@ -69,15 +69,15 @@ void pod_ephemeral_sync(struct cluster *cl, struct object *pod)
 	const struct kind *pvck = cluster_kind(cl, "PersistentVolumeClaim");
 	json_t *v;
 	size_t i;
-	json_array_foreach(jget(pod->json, "spec.volumes"), i, v)
+	json_array_foreach(jget(object_json(pod), "spec.volumes"), i, v)
 	{
 		char buf[POD_CLAIM_MAX];
 		struct cfs_err e = {{0}};
-		const char *claim = pod_volume_claim(pod->json, v, buf);
+		const char *claim = pod_volume_claim(object_json(pod), v, buf);
 		if (!jget(v, "ephemeral") || !claim ||
 		    store_get(cluster_store(cl), pvck, pod->ns, claim))
 			continue; /* not ours to make, or made: the scheduler checks the owner */
-		json_t *c = claim_of(pod->json, claim, jget(v, "ephemeral.volumeClaimTemplate"));
+		json_t *c = claim_of(object_json(pod), claim, jget(v, "ephemeral.volumeClaimTemplate"));
 		wl_add_owner(c, pod, 1);
 		if (!wl_create(cl, pvck, c, &e))
 			cluster_event(cl, pod, "Warning", "FailedBinding",

@@ -24,11 +24,11 @@ static void slot_ip(int idx, size_t h, char *buf, size_t len)
 static void assign_ip(struct cluster *cl, struct object *pod, const struct object *node)
 {
 	char ip[32];
-	if (jstr(pod->json, "status.podIP"))
+	if (jstr(object_json(pod), "status.podIP"))
 		return;
 	slot_ip(node_index(node), wl_node_free_ip_slot(cl, node->name, pod), ip, sizeof(ip));
-	jset_str(pod->json, "status.podIP", ip);
-	jset(pod->json, "status.podIPs", json_pack("[{s:s}]", "ip", ip));
+	jset_str(object_json(pod), "status.podIP", ip);
+	jset(object_json(pod), "status.podIPs", json_pack("[{s:s}]", "ip", ip));
 }
 
 static json_t *status_of(json_t *pod, const char *list, const char *name)
@@ -82,10 +82,10 @@ static int start_containers(struct cluster *cl, struct object *pod, const char *
 	int started = 0;
 
 	/* Init containers run to completion first, once. */
-	json_array_foreach(jget(pod->json, "spec.initContainers"), i, c)
+	json_array_foreach(jget(object_json(pod), "spec.initContainers"), i, c)
 	{
 		const char *name = jstr_or(c, "name", "");
-		json_t *st = status_of(pod->json, "status.initContainerStatuses", name);
+		json_t *st = status_of(object_json(pod), "status.initContainerStatuses", name);
 		if (st && jget(st, "state.terminated"))
 			continue;
 		pull_events(cl, pod, c);
@@ -100,19 +100,19 @@ static int start_containers(struct cluster *cl, struct object *pod, const char *
 			json_object_update(st, ns);
 			json_decref(ns);
 		} else {
-			json_t *list = jget(pod->json, "status.initContainerStatuses");
+			json_t *list = jget(object_json(pod), "status.initContainerStatuses");
 			if (!json_is_array(list)) {
 				list = json_array();
-				jset(pod->json, "status.initContainerStatuses", list);
+				jset(object_json(pod), "status.initContainerStatuses", list);
 			}
 			json_array_append_new(list, ns);
 		}
 		started = 1;
 	}
-	json_array_foreach(jget(pod->json, "spec.containers"), i, c)
+	json_array_foreach(jget(object_json(pod), "spec.containers"), i, c)
 	{
 		const char *name = jstr_or(c, "name", ""), *img = jstr_or(c, "image", "");
-		json_t *st = status_of(pod->json, "status.containerStatuses", name);
+		json_t *st = status_of(object_json(pod), "status.containerStatuses", name);
 		int64_t restarts = 0;
 		if (st && jget(st, "state.running") && strcmp(jstr_or(st, "image", ""), img) == 0)
 			continue;
@@ -134,10 +134,10 @@ static int start_containers(struct cluster *cl, struct object *pod, const char *
 			json_object_update(st, ns);
 			json_decref(ns);
 		} else {
-			json_t *list = jget(pod->json, "status.containerStatuses");
+			json_t *list = jget(object_json(pod), "status.containerStatuses");
 			if (!json_is_array(list)) {
 				list = json_array();
-				jset(pod->json, "status.containerStatuses", list);
+				jset(object_json(pod), "status.containerStatuses", list);
 			}
 			json_array_append_new(list, ns);
 		}
@@ -209,46 +209,46 @@ static void set_host(struct cluster *cl, json_t *pod, const struct object *node)
 
 void kubelet_sync(struct cluster *cl, struct object *pod, struct object *node)
 {
-	json_t *before = json_deep_copy(pod->json);
+	json_t *before = json_deep_copy(object_json(pod));
 	int64_t now = cluster_now_ms(cl);
 	int node_ready = node_is_ready(node);
 	char when[40];
 
-	if (!node_ready && !pod_is_attached(pod->json))
+	if (!node_ready && !pod_is_attached(object_json(pod)))
 		goto out; /* the node's kubelet is down: nothing starts there */
-	if (!jstr(node->json, "spec.podCIDR"))
+	if (!jstr(object_json(node), "spec.podCIDR"))
 		goto out; /* not initialised yet: its sync wakes the pod */
-	set_host(cl, pod->json, node);
-	if (!pod_is_attached(pod->json)) {
+	set_host(cl, object_json(pod), node);
+	if (!pod_is_attached(object_json(pod))) {
 		if (!attach_pod(cl, pod, node)) {
-			not_ready_conditions(cl, pod->json);
-			if (!jget(pod->json, "status.containerStatuses")) {
-				waiting_statuses(pod->json, "spec.initContainers",
+			not_ready_conditions(cl, object_json(pod));
+			if (!jget(object_json(pod), "status.containerStatuses")) {
+				waiting_statuses(object_json(pod), "spec.initContainers",
 						 "status.initContainerStatuses", "PodInitializing");
-				waiting_statuses(pod->json, "spec.containers",
+				waiting_statuses(object_json(pod), "spec.containers",
 						 "status.containerStatuses", "ContainerCreating");
 			}
 			goto out;
 		}
-		wl_set_condition(pod->json, "PodReadyToStartContainers", "True", NULL, NULL, now);
+		wl_set_condition(object_json(pod), "PodReadyToStartContainers", "True", NULL, NULL, now);
 		assign_ip(cl, pod, node);
 	}
-	if (!containers_current(pod->json)) {
+	if (!containers_current(object_json(pod))) {
 		int64_t delay = cluster_options(cl)->pod_start_delay_ms;
 		if (!node_ready)
 			goto readiness;
-		if (delay > 0 && strcmp(jstr_or(pod->json, "status.phase", ""), "Running") != 0) {
+		if (delay > 0 && strcmp(jstr_or(object_json(pod), "status.phase", ""), "Running") != 0) {
 			if (pod->ready_at_ms == 0) {
 				pod->ready_at_ms = now + delay;
 				cluster_enqueue_after(cl, pod, delay);
 			}
 			if (now < pod->ready_at_ms) {
-				not_ready_conditions(cl, pod->json);
-				if (!jget(pod->json, "status.containerStatuses")) {
-					waiting_statuses(pod->json, "spec.initContainers",
+				not_ready_conditions(cl, object_json(pod));
+				if (!jget(object_json(pod), "status.containerStatuses")) {
+					waiting_statuses(object_json(pod), "spec.initContainers",
 							 "status.initContainerStatuses",
 							 "PodInitializing");
-					waiting_statuses(pod->json, "spec.containers",
+					waiting_statuses(object_json(pod), "spec.containers",
 							 "status.containerStatuses",
 							 "ContainerCreating");
 				}
@@ -258,19 +258,19 @@ void kubelet_sync(struct cluster *cl, struct object *pod, struct object *node)
 		pod->ready_at_ms = 0;
 		wl_now(cl, when, sizeof(when));
 		start_containers(cl, pod, when);
-		jset_str(pod->json, "status.phase", "Running");
-		if (json_array_size(jget(pod->json, "spec.initContainers")))
-			wl_set_condition(pod->json, "Initialized", "True", NULL, NULL, now);
+		jset_str(object_json(pod), "status.phase", "Running");
+		if (json_array_size(jget(object_json(pod), "spec.initContainers")))
+			wl_set_condition(object_json(pod), "Initialized", "True", NULL, NULL, now);
 	}
 readiness:
-	if (strcmp(jstr_or(pod->json, "status.phase", ""), "Running") == 0) {
+	if (strcmp(jstr_or(object_json(pod), "status.phase", ""), "Running") == 0) {
 		if (node_ready) {
-			wl_set_condition(pod->json, "Initialized", "True", NULL, NULL, now);
-			wl_set_condition(pod->json, "Ready", "True", NULL, NULL, now);
-			wl_set_condition(pod->json, "ContainersReady", "True", NULL, NULL, now);
-		} else if (wl_condition_is(pod->json, "Ready", "True")) {
+			wl_set_condition(object_json(pod), "Initialized", "True", NULL, NULL, now);
+			wl_set_condition(object_json(pod), "Ready", "True", NULL, NULL, now);
+			wl_set_condition(object_json(pod), "ContainersReady", "True", NULL, NULL, now);
+		} else if (wl_condition_is(object_json(pod), "Ready", "True")) {
 			/* The node lifecycle controller's MarkPodsNotReady. */
-			wl_set_condition(pod->json, "Ready", "False", NULL, NULL, now);
+			wl_set_condition(object_json(pod), "Ready", "False", NULL, NULL, now);
 			cluster_event(cl, pod, "Warning", "NodeNotReady", "Node is not ready");
 		}
 	}

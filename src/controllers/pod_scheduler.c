@@ -88,7 +88,7 @@ static int expr_matches(const json_t *e, const char *value)
 
 static int term_matches(const json_t *term, const struct object *node)
 {
-	json_t *e, *labels = jget(node->json, "metadata.labels");
+	json_t *e, *labels = jget(object_json(node), "metadata.labels");
 	size_t i;
 	int any = 0;
 	json_array_foreach(json_object_get(term, "matchExpressions"), i, e)
@@ -137,7 +137,7 @@ static const char *prefilter(struct sched *s, char *buf, size_t len)
 	const struct kind *pvck = cluster_kind(s->cl, "PersistentVolumeClaim");
 	const struct kind *pvk = cluster_kind(s->cl, "PersistentVolume");
 	const struct kind *sck = cluster_kind(s->cl, "StorageClass");
-	json_t *vols = jget(s->pod->json, "spec.volumes"), *v;
+	json_t *vols = jget(object_json(s->pod), "spec.volumes"), *v;
 	size_t i;
 	int unbound_immediate = 0;
 
@@ -145,7 +145,7 @@ static const char *prefilter(struct sched *s, char *buf, size_t len)
 	json_array_foreach(vols, i, v)
 	{
 		char cb[POD_CLAIM_MAX];
-		const char *name = pod_volume_claim(s->pod->json, v, cb);
+		const char *name = pod_volume_claim(object_json(s->pod), v, cb);
 		if (!name)
 			continue;
 		struct claim_info *ci = &s->claims[s->nclaims++];
@@ -164,19 +164,19 @@ static const char *prefilter(struct sched *s, char *buf, size_t len)
 			snprintf(buf, len, "persistentvolumeclaim \"%s\" not found", name);
 			return buf;
 		}
-		if (ci->ephemeral && !wl_has_owner(ci->pvc->json, juid(s->pod->json))) {
+		if (ci->ephemeral && !wl_has_owner(object_json(ci->pvc), juid(object_json(s->pod)))) {
 			snprintf(buf, len,
 				 "PVC %s/%s was not created for pod %s/%s (pod is not owner)",
 				 s->pod->ns, name, s->pod->ns, s->pod->name);
 			return buf;
 		}
-		if (jis_deleting(ci->pvc->json)) {
+		if (jis_deleting(object_json(ci->pvc))) {
 			snprintf(buf, len, "persistentvolumeclaim \"%s\" is being deleted", name);
 			return buf;
 		}
-		const char *vn = jstr(ci->pvc->json, "spec.volumeName");
+		const char *vn = jstr(object_json(ci->pvc), "spec.volumeName");
 		if (pvc_is_bound(ci->pvc) ||
-		    strcmp(jstr_or(ci->pvc->json, "status.phase", ""), "Lost") == 0) {
+		    strcmp(jstr_or(object_json(ci->pvc), "status.phase", ""), "Lost") == 0) {
 			ci->pv = vn ? store_get(st, pvk, NULL, vn) : NULL;
 			if (!ci->pv) {
 				snprintf(buf, len,
@@ -187,10 +187,10 @@ static const char *prefilter(struct sched *s, char *buf, size_t len)
 			}
 			continue;
 		}
-		const char *cls = wl_claim_class(ci->pvc->json);
+		const char *cls = wl_claim_class(object_json(ci->pvc));
 		ci->sc = cls && *cls ? store_get(st, sck, NULL, cls) : NULL;
 		if (ci->sc && !vn &&
-		    strcmp(jstr_or(ci->sc->json, "volumeBindingMode", ""),
+		    strcmp(jstr_or(object_json(ci->sc), "volumeBindingMode", ""),
 			   "WaitForFirstConsumer") == 0)
 			ci->wffc = 1;
 		else
@@ -227,12 +227,12 @@ static const char *filter_taints(struct sched *s, const struct object *node, cha
 {
 	json_t *t;
 	size_t i;
-	json_array_foreach(jget(node->json, "spec.taints"), i, t)
+	json_array_foreach(jget(object_json(node), "spec.taints"), i, t)
 	{
 		const char *eff = jstr_or(t, "effect", "");
 		if (strcmp(eff, "NoSchedule") != 0 && strcmp(eff, "NoExecute") != 0)
 			continue;
-		if (tolerates(s->pod->json, t))
+		if (tolerates(object_json(s->pod), t))
 			continue;
 		snprintf(buf, len, "node(s) had untolerated taint {%s: %s}", jstr_or(t, "key", ""),
 			 jstr_or(t, "value", ""));
@@ -243,8 +243,8 @@ static const char *filter_taints(struct sched *s, const struct object *node, cha
 
 static int affinity_matches(struct sched *s, const struct object *node)
 {
-	json_t *sel = jget(s->pod->json, "spec.nodeSelector"), *v;
-	json_t *labels = jget(node->json, "metadata.labels");
+	json_t *sel = jget(object_json(s->pod), "spec.nodeSelector"), *v;
+	json_t *labels = jget(object_json(node), "metadata.labels");
 	const char *k;
 	json_object_foreach(sel, k, v)
 	{
@@ -253,7 +253,7 @@ static int affinity_matches(struct sched *s, const struct object *node)
 			return 0;
 	}
 	json_t *req =
-	    jget(s->pod->json,
+	    jget(object_json(s->pod),
 		 "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution");
 	if (req && !terms_match(json_object_get(req, "nodeSelectorTerms"), node))
 		return 0;
@@ -301,9 +301,9 @@ static int filter_ports(struct sched *s, const struct object *node)
 	struct wl_pod *const *on = wl_node_pods(s->cl, node->name, &n);
 	for (i = 0; i < n; i++) {
 		const struct object *p = on[i]->obj;
-		if (p == s->pod || jis_deleting(p->json))
+		if (p == s->pod || jis_deleting(object_json(p)))
 			continue;
-		if (ports_conflict(s->pod->json, p->json))
+		if (ports_conflict(object_json(s->pod), object_json(p)))
 			return 0;
 	}
 	return 1;
@@ -317,11 +317,11 @@ static int rwop_conflict(struct sched *s)
 	int found = 0;
 	for (c = 0; c < s->nclaims && !found; c++) {
 		struct object **users;
-		if (!has_mode(s->claims[c].pvc->json, "spec.accessModes", "ReadWriteOncePod"))
+		if (!has_mode(object_json(s->claims[c].pvc), "spec.accessModes", "ReadWriteOncePod"))
 			continue;
 		n = storage_claim_pods(s->cl, s->pod->ns, s->claims[c].name, &users);
 		for (i = 0; i < n && !found; i++)
-			if (users[i] != s->pod && jstr(users[i]->json, "spec.nodeName"))
+			if (users[i] != s->pod && jstr(object_json(users[i]), "spec.nodeName"))
 				found = 1;
 		free(users);
 	}
@@ -341,7 +341,7 @@ static int64_t quantity_bytes(const char *s)
 static int64_t static_pv_fits(const struct claim_info *ci, const json_t *pv,
 			      const struct object *node, int64_t want, const char *cls)
 {
-	const json_t *claim = ci->pvc->json;
+	const json_t *claim = object_json(ci->pvc);
 	const char *ref_ns = jstr(pv, "spec.claimRef.namespace");
 	const char *ref_name = jstr(pv, "spec.claimRef.name");
 	json_t *mode;
@@ -389,7 +389,7 @@ struct pv_search {
 
 static void pv_consider(struct pv_search *ps, struct object *pv, int64_t have)
 {
-	size_t nm = json_array_size(jget(pv->json, "spec.accessModes"));
+	size_t nm = json_array_size(jget(object_json(pv), "spec.accessModes"));
 	size_t pos = store_list_pos(pv, 1);
 	if (!ps->best || have < ps->best_size ||
 	    (have == ps->best_size &&
@@ -408,7 +408,7 @@ static int pv_walk_fn(struct pv_entry *pe, void *ctx)
 	struct pv_search *ps = ctx;
 	if (ps->group_size >= 0 && pe->bytes > ps->group_size)
 		return 1;
-	int64_t have = static_pv_fits(ps->ci, pe->obj->json, ps->node, ps->want, ps->cls);
+	int64_t have = static_pv_fits(ps->ci, object_json(pe->obj), ps->node, ps->want, ps->cls);
 	if (have < 0)
 		return 0;
 	if (ps->group_size < 0)
@@ -425,7 +425,7 @@ static int pv_walk_fn(struct pv_entry *pe, void *ctx)
 static struct object *find_static_pv(struct sched *s, const struct claim_info *ci,
 				     const struct object *node)
 {
-	const json_t *claim = ci->pvc->json;
+	const json_t *claim = object_json(ci->pvc);
 	struct pv_search ps = {ci,
 			       node,
 			       quantity_bytes(jstr(claim, "spec.resources.requests.storage")),
@@ -440,7 +440,7 @@ static struct object *find_static_pv(struct sched *s, const struct claim_info *c
 	struct pv_entry *pe;
 
 	for (pe = storage_refs(s->cl, ci->pvc->ns, ci->pvc->name); pe; pe = pe->ref_next) {
-		int64_t have = static_pv_fits(ci, pe->obj->json, node, ps.want, ps.cls);
+		int64_t have = static_pv_fits(ci, object_json(pe->obj), node, ps.want, ps.cls);
 		if (have >= 0)
 			pv_consider(&ps, pe->obj, have);
 	}
@@ -455,8 +455,8 @@ static struct object *find_static_pv(struct sched *s, const struct claim_info *c
 
 static int can_provision(const struct claim_info *ci, const struct object *node)
 {
-	const char *prov = jstr(ci->sc->json, "provisioner");
-	json_t *topo = jget(ci->sc->json, "allowedTopologies"), *t, *e;
+	const char *prov = jstr(object_json(ci->sc), "provisioner");
+	json_t *topo = jget(object_json(ci->sc), "allowedTopologies"), *t, *e;
 	size_t i, j;
 	if (!prov || !*prov || strcmp(prov, "kubernetes.io/no-provisioner") == 0)
 		return 0;
@@ -468,7 +468,7 @@ static int can_provision(const struct claim_info *ci, const struct object *node)
 		int ok = 1;
 		json_array_foreach(json_object_get(t, "matchLabelExpressions"), j, e)
 		{
-			const char *have = jlabel(node->json, jstr_or(e, "key", ""));
+			const char *have = jlabel(object_json(node), jstr_or(e, "key", ""));
 			if (!have || !jarray_has_str(e, "values", have))
 				ok = 0;
 		}
@@ -485,14 +485,14 @@ static const char *filter_volumes(struct sched *s, const struct object *node)
 		struct claim_info *ci = &s->claims[c];
 		if (ci->pv) {
 			if (!terms_match(
-				jget(ci->pv->json, "spec.nodeAffinity.required.nodeSelectorTerms"),
+				jget(object_json(ci->pv), "spec.nodeAffinity.required.nodeSelectorTerms"),
 				node))
 				return REASON_VOL_AFFINITY;
 			continue;
 		}
 		if (!ci->wffc)
 			continue;
-		const char *sel = jannotation(ci->pvc->json, ANN_SELECTED_NODE);
+		const char *sel = jannotation(object_json(ci->pvc), ANN_SELECTED_NODE);
 		if (sel) {
 			if (strcmp(sel, node->name) != 0)
 				return REASON_BIND_CONFLICT;
@@ -515,8 +515,8 @@ static int filter_zone(struct sched *s, const struct object *node)
 		if (!s->claims[c].pv)
 			continue;
 		for (k = 0; k < 4; k++) {
-			const char *want = jlabel(s->claims[c].pv->json, keys[k]);
-			const char *have = jlabel(node->json, keys[k]);
+			const char *want = jlabel(object_json(s->claims[c].pv), keys[k]);
+			const char *have = jlabel(object_json(node), keys[k]);
 			if (!want)
 				continue;
 			if (!have)
@@ -544,13 +544,13 @@ static int filter_zone(struct sched *s, const struct object *node)
 static const char *filter_node(struct sched *s, const struct object *node, int rwop, char *buf,
 			       size_t len, int *unresolvable)
 {
-	const char *want = jstr(s->pod->json, "spec.nodeName");
+	const char *want = jstr(object_json(s->pod), "spec.nodeName");
 	const char *r;
 	*unresolvable = 1;
-	if (jbool(node->json, "spec.unschedulable", 0)) {
+	if (jbool(object_json(node), "spec.unschedulable", 0)) {
 		json_t *taint =
 		    json_pack("{s:s,s:s}", "key", TAINT_UNSCHEDULABLE, "effect", "NoSchedule");
-		int ok = tolerates(s->pod->json, taint);
+		int ok = tolerates(object_json(s->pod), taint);
 		json_decref(taint);
 		if (!ok)
 			return REASON_UNSCHEDULABLE;
@@ -635,13 +635,13 @@ static void hist_render(struct histogram *h, struct strbuf *out)
 
 static void report_unschedulable(struct sched *s, const char *msg)
 {
-	json_t *before = json_deep_copy(s->pod->json);
-	json_t *c = wl_condition(s->pod->json, "PodScheduled");
+	json_t *before = json_deep_copy(object_json(s->pod));
+	json_t *c = wl_condition(object_json(s->pod), "PodScheduled");
 	int same = c && jstr(c, "message") && strcmp(jstr(c, "message"), msg) == 0 &&
-		   wl_condition_is(s->pod->json, "PodScheduled", "False");
-	wl_set_condition(s->pod->json, "PodScheduled", "False", "Unschedulable", msg,
+		   wl_condition_is(object_json(s->pod), "PodScheduled", "False");
+	wl_set_condition(object_json(s->pod), "PodScheduled", "False", "Unschedulable", msg,
 			 cluster_now_ms(s->cl));
-	jset_str(s->pod->json, "status.phase", "Pending");
+	jset_str(object_json(s->pod), "status.phase", "Pending");
 	if (!same)
 		cluster_event(s->cl, s->pod, "Warning", "FailedScheduling", "%s", msg);
 	wl_commit(s->cl, s->pod, before);
@@ -666,21 +666,21 @@ static int prebind_claims(struct sched *s, const struct object *node)
 	int changed = 0;
 	for (c = 0; c < s->nclaims; c++) {
 		struct claim_info *ci = &s->claims[c];
-		if (!ci->wffc || jannotation(ci->pvc->json, ANN_SELECTED_NODE))
+		if (!ci->wffc || jannotation(object_json(ci->pvc), ANN_SELECTED_NODE))
 			continue;
 		struct object *pv = find_static_pv(s, ci, node);
 		if (pv) {
-			if (jstr(pv->json, "spec.claimRef.name"))
+			if (jstr(object_json(pv), "spec.claimRef.name"))
 				continue; /* already reserved for this claim */
-			jset(pv->json, "spec.claimRef",
+			jset(object_json(pv), "spec.claimRef",
 			     json_pack("{s:s,s:s,s:s,s:s,s:s}", "apiVersion", "v1", "kind",
 				       "PersistentVolumeClaim", "namespace", ci->pvc->ns, "name",
 				       ci->pvc->name, "uid",
-				       jstr_or(ci->pvc->json, "metadata.uid", "")));
-			jset_annotation(pv->json, "pv.kubernetes.io/bound-by-controller", "yes");
+				       jstr_or(object_json(ci->pvc), "metadata.uid", "")));
+			jset_annotation(object_json(pv), "pv.kubernetes.io/bound-by-controller", "yes");
 			cluster_update(s->cl, pv);
 		} else {
-			jset_annotation(ci->pvc->json, ANN_SELECTED_NODE, node->name);
+			jset_annotation(object_json(ci->pvc), ANN_SELECTED_NODE, node->name);
 			cluster_update(s->cl, ci->pvc);
 		}
 		changed = 1;
@@ -699,13 +699,13 @@ static int all_claims_bound(struct sched *s)
 
 static void bind_pod(struct sched *s, const struct object *node)
 {
-	json_t *before = json_deep_copy(s->pod->json);
+	json_t *before = json_deep_copy(object_json(s->pod));
 	char when[40];
-	jset_str(s->pod->json, "spec.nodeName", node->name);
-	wl_set_condition(s->pod->json, "PodScheduled", "True", NULL, NULL, cluster_now_ms(s->cl));
-	if (!jstr(s->pod->json, "status.startTime")) {
+	jset_str(object_json(s->pod), "spec.nodeName", node->name);
+	wl_set_condition(object_json(s->pod), "PodScheduled", "True", NULL, NULL, cluster_now_ms(s->cl));
+	if (!jstr(object_json(s->pod), "status.startTime")) {
 		wl_now(s->cl, when, sizeof(when));
-		jset_str(s->pod->json, "status.startTime", when);
+		jset_str(object_json(s->pod), "status.startTime", when);
 	}
 	cluster_event(s->cl, s->pod, "Normal", "Scheduled", "Successfully assigned %s/%s to %s",
 		      s->pod->ns, s->pod->name, node->name);
@@ -747,7 +747,7 @@ int sched_pod(struct cluster *cl, struct object *pod)
 		goto out;
 	}
 	count_pods(&s);
-	s.host_ports = ports_conflict(pod->json, pod->json);
+	s.host_ports = ports_conflict(object_json(pod), object_json(pod));
 	int rwop = rwop_conflict(&s);
 	struct histogram fail = {0}, preempt = {0};
 	struct object *best = NULL;

@@ -71,7 +71,7 @@ static void no_space(const struct prov *p, struct sclass *cls, int64_t need)
 /* The zone of the selected node, as the PV's nodeAffinity (its hostname without one). */
 static json_t *node_affinity(const struct object *node)
 {
-	const char *zone = jlabel(node->json, LABEL_ZONE);
+	const char *zone = jlabel(object_json(node), LABEL_ZONE);
 	const char *key = zone ? LABEL_ZONE : LABEL_HOSTNAME;
 	const char *val = zone ? zone : node->name;
 	return json_pack("{s:{s:[{s:[{s:s,s:s,s:[s]}]}]}}", "required", "nodeSelectorTerms",
@@ -97,7 +97,7 @@ static void str_put(json_t *o, const char *key, const char *s)
 static struct object *create_pv(const struct prov *p, const char *name, const struct object *node,
 				struct cfs_err *err)
 {
-	const json_t *cj = p->pvc->json, *sj = p->sc->json;
+	const json_t *cj = object_json(p->pvc), *sj = object_json(p->sc);
 	const char *policy = jstr_or(sj, "reclaimPolicy", "Delete");
 	const char *uid = jstr_or(cj, "metadata.uid", name);
 	int block = storage_is_block(cj);
@@ -169,7 +169,7 @@ static int has_selector(const json_t *j)
 void provision_claim(struct cluster *cl, struct object *pvc, const char *scname)
 {
 	struct prov p = {cl, pvc, storage_pvc(cl, pvc), NULL, scname, "", 0};
-	json_t *j = pvc->json;
+	json_t *j = object_json(pvc);
 	struct object *node = NULL;
 	struct cfs_err e;
 	char name[128];
@@ -183,7 +183,7 @@ void provision_claim(struct cluster *cl, struct object *pvc, const char *scname)
 				   "storageclass.storage.k8s.io \"%s\" not found", scname);
 		return;
 	}
-	p.provisioner = jstr_or(p.sc->json, "provisioner", "");
+	p.provisioner = jstr_or(object_json(p.sc), "provisioner", "");
 	p.in_tree = strncmp(p.provisioner, "kubernetes.io/", 14) == 0;
 	if (strcmp(p.provisioner, NO_PROVISIONER) == 0) {
 		storage_event_once(cl, pvc, &p.ce->memo, "Warning", "ProvisioningFailed",
@@ -205,7 +205,7 @@ void provision_claim(struct cluster *cl, struct object *pvc, const char *scname)
 		return;
 	}
 	changed = set_provisioner(j, p.provisioner);
-	if (strcmp(jstr_or(p.sc->json, "volumeBindingMode", ""), "WaitForFirstConsumer") == 0) {
+	if (strcmp(jstr_or(object_json(p.sc), "volumeBindingMode", ""), "WaitForFirstConsumer") == 0) {
 		const char *sel = jannotation(j, ANN_SELECTED_NODE);
 		node =
 		    sel ? store_get(cluster_store(cl), cluster_kind(cl, "Node"), NULL, sel) : NULL;
@@ -283,14 +283,14 @@ void provision_drain(struct cluster *cl, struct sclass *cls)
 	struct object *sc =
 	    store_get(cluster_store(cl), cluster_kind(cl, "StorageClass"), NULL, cls->name);
 	int wffc =
-	    sc && strcmp(jstr_or(sc->json, "volumeBindingMode", ""), "WaitForFirstConsumer") == 0;
+	    sc && strcmp(jstr_or(object_json(sc), "volumeBindingMode", ""), "WaitForFirstConsumer") == 0;
 	*draining = 1;
 	n = storage_pending_ids(cls, &ids);
 	for (i = 0; i < n; i++) {
 		struct pvc_entry *ce = storage_pvc_by_id(cl, ids[i]);
 		if (!ce || !ce->in_pending)
 			continue;
-		const json_t *j = ce->obj->json;
+		const json_t *j = object_json(ce->obj);
 		int64_t need = ce->request;
 		if (strcmp(jstr_or(j, "status.phase", ""), "Bound") == 0) {
 			struct object *pv =

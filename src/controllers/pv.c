@@ -99,7 +99,7 @@ static int check_capacity(const struct manifest *m, const json_t *doc, json_t *o
 static int check_update(const struct manifest *m, const json_t *doc, json_t *obj,
 			const struct object *old, struct cfs_err *err)
 {
-	json_t *ospec = jget(old->json, "spec"), *nspec = jget(obj, "spec");
+	json_t *ospec = jget(object_json(old), "spec"), *nspec = jget(obj, "spec");
 	json_t *a = source_of(ospec), *b = source_of(nspec);
 	int same = json_equal(a, b);
 	json_decref(a);
@@ -108,11 +108,11 @@ static int check_update(const struct manifest *m, const json_t *doc, json_t *obj
 		return manifest_errorf(m, storage_at(m, doc, "spec"), err, -EPERM,
 				       "spec.persistentvolumesource: Forbidden: "
 				       "spec.persistentvolumesource is immutable after creation");
-	if (storage_is_block(old->json) != storage_is_block(obj))
+	if (storage_is_block(object_json(old)) != storage_is_block(obj))
 		return manifest_errorf(m, storage_at(m, doc, "spec.volumeMode"), err, -EINVAL,
 				       "spec.volumeMode: Invalid value: \"%s\": field is immutable",
 				       jstr_or(obj, "spec.volumeMode", "Filesystem"));
-	json_t *oa = jget(old->json, "spec.nodeAffinity");
+	json_t *oa = jget(object_json(old), "spec.nodeAffinity");
 	if (oa && !json_equal(oa, jget(obj, "spec.nodeAffinity")))
 		return manifest_errorf(m, storage_at(m, doc, "spec.nodeAffinity"), err, -EINVAL,
 				       "spec.nodeAffinity: Invalid value: field is immutable");
@@ -198,13 +198,13 @@ static void wake_pending(struct cluster *cl, struct pv_entry *pe)
 	if (pe->cls->exists) {
 		sc = store_get(cluster_store(cl), cluster_kind(cl, "StorageClass"), NULL,
 			       pe->cls->name);
-		wffc = sc && strcmp(jstr_or(sc->json, "volumeBindingMode", ""),
+		wffc = sc && strcmp(jstr_or(object_json(sc), "volumeBindingMode", ""),
 				    "WaitForFirstConsumer") == 0;
 	}
 	n = storage_pending_ids(pe->cls, &ids);
 	for (i = 0; i < n; i++) {
 		struct pvc_entry *ce = storage_pvc_by_id(cl, ids[i]);
-		const json_t *j = ce ? ce->obj->json : NULL;
+		const json_t *j = ce ? object_json(ce->obj) : NULL;
 		if (!ce || jstr(j, "spec.volumeName") || ce->request > pe->bytes ||
 		    storage_is_block(j) != pe->block)
 			continue;
@@ -224,8 +224,8 @@ static void pv_watch(struct cluster *cl, struct object *pv, int removed)
 	struct store *s = cluster_store(cl);
 	struct pvc_entry *w;
 	storage_flush_dirty(cl);
-	const char *rns = jstr(pv->json, "spec.claimRef.namespace");
-	const char *rname = jstr(pv->json, "spec.claimRef.name");
+	const char *rns = jstr(object_json(pv), "spec.claimRef.namespace");
+	const char *rname = jstr(object_json(pv), "spec.claimRef.name");
 	struct object *claim = rname && rns ? store_get(s, pvck, rns, rname) : NULL;
 	if (removed) {
 		cluster_enqueue(cl, claim);

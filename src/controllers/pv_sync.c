@@ -18,7 +18,7 @@
  * namespace and name but loses the uid, so the PV is reserved for that claim again. */
 static void unbind(struct cluster *cl, struct object *pv)
 {
-	json_t *j = pv->json;
+	json_t *j = object_json(pv);
 	if (jannotation(j, ANN_BOUND_BY_CONTROLLER)) {
 		jdel(j, "spec.claimRef");
 		jset_annotation(j, ANN_BOUND_BY_CONTROLLER, NULL);
@@ -41,7 +41,7 @@ static size_t claim_users(struct cluster *cl, const char *ns, const char *claim,
 	size_t n = storage_claim_pods(cl, ns, claim, &pods), i, k = 0;
 	const char **names = xcalloc(n + 1, sizeof(*names));
 	for (i = 0; i < n; i++) {
-		const char *phase = jstr_or(pods[i]->json, "status.phase", "");
+		const char *phase = jstr_or(object_json(pods[i]), "status.phase", "");
 		if (strcmp(phase, "Succeeded") != 0 && strcmp(phase, "Failed") != 0)
 			names[k++] = pods[i]->name;
 	}
@@ -55,7 +55,7 @@ static size_t claim_users(struct cluster *cl, const char *ns, const char *claim,
 
 static void recycle(struct cluster *cl, struct object *pv, struct pv_entry *pe)
 {
-	json_t *j = pv->json;
+	json_t *j = object_json(pv);
 	struct strbuf users = STRBUF_INIT;
 	if (!jget(j, "spec.nfs") && !jget(j, "spec.hostPath")) {
 		const char *msg = "No recycler plugin found for the volume!";
@@ -100,7 +100,7 @@ static int delete_data(struct cluster *cl, struct object *pv)
 	struct cfs_err e = {{0}};
 	int rc = vs ? volumes_reclaim(vs, pv->name, VOLUME_DELETE, &e) : 0;
 	if (rc < 0) {
-		if (storage_set_phase(cl, pv->json, "Failed", e.msg))
+		if (storage_set_phase(cl, object_json(pv), "Failed", e.msg))
 			cluster_update(cl, pv);
 		storage_event_once(cl, pv, pe ? &pe->memo : NULL, "Warning", "VolumeFailedDelete",
 				   "%s", e.msg);
@@ -114,11 +114,11 @@ static int delete_volume(struct cluster *cl, struct object *pv)
 {
 	if (delete_data(cl, pv) < 0)
 		return 0;
-	int had = jremove_finalizer(pv->json, FIN_EXTERNAL_PROVISIONER);
-	had |= jremove_finalizer(pv->json, FIN_PV_CONTROLLER);
+	int had = jremove_finalizer(object_json(pv), FIN_EXTERNAL_PROVISIONER);
+	had |= jremove_finalizer(object_json(pv), FIN_PV_CONTROLLER);
 	if (had)
 		cluster_update(cl, pv);
-	if (json_array_size(jget(pv->json, "metadata.finalizers")) == 0) {
+	if (json_array_size(jget(object_json(pv), "metadata.finalizers")) == 0) {
 		cluster_request_delete(cl, pv);
 		return 1;
 	}
@@ -129,7 +129,7 @@ static int delete_volume(struct cluster *cl, struct object *pv)
 /* The claim is gone (1.7). Returns 1 when pv was removed. */
 static int reclaim(struct cluster *cl, struct object *pv, struct pv_entry *pe)
 {
-	const char *policy = jstr_or(pv->json, "spec.persistentVolumeReclaimPolicy", "Retain");
+	const char *policy = jstr_or(object_json(pv), "spec.persistentVolumeReclaimPolicy", "Retain");
 	if (strcmp(policy, "Retain") == 0) {
 		/* The external provisioner drops its finalizer when the policy is Retain. */
 		return cluster_remove_finalizer(cl, pv, FIN_EXTERNAL_PROVISIONER);
@@ -141,7 +141,7 @@ static int reclaim(struct cluster *cl, struct object *pv, struct pv_entry *pe)
 		return 0;
 	}
 	const char *msg = "Volume has unrecognized PersistentVolumeReclaimPolicy";
-	if (storage_set_phase(cl, pv->json, "Failed", msg))
+	if (storage_set_phase(cl, object_json(pv), "Failed", msg))
 		cluster_update(cl, pv);
 	storage_event_once(cl, pv, &pe->memo, "Warning", "VolumeUnknownReclaimPolicy", "%s", msg);
 	return 0;
@@ -151,10 +151,10 @@ static int reclaim(struct cluster *cl, struct object *pv, struct pv_entry *pe)
  * the asset of a provisioned one first (its reclaim finalizer). */
 static void protect(struct cluster *cl, struct object *pv)
 {
-	if (!jis_deleting(pv->json) || strcmp(jstr_or(pv->json, "status.phase", ""), "Bound") == 0)
+	if (!jis_deleting(object_json(pv)) || strcmp(jstr_or(object_json(pv), "status.phase", ""), "Bound") == 0)
 		return;
 	/* A deleted Delete PV takes its asset along; Retain and Recycle leave it in place. */
-	if (strcmp(jstr_or(pv->json, "spec.persistentVolumeReclaimPolicy", ""), "Delete") == 0 &&
+	if (strcmp(jstr_or(object_json(pv), "spec.persistentVolumeReclaimPolicy", ""), "Delete") == 0 &&
 	    delete_data(cl, pv) < 0)
 		return;
 	if (cluster_remove_finalizer(cl, pv, FIN_EXTERNAL_PROVISIONER))
@@ -168,7 +168,7 @@ static void protect(struct cluster *cl, struct object *pv)
 static void claim_unbound(struct cluster *cl, struct object *pv, struct pv_entry *pe,
 			  struct object *claim)
 {
-	if (storage_is_block(pv->json) != storage_is_block(claim->json)) {
+	if (storage_is_block(object_json(pv)) != storage_is_block(object_json(claim))) {
 		struct pvc_entry *ce = storage_pvc(cl, claim);
 		storage_event_once(
 		    cl, pv, &pe->memo, "Warning", "VolumeMismatch",
@@ -188,7 +188,7 @@ static void claim_unbound(struct cluster *cl, struct object *pv, struct pv_entry
 void pv_sync(struct cluster *cl, struct object *pv)
 {
 	struct pv_entry *pe = storage_pv(cl, pv);
-	json_t *j = pv->json;
+	json_t *j = object_json(pv);
 	const char *uid = jstr(j, "spec.claimRef.uid");
 	const char *phase = jstr_or(j, "status.phase", "");
 
@@ -204,9 +204,9 @@ void pv_sync(struct cluster *cl, struct object *pv)
 	struct object *claim =
 	    store_get(cluster_store(cl), cluster_kind(cl, "PersistentVolumeClaim"),
 		      jstr(j, "spec.claimRef.namespace"), jstr_or(j, "spec.claimRef.name", ""));
-	if (claim && strcmp(jstr_or(claim->json, "metadata.uid", ""), uid) != 0)
+	if (claim && strcmp(jstr_or(object_json(claim), "metadata.uid", ""), uid) != 0)
 		claim = NULL; /* a new claim with the same name: the old one is gone */
-	const char *vn = claim ? jstr(claim->json, "spec.volumeName") : NULL;
+	const char *vn = claim ? jstr(object_json(claim), "spec.volumeName") : NULL;
 	if (!claim) {
 		if (strcmp(phase, "Released") != 0 && strcmp(phase, "Failed") != 0 &&
 		    storage_set_phase(cl, j, "Released", NULL))

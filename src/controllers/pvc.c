@@ -15,8 +15,8 @@ static const char *const pvc_finalizers[] = {FIN_PVC_PROTECTION, NULL};
 
 int pvc_is_bound(const struct object *pvc)
 {
-	const char *phase = jstr(pvc->json, "status.phase");
-	const char *vn = jstr(pvc->json, "spec.volumeName");
+	const char *phase = jstr(object_json(pvc), "status.phase");
+	const char *vn = jstr(object_json(pvc), "spec.volumeName");
 	return phase && strcmp(phase, "Bound") == 0 && vn && *vn;
 }
 
@@ -103,7 +103,7 @@ static void default_class(struct cluster *cl, json_t *obj)
 		 * class, not the default one that would never match it. */
 		struct object *pv =
 		    store_get(cluster_store(cl), cluster_kind(cl, "PersistentVolume"), NULL, vn);
-		const char *c = pv ? storage_class_of(pv->json) : NULL;
+		const char *c = pv ? storage_class_of(object_json(pv)) : NULL;
 		if (c && *c)
 			jset_str(obj, "spec.storageClassName", c);
 		return;
@@ -123,7 +123,7 @@ static int check_update(struct cluster *cl, const struct manifest *m, const json
 			json_t *obj, const struct object *old, int64_t new_bytes,
 			struct cfs_err *err)
 {
-	const json_t *oj = old->json;
+	const json_t *oj = object_json(old);
 	const char *ob = jannotation(oj, ANN_BETA_CLASS), *nb = jannotation(obj, ANN_BETA_CLASS);
 	int bound = strcmp(jstr_or(oj, "status.phase", ""), "Bound") == 0;
 	int64_t old_bytes = storage_bytes(jstr(oj, "spec.resources.requests.storage"));
@@ -275,7 +275,7 @@ static void pvc_watch(struct cluster *cl, struct object *pvc, int removed)
 	/* The volumes that name the claim: Released, bound, unbound. */
 	for (pe = storage_refs(cl, pvc->ns, pvc->name); pe; pe = pe->ref_next)
 		cluster_enqueue(cl, pe->obj);
-	const char *vn = jstr(pvc->json, "spec.volumeName");
+	const char *vn = jstr(object_json(pvc), "spec.volumeName");
 	if (vn)
 		cluster_enqueue(cl, store_get(cluster_store(cl),
 					      cluster_kind(cl, "PersistentVolume"), NULL, vn));

@@ -22,7 +22,7 @@ struct match {
 static int selector_fits(struct pv_entry *pe, void *ctx)
 {
 	struct match *m = ctx;
-	if (!jselector_matches(m->selector, jget(pe->obj->json, "metadata.labels")))
+	if (!jselector_matches(m->selector, jget(object_json(pe->obj), "metadata.labels")))
 		return 0;
 	m->found = pe;
 	return 1;
@@ -30,7 +30,7 @@ static int selector_fits(struct pv_entry *pe, void *ctx)
 
 struct object *binder_find_volume(struct cluster *cl, const struct object *pvc, int delay)
 {
-	const json_t *j = pvc->json;
+	const json_t *j = object_json(pvc);
 	unsigned want = storage_modes(jget(j, "spec.accessModes"));
 	struct pvc_entry *ce = storage_pvc(cl, pvc);
 	int64_t req = ce ? ce->request : storage_bytes(jstr(j, "spec.resources.requests.storage"));
@@ -52,7 +52,7 @@ struct object *binder_find_volume(struct cluster *cl, const struct object *pvc, 
 		/* A volume pre-bound to this claim wins within its group. */
 		for (pe = refs; pe; pe = pe->ref_next)
 			if (pe->modes == modes && pe->bytes >= req && pe->block == block &&
-			    !jis_deleting(pe->obj->json) && storage_pv_bound_to(pe->obj->json, pvc))
+			    !jis_deleting(object_json(pe->obj)) && storage_pv_bound_to(object_json(pe->obj), pvc))
 				return pe->obj;
 		if (delay || !cls)
 			continue; /* the scheduler binds delayed claims */
@@ -64,7 +64,7 @@ struct object *binder_find_volume(struct cluster *cl, const struct object *pvc, 
 
 void storage_bind(struct cluster *cl, struct object *pv, struct object *pvc)
 {
-	json_t *pj = pv->json, *cj = pvc->json;
+	json_t *pj = object_json(pv), *cj = object_json(pvc);
 	const char *uid = jstr_or(cj, "metadata.uid", "");
 	int prebound = storage_pv_bound_to(pj, pvc), changed = 0;
 
@@ -132,7 +132,7 @@ void storage_bind(struct cluster *cl, struct object *pv, struct object *pvc)
 static const char *unsatisfied(const struct object *pv, const struct object *pvc, char *buf,
 			       size_t len)
 {
-	const json_t *v = pv->json, *c = pvc->json;
+	const json_t *v = object_json(pv), *c = object_json(pvc);
 	const char *pc = storage_class_of(v), *cc = storage_class_of(c);
 	unsigned want = storage_modes(jget(c, "spec.accessModes"));
 	if (jis_deleting(v)) {
@@ -159,7 +159,7 @@ static void sync_named(struct cluster *cl, struct object *pvc, struct pvc_entry 
 	    store_get(cluster_store(cl), cluster_kind(cl, "PersistentVolume"), NULL, vn);
 	if (!pv)
 		return; /* stays Pending; the PV's creation wakes it */
-	json_t *ref = jget(pv->json, "spec.claimRef");
+	json_t *ref = jget(object_json(pv), "spec.claimRef");
 	if (!ref || json_is_null(ref)) {
 		const char *why = unsatisfied(pv, pvc, buf, sizeof(buf));
 		if (why)
@@ -167,7 +167,7 @@ static void sync_named(struct cluster *cl, struct object *pvc, struct pvc_entry 
 					   "Cannot bind to requested volume \"%s\": %s", vn, why);
 		else
 			storage_bind(cl, pv, pvc);
-	} else if (storage_pv_bound_to(pv->json, pvc)) {
+	} else if (storage_pv_bound_to(object_json(pv), pvc)) {
 		storage_bind(cl, pv, pvc);
 	} else {
 		storage_event_once(cl, pvc, &ce->memo, "Warning", "FailedBinding",
@@ -188,8 +188,8 @@ static void wait_for_consumer(struct cluster *cl, struct object *pvc, struct pvc
 	const char **names = xcalloc(n + 1, sizeof(*names));
 	struct strbuf sb = STRBUF_INIT;
 	for (i = 0; i < n; i++) {
-		const char *phase = jstr_or(pods[i]->json, "status.phase", "");
-		if (jstr(pods[i]->json, "spec.nodeName") || strcmp(phase, "Succeeded") == 0 ||
+		const char *phase = jstr_or(object_json(pods[i]), "status.phase", "");
+		if (jstr(object_json(pods[i]), "spec.nodeName") || strcmp(phase, "Succeeded") == 0 ||
 		    strcmp(phase, "Failed") == 0)
 			continue;
 		names[k++] = pods[i]->name;
@@ -211,7 +211,7 @@ static void wait_for_consumer(struct cluster *cl, struct object *pvc, struct pvc
 
 void binder_sync_unbound(struct cluster *cl, struct object *pvc)
 {
-	json_t *j = pvc->json;
+	json_t *j = object_json(pvc);
 	struct pvc_entry *ce = storage_pvc(cl, pvc);
 	const char *vn = jstr(j, "spec.volumeName");
 
@@ -227,7 +227,7 @@ void binder_sync_unbound(struct cluster *cl, struct object *pvc)
 		? store_get(cluster_store(cl), cluster_kind(cl, "StorageClass"), NULL, cname)
 		: NULL;
 	int delay =
-	    sc && strcmp(jstr_or(sc->json, "volumeBindingMode", ""), "WaitForFirstConsumer") == 0;
+	    sc && strcmp(jstr_or(object_json(sc), "volumeBindingMode", ""), "WaitForFirstConsumer") == 0;
 	struct object *pv = binder_find_volume(cl, pvc, delay);
 	if (pv) {
 		storage_bind(cl, pv, pvc);

@@ -10,7 +10,7 @@
 /* Phase Lost with an event, only when the phase changes; Lost shows no capacity. */
 static void lose(struct cluster *cl, struct object *pvc, const char *reason, const char *msg)
 {
-	json_t *j = pvc->json;
+	json_t *j = object_json(pvc);
 	if (strcmp(jstr_or(j, "status.phase", ""), "Lost") == 0)
 		return;
 	jset_str(j, "status.phase", "Lost");
@@ -22,7 +22,7 @@ static void lose(struct cluster *cl, struct object *pvc, const char *reason, con
 
 static void sync_bound(struct cluster *cl, struct object *pvc)
 {
-	const char *vn = jstr(pvc->json, "spec.volumeName");
+	const char *vn = jstr(object_json(pvc), "spec.volumeName");
 	if (!vn || !*vn) {
 		lose(cl, pvc, "ClaimLost",
 		     "Bound claim has lost reference to PersistentVolume. Data on the volume is "
@@ -36,10 +36,10 @@ static void sync_bound(struct cluster *cl, struct object *pvc)
 		     "Bound claim has lost its PersistentVolume. Data on the volume is lost!");
 		return;
 	}
-	json_t *ref = jget(pv->json, "spec.claimRef");
+	json_t *ref = jget(object_json(pv), "spec.claimRef");
 	const char *uid = jstr(ref, "uid");
 	if (ref && !json_is_null(ref) &&
-	    (!uid || strcmp(uid, jstr_or(pvc->json, "metadata.uid", "")) != 0)) {
+	    (!uid || strcmp(uid, jstr_or(object_json(pvc), "metadata.uid", "")) != 0)) {
 		lose(cl, pvc, "ClaimMisbound",
 		     "Two claims are bound to the same volume, this one is bound incorrectly");
 		return;
@@ -59,11 +59,11 @@ void pvc_sync(struct cluster *cl, struct object *pvc)
 {
 	if (storage_unchanged_pvc(cl, pvc))
 		return;
-	if (jis_deleting(pvc->json) && jhas_finalizer(pvc->json, FIN_PVC_PROTECTION) &&
+	if (jis_deleting(object_json(pvc)) && jhas_finalizer(object_json(pvc), FIN_PVC_PROTECTION) &&
 	    !storage_claim_in_use(cl, pvc->ns, pvc->name, NULL) &&
 	    cluster_remove_finalizer(cl, pvc, FIN_PVC_PROTECTION))
 		return; /* removed */
-	if (jannotation(pvc->json, ANN_BIND_COMPLETED))
+	if (jannotation(object_json(pvc), ANN_BIND_COMPLETED))
 		sync_bound(cl, pvc);
 	else
 		binder_sync_unbound(cl, pvc);

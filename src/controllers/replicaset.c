@@ -26,7 +26,7 @@ static int rs_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 	if ((rc = wl_check_selector(m, obj, "replicaset", err)) < 0 ||
 	    (rc = wl_check_template(m, obj, NULL, err)) < 0)
 		return rc;
-	if (old && !json_equal(jget(old->json, "spec.selector"), jget(obj, "spec.selector")))
+	if (old && !json_equal(jget(object_json(old), "spec.selector"), jget(obj, "spec.selector")))
 		return manifest_errorf(m, jget(obj, "spec.selector"), err, -EINVAL,
 				       "spec.selector: Invalid value: field is immutable");
 	return 0;
@@ -39,11 +39,11 @@ static struct object **active_pods(struct cluster *cl, const struct object *rs, 
 	struct object *const *pods =
 	    store_list(cluster_store(cl), cluster_kind(cl, "Pod"), rs->ns, &n);
 	struct object **out = xcalloc(n + 1, sizeof(*out));
-	const char *uid = juid(rs->json);
+	const char *uid = juid(object_json(rs));
 	for (i = 0; i < n; i++) {
-		const char *cu = wl_controller_uid(pods[i]->json, "ReplicaSet");
-		const char *phase = jstr_or(pods[i]->json, "status.phase", "");
-		if (!cu || !uid || strcmp(cu, uid) != 0 || jis_deleting(pods[i]->json) ||
+		const char *cu = wl_controller_uid(object_json(pods[i]), "ReplicaSet");
+		const char *phase = jstr_or(object_json(pods[i]), "status.phase", "");
+		if (!cu || !uid || strcmp(cu, uid) != 0 || jis_deleting(object_json(pods[i])) ||
 		    strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)
 			continue;
 		out[k++] = pods[i];
@@ -67,12 +67,12 @@ static int cmp_delete_first(const void *pa, const void *pb)
 {
 	const struct object *a = *(struct object *const *)pa, *b = *(struct object *const *)pb;
 	int x, y;
-	x = jstr(a->json, "spec.nodeName") != NULL;
-	y = jstr(b->json, "spec.nodeName") != NULL;
+	x = jstr(object_json(a), "spec.nodeName") != NULL;
+	y = jstr(object_json(b), "spec.nodeName") != NULL;
 	if (x != y)
 		return x - y;
-	x = phase_rank(a->json);
-	y = phase_rank(b->json);
+	x = phase_rank(object_json(a));
+	y = phase_rank(object_json(b));
 	if (x != y)
 		return x - y;
 	x = pod_is_ready(a);
@@ -81,14 +81,14 @@ static int cmp_delete_first(const void *pa, const void *pb)
 		return x - y;
 	if (x) {
 		int64_t ta =
-		    jtime_parse(jstr_or(wl_condition(a->json, "Ready"), "lastTransitionTime", ""));
+		    jtime_parse(jstr_or(wl_condition(object_json(a), "Ready"), "lastTransitionTime", ""));
 		int64_t tb =
-		    jtime_parse(jstr_or(wl_condition(b->json, "Ready"), "lastTransitionTime", ""));
+		    jtime_parse(jstr_or(wl_condition(object_json(b), "Ready"), "lastTransitionTime", ""));
 		if (ta != tb)
 			return ta > tb ? -1 : 1; /* ready for less time first */
 	}
-	int64_t ca = jtime_parse(jstr_or(a->json, "metadata.creationTimestamp", ""));
-	int64_t cb = jtime_parse(jstr_or(b->json, "metadata.creationTimestamp", ""));
+	int64_t ca = jtime_parse(jstr_or(object_json(a), "metadata.creationTimestamp", ""));
+	int64_t cb = jtime_parse(jstr_or(object_json(b), "metadata.creationTimestamp", ""));
 	if (ca != cb)
 		return ca > cb ? -1 : 1; /* newer first */
 	return -strcmp(a->name, b->name);
@@ -96,7 +96,7 @@ static int cmp_delete_first(const void *pa, const void *pb)
 
 static json_t *pod_json(struct cluster *cl, const struct object *rs, char *name, size_t len)
 {
-	json_t *tmpl = jget(rs->json, "spec.template");
+	json_t *tmpl = jget(object_json(rs), "spec.template");
 	char suffix[8];
 	int tries;
 	for (tries = 0; tries < 16; tries++) {
@@ -122,29 +122,29 @@ static json_t *pod_json(struct cluster *cl, const struct object *rs, char *name,
 
 static void rs_status(struct cluster *cl, struct object *rs)
 {
-	json_t *before = json_deep_copy(rs->json);
+	json_t *before = json_deep_copy(object_json(rs));
 	size_t n, i;
 	struct object **pods = active_pods(cl, rs, &n);
 	int64_t ready = 0, available = 0, labeled = 0, gen = 0, min_ready = 0, next = 0;
 	int64_t now = cluster_now_ms(cl);
-	jint(rs->json, "spec.minReadySeconds", &min_ready);
+	jint(object_json(rs), "spec.minReadySeconds", &min_ready);
 	for (i = 0; i < n; i++) {
-		if (jselector_matches(jget(rs->json, "spec.selector"),
-				      jget(pods[i]->json, "metadata.labels")))
+		if (jselector_matches(jget(object_json(rs), "spec.selector"),
+				      jget(object_json(pods[i]), "metadata.labels")))
 			labeled++;
 		if (!pod_is_ready(pods[i]))
 			continue;
 		ready++;
 		int64_t since = jtime_parse(
-		    jstr_or(wl_condition(pods[i]->json, "Ready"), "lastTransitionTime", ""));
+		    jstr_or(wl_condition(object_json(pods[i]), "Ready"), "lastTransitionTime", ""));
 		int64_t due = since + min_ready * 1000;
 		if (min_ready <= 0 || since < 0 || now >= due)
 			available++;
 		else if (!next || due - now < next)
 			next = due - now;
 	}
-	jint(rs->json, "metadata.generation", &gen);
-	json_t *st = jobj(rs->json, "status");
+	jint(object_json(rs), "metadata.generation", &gen);
+	json_t *st = jobj(object_json(rs), "status");
 	json_object_set_new(st, "replicas", json_integer((json_int_t)n));
 	json_object_set_new(st, "fullyLabeledReplicas", json_integer(labeled));
 	json_object_set_new(st, "readyReplicas", json_integer(ready));
@@ -164,9 +164,9 @@ static void rs_sync(struct cluster *cl, struct object *rs)
 	struct cfs_err e;
 	char name[512];
 
-	if (jis_deleting(rs->json))
+	if (jis_deleting(object_json(rs)))
 		return;
-	jint(rs->json, "spec.replicas", &want);
+	jint(object_json(rs), "spec.replicas", &want);
 	pods = active_pods(cl, rs, &n);
 	if ((int64_t)n < want) {
 		for (i = n; (int64_t)i < want; i++) {
@@ -194,18 +194,18 @@ static void rs_sync(struct cluster *cl, struct object *rs)
 
 static void rs_watch(struct cluster *cl, struct object *rs, int removed)
 {
-	const char *uid = wl_controller_uid(rs->json, "Deployment");
+	const char *uid = wl_controller_uid(object_json(rs), "Deployment");
 	json_t *r;
 	size_t i;
 	if (!uid)
 		return;
-	json_array_foreach(jget(rs->json, "metadata.ownerReferences"), i, r)
+	json_array_foreach(jget(object_json(rs), "metadata.ownerReferences"), i, r)
 	{
 		if (strcmp(jstr_or(r, "uid", ""), uid) != 0)
 			continue;
 		struct object *d = store_get(cluster_store(cl), cluster_kind(cl, "Deployment"),
 					     rs->ns, jstr_or(r, "name", ""));
-		if (d && strcmp(jstr_or(d->json, "metadata.uid", ""), uid) == 0)
+		if (d && strcmp(jstr_or(object_json(d), "metadata.uid", ""), uid) == 0)
 			cluster_enqueue(cl, d);
 	}
 }

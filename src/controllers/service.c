@@ -19,25 +19,25 @@ static int headless(const json_t *svc)
 
 int service_is_headless(const struct object *svc)
 {
-	return headless(svc->json);
+	return headless(object_json(svc));
 }
 
 int service_publishes(const struct object *svc, const struct object *pod)
 {
-	if (!svc->ns || !pod->ns || strcmp(svc->ns, pod->ns) != 0 || jis_deleting(pod->json))
+	if (!svc->ns || !pod->ns || strcmp(svc->ns, pod->ns) != 0 || jis_deleting(object_json(pod)))
 		return 0;
-	if (!jstr(pod->json, "status.podIP"))
+	if (!jstr(object_json(pod), "status.podIP"))
 		return 0;
-	if (!jmap_selector_matches(jget(svc->json, "spec.selector"),
-				   jget(pod->json, "metadata.labels")))
+	if (!jmap_selector_matches(jget(object_json(svc), "spec.selector"),
+				   jget(object_json(pod), "metadata.labels")))
 		return 0;
-	const char *phase = jstr_or(pod->json, "status.phase", "");
+	const char *phase = jstr_or(object_json(pod), "status.phase", "");
 	if (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)
 		return 0;
 	if (pod_is_ready(pod))
 		return 1;
-	const char *tol = jannotation(svc->json, ANN_TOLERATE_UNREADY);
-	return jbool(svc->json, "spec.publishNotReadyAddresses", 0) ||
+	const char *tol = jannotation(object_json(svc), ANN_TOLERATE_UNREADY);
+	return jbool(object_json(svc), "spec.publishNotReadyAddresses", 0) ||
 	       (tol && strcmp(tol, "true") == 0);
 }
 
@@ -57,20 +57,20 @@ void service_endpoints(struct cluster *cl, const struct object *svc, struct strb
 			eps[k++] = pods[i];
 	qsort(eps, k, sizeof(*eps), cmp_obj);
 	for (i = 0; i < k; i++)
-		sb_addf(out, "%s %s\n", jstr(eps[i]->json, "status.podIP"), eps[i]->name);
+		sb_addf(out, "%s %s\n", jstr(object_json(eps[i]), "status.podIP"), eps[i]->name);
 	free(eps);
 }
 
 int pod_fqdn(struct cluster *cl, const struct object *pod, struct strbuf *out)
 {
-	const char *sub = jstr(pod->json, "spec.subdomain");
+	const char *sub = jstr(object_json(pod), "spec.subdomain");
 	if (!sub || !*sub || !pod->ns)
 		return -ENOENT;
 	struct object *svc =
 	    store_get(cluster_store(cl), cluster_kind(cl, "Service"), pod->ns, sub);
 	if (!svc || !service_is_headless(svc))
 		return -ENOENT;
-	sb_addf(out, "%s.%s.%s.svc.%s", jstr_or(pod->json, "spec.hostname", pod->name), sub,
+	sb_addf(out, "%s.%s.%s.svc.%s", jstr_or(object_json(pod), "spec.hostname", pod->name), sub,
 		pod->ns, CLUSTER_DOMAIN);
 	return 0;
 }
@@ -97,7 +97,7 @@ static int ip_taken(struct cluster *cl, const json_t *self, const char *ip)
 	if (strcmp(ip, "10.96.0.1") == 0 || strcmp(ip, "10.96.0.10") == 0)
 		return 1; /* the kubernetes and kube-dns Services of a real cluster */
 	for (i = 0; i < n; i++) {
-		const char *other = jstr(svcs[i]->json, "spec.clusterIP");
+		const char *other = jstr(object_json(svcs[i]), "spec.clusterIP");
 		if (other && strcmp(other, ip) == 0 &&
 		    !(strcmp(svcs[i]->name, jstr_or(self, "metadata.name", "")) == 0 &&
 		      strcmp(svcs[i]->ns, jstr_or(self, "metadata.namespace", "")) == 0))
@@ -133,7 +133,7 @@ static int check_cluster_ip(struct cluster *cl, const struct manifest *m, json_t
 {
 	json_t *jip = jget(obj, "spec.clusterIP");
 	const char *ip = json_string_value(jip);
-	const char *was = old ? jstr(old->json, "spec.clusterIP") : NULL;
+	const char *was = old ? jstr(object_json(old), "spec.clusterIP") : NULL;
 	char buf[32];
 	unsigned o[4];
 
@@ -276,7 +276,7 @@ static void allocate_node_ports(struct cluster *cl, json_t *obj)
 			json_t *q;
 			for (j = 0; j < n && !used; j++) {
 				size_t l;
-				json_array_foreach(jget(svcs[j]->json, "spec.ports"), l, q)
+				json_array_foreach(jget(object_json(svcs[j]), "spec.ports"), l, q)
 				{
 					if (json_integer_value(json_object_get(q, "nodePort")) ==
 					    port)

@@ -159,7 +159,7 @@ static int check_update(const struct manifest *m, json_t *doc, json_t *obj,
 						     "persistentVolumeClaimRetentionPolicy",
 						     "minReadySeconds",
 						     NULL};
-	json_t *a = json_deep_copy(json_object_get(old->json, "spec"));
+	json_t *a = json_deep_copy(json_object_get(object_json(old), "spec"));
 	json_t *b = json_deep_copy(json_object_get(obj, "spec"));
 	const char *const *f;
 	for (f = mutable_fields; *f; f++) {

@@ -23,7 +23,7 @@ json_t *sts_claim_json(const struct object *set, const json_t *tmpl, int64_t ord
 {
 	char name[512];
 	json_t *labels = json_deep_copy(jget(tmpl, "metadata.labels"));
-	json_t *ml = jget(set->json, "spec.selector.matchLabels"), *v;
+	json_t *ml = jget(object_json(set), "spec.selector.matchLabels"), *v;
 	const char *k;
 
 	sts_claim_name(tmpl, set->name, ord, name, sizeof(name));
@@ -50,7 +50,7 @@ static int policy_delete(const struct object *set, const char *which)
 {
 	char path[96];
 	snprintf(path, sizeof(path), "spec.persistentVolumeClaimRetentionPolicy.%s", which);
-	return strcmp(jstr_or(set->json, path, "Retain"), "Delete") == 0;
+	return strcmp(jstr_or(object_json(set), path, "Retain"), "Delete") == 0;
 }
 
 /* Which owners the claim of an ordinal should have under the policy. */
@@ -70,12 +70,12 @@ int sts_create_claims(struct cluster *cl, struct object *set, const char *pod, i
 	char name[512];
 	struct cfs_err e;
 
-	json_array_foreach(jget(set->json, "spec.volumeClaimTemplates"), i, t)
+	json_array_foreach(jget(object_json(set), "spec.volumeClaimTemplates"), i, t)
 	{
 		sts_claim_name(t, set->name, ord, name, sizeof(name));
 		struct object *existing = store_get(cluster_store(cl), pvck, set->ns, name);
 		if (existing) {
-			if (jis_deleting(existing->json))
+			if (jis_deleting(object_json(existing)))
 				return cfs_errorf(err, -EBUSY, "pvc %s is being deleted", name);
 			continue; /* kept across pod deletion and scaling: same claim, same PV */
 		}
@@ -109,7 +109,7 @@ static int foreign_controller(const json_t *claim, const struct object *set, con
 		if (!jbool(r, "controller", 0))
 			continue;
 		if (strcmp(kind, "StatefulSet") == 0 &&
-		    strcmp(uid, jstr_or(set->json, "metadata.uid", "")) == 0)
+		    strcmp(uid, jstr_or(object_json(set), "metadata.uid", "")) == 0)
 			continue;
 		if (strcmp(kind, "Pod") == 0 && strcmp(jstr_or(r, "name", ""), pod) == 0)
 			continue;
@@ -151,18 +151,18 @@ void sts_fix_claim_owners(struct cluster *cl, struct object *set, struct object 
 
 	snprintf(podname, sizeof(podname), "%s-%lld", set->name, (long long)ord);
 	wanted_owners(set, in_range, &want_set, &want_pod);
-	json_array_foreach(jget(set->json, "spec.volumeClaimTemplates"), i, t)
+	json_array_foreach(jget(object_json(set), "spec.volumeClaimTemplates"), i, t)
 	{
 		sts_claim_name(t, set->name, ord, name, sizeof(name));
 		struct object *claim = store_get(cluster_store(cl), pvck, set->ns, name);
 		int changed = 0;
-		if (!claim || jis_deleting(claim->json))
+		if (!claim || jis_deleting(object_json(claim)))
 			continue;
-		if (foreign_controller(claim->json, set, podname)) {
+		if (foreign_controller(object_json(claim), set, podname)) {
 			/* Reported once per spec change, not on every sync. */
 			int64_t gen = 0, seen = -1;
-			jint(set->json, "metadata.generation", &gen);
-			jint(set->json, "status.observedGeneration", &seen);
+			jint(object_json(set), "metadata.generation", &gen);
+			jint(object_json(set), "status.observedGeneration", &seen);
 			if ((want_set || want_pod) && gen != seen)
 				cluster_event(
 				    cl, set, "Warning", "ConflictingController",
@@ -173,14 +173,14 @@ void sts_fix_claim_owners(struct cluster *cl, struct object *set, struct object 
 			continue;
 		}
 		if (want_set)
-			changed |= wl_add_owner(claim->json, set, 1);
+			changed |= wl_add_owner(object_json(claim), set, 1);
 		else
-			changed |= wl_remove_owner(claim->json, juid(set->json));
+			changed |= wl_remove_owner(object_json(claim), juid(object_json(set)));
 		if (want_pod && pod) {
-			changed |= drop_pod_refs(claim->json, podname, juid(pod->json));
-			changed |= wl_add_owner(claim->json, pod, 1);
+			changed |= drop_pod_refs(object_json(claim), podname, juid(object_json(pod)));
+			changed |= wl_add_owner(object_json(claim), pod, 1);
 		} else if (!want_pod) {
-			changed |= drop_pod_refs(claim->json, podname, NULL);
+			changed |= drop_pod_refs(object_json(claim), podname, NULL);
 		}
 		if (changed)
 			cluster_update(cl, claim);

@@ -20,7 +20,7 @@
 void sts_revision(const struct object *set, char *out, size_t len)
 {
 	char hash[16];
-	wl_hash10(jget(set->json, "spec.template"), hash);
+	wl_hash10(jget(object_json(set), "spec.template"), hash);
 	snprintf(out, len, "%s-%s", set->name, hash);
 }
 
@@ -43,10 +43,10 @@ int64_t pod_ordinal(const struct object *pod)
 {
 	json_t *r;
 	size_t i;
-	const char *uid = wl_controller_uid(pod->json, "StatefulSet");
+	const char *uid = wl_controller_uid(object_json(pod), "StatefulSet");
 	if (!uid)
 		return -1;
-	json_array_foreach(jget(pod->json, "metadata.ownerReferences"), i, r)
+	json_array_foreach(jget(object_json(pod), "metadata.ownerReferences"), i, r)
 	{
 		if (strcmp(jstr_or(r, "uid", ""), uid) == 0)
 			return sts_parse_ordinal(jstr_or(r, "name", ""), pod->name);
@@ -79,9 +79,9 @@ static struct ordinal_pod *scan_pods(struct cluster *cl, const struct object *st
 	const struct kind *pk = cluster_kind(cl, "Pod");
 	struct object *const *pods = store_list(cluster_store(cl), pk, sts->ns, &n);
 	struct ordinal_pod *out = xcalloc(n + 1, sizeof(*out));
-	const char *uid = juid(sts->json);
+	const char *uid = juid(object_json(sts));
 	for (i = 0; i < n; i++) {
-		const char *cu = wl_controller_uid(pods[i]->json, "StatefulSet");
+		const char *cu = wl_controller_uid(object_json(pods[i]), "StatefulSet");
 		int64_t ord;
 		if (!cu || !uid || strcmp(cu, uid) != 0)
 			continue;
@@ -175,7 +175,7 @@ size_t statefulset_pods(struct cluster *cl, const struct object *sts, int64_t **
 static json_t *new_pod_json(const struct object *set, int64_t ord, const char *revision)
 {
 	char name[512], idx[32];
-	json_t *tmpl = jget(set->json, "spec.template"), *t, *v;
+	json_t *tmpl = jget(object_json(set), "spec.template"), *t, *v;
 	size_t i;
 	snprintf(name, sizeof(name), "%s-%lld", set->name, (long long)ord);
 	snprintf(idx, sizeof(idx), "%lld", (long long)ord);
@@ -201,12 +201,12 @@ static json_t *new_pod_json(const struct object *set, int64_t ord, const char *r
 		jset(pod, "metadata.annotations", json_deep_copy(ann));
 	/* Identity: the pod's DNS name under the governing Service. */
 	jset_str(spec, "hostname", name);
-	if (jstr(set->json, "spec.serviceName") && *jstr(set->json, "spec.serviceName"))
-		jset_str(spec, "subdomain", jstr(set->json, "spec.serviceName"));
+	if (jstr(object_json(set), "spec.serviceName") && *jstr(object_json(set), "spec.serviceName"))
+		jset_str(spec, "subdomain", jstr(object_json(set), "spec.serviceName"));
 	/* Storage: one volume per claim template, named after it, first; a template volume of
 	 * the same name is replaced (updateStorage). */
 	json_t *vols = json_array(), *old = json_object_get(spec, "volumes");
-	json_array_foreach(jget(set->json, "spec.volumeClaimTemplates"), i, t)
+	json_array_foreach(jget(object_json(set), "spec.volumeClaimTemplates"), i, t)
 	{
 		char claim[512];
 		sts_claim_name(t, set->name, ord, claim, sizeof(claim));
@@ -219,7 +219,7 @@ static json_t *new_pod_json(const struct object *set, int64_t ord, const char *r
 		const char *vn = jstr_or(v, "name", "");
 		size_t j;
 		int shadowed = 0;
-		json_array_foreach(jget(set->json, "spec.volumeClaimTemplates"), j, t)
+		json_array_foreach(jget(object_json(set), "spec.volumeClaimTemplates"), j, t)
 		{
 			if (strcmp(jstr_or(t, "metadata.name", ""), vn) == 0)
 				shadowed = 1;
@@ -274,11 +274,11 @@ static void delete_pod(struct cluster *cl, struct object *set, struct object *po
 static void update_status(struct cluster *cl, struct object *set, const struct ordinal_pod *pods,
 			  size_t n, const char *update_rev)
 {
-	json_t *before = json_deep_copy(set->json);
+	json_t *before = json_deep_copy(object_json(set));
 	size_t i;
 	int64_t replicas = 0, ready = 0, available = 0, current = 0, updated = 0, spec_replicas = 0;
 	int64_t gen = 0, next_wait = 0;
-	char *cur_rev = xstrdup(jstr_or(set->json, "status.currentRevision", update_rev));
+	char *cur_rev = xstrdup(jstr_or(object_json(set), "status.currentRevision", update_rev));
 	/* Pods' revs are interned: pointer equality is text equality. */
 	const char *icur = wl_rev_interned(cl, cur_rev), *iupd = wl_rev_interned(cl, update_rev);
 
@@ -299,16 +299,16 @@ static void update_status(struct cluster *cl, struct object *set, const struct o
 		if (p->rev && p->rev == iupd)
 			updated++;
 	}
-	jint(set->json, "spec.replicas", &spec_replicas);
-	if (strcmp(jstr_or(set->json, "spec.updateStrategy.type", ""), "RollingUpdate") == 0 &&
+	jint(object_json(set), "spec.replicas", &spec_replicas);
+	if (strcmp(jstr_or(object_json(set), "spec.updateStrategy.type", ""), "RollingUpdate") == 0 &&
 	    updated == replicas && ready == replicas && replicas == spec_replicas) {
 		/* The rollout is complete. */
 		free(cur_rev);
 		cur_rev = xstrdup(update_rev);
 		current = updated;
 	}
-	jint(set->json, "metadata.generation", &gen);
-	json_t *st = jobj(set->json, "status");
+	jint(object_json(set), "metadata.generation", &gen);
+	json_t *st = jobj(object_json(set), "status");
 	json_object_set_new(st, "observedGeneration", json_integer(gen));
 	json_object_set_new(st, "replicas", json_integer(replicas));
 	json_object_set_new(st, "readyReplicas", json_integer(ready));
@@ -336,15 +336,15 @@ static int is_healthy(const struct ordinal_pod *p)
 static int claims_need_owners(const struct object *set)
 {
 	int64_t gen = 0, seen = -1;
-	if (strcmp(jstr_or(set->json, "spec.persistentVolumeClaimRetentionPolicy.whenDeleted",
+	if (strcmp(jstr_or(object_json(set), "spec.persistentVolumeClaimRetentionPolicy.whenDeleted",
 			   "Retain"),
 		   "Delete") == 0 ||
-	    strcmp(jstr_or(set->json, "spec.persistentVolumeClaimRetentionPolicy.whenScaled",
+	    strcmp(jstr_or(object_json(set), "spec.persistentVolumeClaimRetentionPolicy.whenScaled",
 			   "Retain"),
 		   "Delete") == 0)
 		return 1;
-	jint(set->json, "metadata.generation", &gen);
-	jint(set->json, "status.observedGeneration", &seen);
+	jint(object_json(set), "metadata.generation", &gen);
+	jint(object_json(set), "status.observedGeneration", &seen);
 	return gen != seen;
 }
 
@@ -362,15 +362,15 @@ void sts_sync(struct cluster *cl, struct object *set)
 	int monotonic, owners;
 	struct ordinal_pod *pods, **slots, **condemned, *first_unhealthy = NULL;
 
-	if (jis_deleting(set->json))
+	if (jis_deleting(object_json(set)))
 		return;
 	sts_revision(set, rev, sizeof(rev));
-	jint(set->json, "spec.replicas", &replicas);
-	jint(set->json, "spec.ordinals.start", &start);
-	jint(set->json, "spec.minReadySeconds", &min_ready);
-	jint(set->json, "spec.updateStrategy.rollingUpdate.partition", &partition);
+	jint(object_json(set), "spec.replicas", &replicas);
+	jint(object_json(set), "spec.ordinals.start", &start);
+	jint(object_json(set), "spec.minReadySeconds", &min_ready);
+	jint(object_json(set), "spec.updateStrategy.rollingUpdate.partition", &partition);
 	monotonic =
-	    strcmp(jstr_or(set->json, "spec.podManagementPolicy", "OrderedReady"), "Parallel") != 0;
+	    strcmp(jstr_or(object_json(set), "spec.podManagementPolicy", "OrderedReady"), "Parallel") != 0;
 	owners = claims_need_owners(set);
 
 	pods = owned_pods(cl, set, min_ready, now, &n);
@@ -442,7 +442,7 @@ void sts_sync(struct cluster *cl, struct object *set)
 		goto status;
 
 	/* 3. RollingUpdate: the highest ordinal not at the update revision goes first. */
-	if (strcmp(jstr_or(set->json, "spec.updateStrategy.type", ""), "RollingUpdate") == 0) {
+	if (strcmp(jstr_or(object_json(set), "spec.updateStrategy.type", ""), "RollingUpdate") == 0) {
 		const char *irev = wl_rev_interned(cl, rev);
 		for (i = (size_t)replicas; i-- > 0 && (int64_t)i >= partition;) {
 			struct ordinal_pod *p = slots[i];

@@ -692,8 +692,8 @@ static void presettle(struct cluster *cl, struct pvc_entry *ce, struct pv_entry 
 	if (pe->modes_code != MODES_ABSENT &&
 	    (pe->modes_code == MODES_UNKNOWN || pe->modes_code != ce->modes_code))
 		return;
-	const char *uid = jstr(pvc->json, "metadata.uid"),
-		   *ruid = jstr(pv->json, "spec.claimRef.uid");
+	const char *uid = jstr(object_json(pvc), "metadata.uid"),
+		   *ruid = jstr(object_json(pv), "spec.claimRef.uid");
 	if (!uid || !ruid || strcmp(uid, ruid) != 0)
 		return;
 	storage_settled(&ce->synced_rv, &ce->synced_peer_id, &ce->synced_peer_rv, pvc, pv);
@@ -782,7 +782,7 @@ void storage_index_pv(struct cluster *cl, struct object *obj, int removed)
 {
 	struct storage_state *st = state(cl);
 	struct pv_entry *pe = u64_get(&st->pvs, obj->id);
-	const json_t *j = obj->json;
+	const json_t *j = object_json(obj);
 	char key[600];
 
 	if (removed) {
@@ -921,7 +921,7 @@ void storage_index_pvc(struct cluster *cl, struct object *obj, int removed)
 		free(ce);
 		return;
 	}
-	view_pvc(obj->json, &v);
+	view_pvc(object_json(obj), &v);
 	if (!ce) {
 		ce = xcalloc(1, sizeof(*ce));
 		ce->obj = obj;
@@ -1024,7 +1024,7 @@ void storage_index_sc(struct cluster *cl, struct object *obj, int removed)
 			st->defaults_changed = 1;
 		return;
 	}
-	if (is_default(obj->json)) {
+	if (is_default(object_json(obj))) {
 		if (st->ndefaults == st->capdefaults) {
 			st->capdefaults = st->capdefaults ? st->capdefaults * 2 : 4;
 			st->defaults =
@@ -1037,7 +1037,7 @@ void storage_index_sc(struct cluster *cl, struct object *obj, int removed)
 		st->defaults_changed = 1;
 	}
 	int64_t cap = DEFAULT_POOL_BYTES;
-	const char *p = jstr(obj->json, "parameters.capacity");
+	const char *p = jstr(object_json(obj), "parameters.capacity");
 	if (p) {
 		int64_t b = storage_bytes(p);
 		if (b >= 0)
@@ -1086,10 +1086,10 @@ void storage_pod_index(struct cluster *cl, struct object *pod, int removed)
 	}
 	if (u64_get(&st->podlinks, pod->id))
 		return; /* linked at insertion; a pod's volumes never change */
-	json_array_foreach(jget(pod->json, "spec.volumes"), i, v)
+	json_array_foreach(jget(object_json(pod), "spec.volumes"), i, v)
 	{
 		char buf[POD_CLAIM_MAX];
-		const char *c = pod_volume_claim(pod->json, v, buf);
+		const char *c = pod_volume_claim(object_json(pod), v, buf);
 		if (!c)
 			continue;
 		ref_key(pod->ns, c, key, sizeof(key));
@@ -1129,7 +1129,7 @@ size_t storage_claim_pods(struct cluster *cl, const char *ns, const char *claim,
 		return 0;
 	struct object *const *pods = store_list(cluster_store(cl), pk, ns, &np);
 	for (i = 0; i < np; i++) {
-		if (!pod_uses_claim(pods[i]->json, claim))
+		if (!pod_uses_claim(object_json(pods[i]), claim))
 			continue;
 		if (n == cap) {
 			cap *= 2;

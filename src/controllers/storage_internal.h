@@ -236,7 +236,7 @@ int storage_is_block(const json_t *obj);
 /* Does the PV's claimRef point to this claim (namespace, name, uid empty or equal)? */
 int storage_pv_bound_to(const json_t *pv, const struct object *pvc);
 /* Sets status.phase (and lastPhaseTransitionTime when it changes); message may be NULL.
- * Returns 1 when obj->json changed (the caller records the update). */
+ * Returns 1 when object_json(obj) changed (the caller records the update). */
 int storage_set_phase(struct cluster *cl, json_t *obj, const char *phase, const char *message);
 /* Is (reason, message) different from what *memo recorded? Records it when so. */
 int storage_memo_new(uint64_t *memo, const char *reason, const char *message);

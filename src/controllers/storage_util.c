@@ -71,7 +71,7 @@ int storage_pv_bound_to(const json_t *pv, const struct object *pvc)
 	const char *uid = jstr(pv, "spec.claimRef.uid");
 	if (!name || strcmp(name, pvc->name) != 0 || !ns || !pvc->ns || strcmp(ns, pvc->ns) != 0)
 		return 0;
-	return !uid || !*uid || strcmp(uid, jstr_or(pvc->json, "metadata.uid", "")) == 0;
+	return !uid || !*uid || strcmp(uid, jstr_or(object_json(pvc), "metadata.uid", "")) == 0;
 }
 
 int storage_set_phase(struct cluster *cl, json_t *obj, const char *phase, const char *message)
@@ -131,7 +131,7 @@ int storage_claim_in_use(struct cluster *cl, const char *ns, const char *claim,
 	size_t n = storage_claim_pods(cl, ns, claim, &pods), i;
 	int found = 0;
 	for (i = 0; i < n && !found; i++) {
-		const char *node = jstr(pods[i]->json, "spec.nodeName");
+		const char *node = jstr(object_json(pods[i]), "spec.nodeName");
 		if (node && *node) {
 			if (node_out)
 				*node_out = node;
@@ -156,7 +156,7 @@ static int has_template(const struct object *set, const char *tmpl, size_t len)
 {
 	json_t *t;
 	size_t i;
-	json_array_foreach(jget(set->json, "spec.volumeClaimTemplates"), i, t)
+	json_array_foreach(jget(object_json(set), "spec.volumeClaimTemplates"), i, t)
 	{
 		const char *n = jstr(t, "metadata.name");
 		if (n && strlen(n) == len && strncmp(n, tmpl, len) == 0)
@@ -174,7 +174,7 @@ void storage_wake_sets(struct cluster *cl, const struct object *pvc)
 	char set[512];
 	if (!sk)
 		return;
-	json_array_foreach(jget(pvc->json, "metadata.ownerReferences"), i, r)
+	json_array_foreach(jget(object_json(pvc), "metadata.ownerReferences"), i, r)
 	{
 		if (strcmp(jstr_or(r, "kind", ""), "StatefulSet") == 0)
 			cluster_enqueue(cl, store_get(s, sk, pvc->ns, jstr_or(r, "name", "")));

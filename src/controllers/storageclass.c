@@ -76,7 +76,7 @@ static int check_update(const struct manifest *m, const json_t *doc, json_t *obj
 	const char *const *f;
 	json_t *empty = json_object();
 	for (f = fixed; *f; f++) {
-		json_t *a = json_object_get(old->json, *f), *b = json_object_get(obj, *f);
+		json_t *a = json_object_get(object_json(old), *f), *b = json_object_get(obj, *f);
 		if (!a || json_is_null(a))
 			a = empty;
 		if (!b || json_is_null(b))
@@ -90,7 +90,7 @@ static int check_update(const struct manifest *m, const json_t *doc, json_t *obj
 		}
 	}
 	json_decref(empty);
-	const char *a = jstr_or(old->json, "volumeBindingMode", "Immediate");
+	const char *a = jstr_or(object_json(old), "volumeBindingMode", "Immediate");
 	const char *b = jstr_or(obj, "volumeBindingMode", "Immediate");
 	if (strcmp(a, b) != 0)
 		return manifest_errorf(m, storage_at(m, doc, "volumeBindingMode"), err, -EINVAL,
@@ -180,7 +180,7 @@ struct object *storage_default_class(struct cluster *cl)
 	struct object *best = NULL;
 	int64_t best_ts = 0;
 	for (i = 0; i < n; i++) {
-		int64_t ts = jtime_parse(jstr(d[i]->json, "metadata.creationTimestamp"));
+		int64_t ts = jtime_parse(jstr(object_json(d[i]), "metadata.creationTimestamp"));
 		if (!best || ts > best_ts ||
 		    (ts == best_ts && strcmp(d[i]->name, best->name) < 0)) {
 			best = d[i];
@@ -196,7 +196,7 @@ int storageclass_pool(struct cluster *cl, const struct object *sc, struct quanti
 	struct sclass *c = storage_class(cl, sc->name, 0);
 	int64_t cap = c && c->exists ? c->capacity : DEFAULT_POOL_BYTES;
 	if (!c || !c->exists) {
-		int64_t b = storage_bytes(jstr(sc->json, "parameters.capacity"));
+		int64_t b = storage_bytes(jstr(object_json(sc), "parameters.capacity"));
 		if (b >= 0)
 			cap = b;
 	}

@@ -398,7 +398,7 @@ static void owner_join(struct wl_state *st, struct wl_pod_entry *e, const char *
 /* Follows the pod's controller StatefulSet reference (as pod_ordinal reads it). */
 static void index_owner(struct wl_state *st, struct wl_pod_entry *e)
 {
-	const json_t *pj = e->pub.obj->json;
+	const json_t *pj = object_json(e->pub.obj);
 	const char *uid = wl_controller_uid(pj, "StatefulSet"), *name = NULL;
 	json_t *r;
 	size_t i;
@@ -432,7 +432,7 @@ static void index_owner(struct wl_state *st, struct wl_pod_entry *e)
 struct wl_pod *const *wl_set_pods(struct cluster *cl, const struct object *set, size_t *n)
 {
 	struct wl_state *st = state(cl);
-	const char *uid = juid(set->json);
+	const char *uid = juid(object_json(set));
 	char key[1024];
 	struct owner *o;
 	struct set *s;
@@ -596,7 +596,7 @@ void wl_pod_index(struct cluster *cl, struct object *pod, int removed)
 {
 	struct wl_state *st = state(cl);
 	struct wl_pod_entry *e = id_get(&st->pods, pod->id);
-	const json_t *pj = pod->json;
+	const json_t *pj = object_json(pod);
 	json_t *meta, *spec, *status, *del, *ready;
 	const char *phase;
 

@@ -75,7 +75,7 @@ json_t *wl_owner_ref(const struct object *owner, int controller);
 const char *wl_controller_uid(const json_t *obj, const char *kind);
 /* Does obj carry an ownerReference with this uid? */
 int wl_has_owner(const json_t *obj, const char *uid);
-/* Adds (once) / removes an ownerReference to owner. Return 1 when obj->json changed. */
+/* Adds (once) / removes an ownerReference to owner. Return 1 when object_json(obj) changed. */
 int wl_add_owner(json_t *obj, const struct object *owner, int controller);
 int wl_remove_owner(json_t *obj, const char *uid);
 

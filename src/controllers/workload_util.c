@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "claimfs/jsonalloc.h"
 #include "workload_internal.h"
 
 /* apimachinery's rand alphabet: no vowels (no words), no 0/1/3 (confusable). */
@@ -21,7 +22,7 @@ struct object *wl_create(struct cluster *cl, const struct kind *k, json_t *json,
 	const char *ns = jnamespace(json);
 	struct object *nso =
 	    ns ? store_get(cluster_store(cl), cluster_kind(cl, "Namespace"), NULL, ns) : NULL;
-	if (nso && jis_deleting(nso->json)) {
+	if (nso && jis_deleting(object_json(nso))) {
 		rc = cfs_errorf(
 		    err, -EPERM,
 		    "%s \"%s\" is forbidden: unable to create new content in namespace %s "
@@ -49,7 +50,7 @@ struct object *wl_create(struct cluster *cl, const struct kind *k, json_t *json,
 
 int wl_commit(struct cluster *cl, struct object *obj, json_t *before)
 {
-	int changed = !json_equal(before, obj->json);
+	int changed = !json_equal(before, object_json(obj));
 	json_decref(before);
 	if (changed)
 		cluster_update(cl, obj);
@@ -59,9 +60,9 @@ int wl_commit(struct cluster *cl, struct object *obj, json_t *before)
 json_t *wl_owner_ref(const struct object *owner, int controller)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "apiVersion",
-			 jstr_or(owner->json, "apiVersion", owner->kind->api_version), "kind",
+			 jstr_or(object_json(owner), "apiVersion", owner->kind->api_version), "kind",
 			 owner->kind->kind, "name", owner->name, "uid",
-			 jstr_or(owner->json, "metadata.uid", ""), "controller", controller,
+			 jstr_or(object_json(owner), "metadata.uid", ""), "controller", controller,
 			 "blockOwnerDeletion", 1);
 }
 
@@ -96,7 +97,7 @@ int wl_has_owner(const json_t *obj, const char *uid)
 
 int wl_add_owner(json_t *obj, const struct object *owner, int controller)
 {
-	if (wl_has_owner(obj, juid(owner->json)))
+	if (wl_has_owner(obj, juid(object_json(owner))))
 		return 0;
 	json_t *refs = jget(obj, "metadata.ownerReferences");
 	if (!json_is_array(refs)) {
@@ -147,7 +148,7 @@ void wl_hash10(const json_t *v, char *out)
 	/* Kubernetes encodes the decimal FNV-32a hash with SafeEncodeString; zero-padding it
 	 * to 10 digits keeps every hash the same length. */
 	snprintf(digits, sizeof(digits), "%010u", fnv32a(text ? text : ""));
-	free(text);
+	jsonalloc_free(text);
 	for (i = 0; i < 10; i++)
 		out[i] = safe_alphabet[(unsigned char)digits[i] % (sizeof(safe_alphabet) - 1)];
 	out[10] = '\0';

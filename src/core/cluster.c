@@ -7,17 +7,22 @@
  * (cluster_settle), appends one journal record (cluster_commit), drops the lock and only
  * then waits for fdatasync (persist_sync shares one fsync between concurrent writers).
  * The timer thread sleeps on timer_cond until the earliest simulated deadline, then does
- * the same under the lock. No lock is held while waiting for the disk or for FUSE, except
- * by a compaction (every doubling of the journal), which writes and syncs the snapshot
- * under the lock. While cluster_open loads the state, persist's reader thread parses the
- * journal (store.h lists the helper threads). */
+ * the same under the lock; it also makes objects cold once the cluster is idle
+ * (cluster_unlock in cluster.h, cold objects in store.h). No lock is held while waiting for the
+ * disk or for FUSE, except by a compaction (every doubling of the journal), which writes and syncs
+ * the snapshot under the lock. While cluster_open loads the state, persist's reader thread parses
+ * the journal (store.h lists the helper threads). */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "claimfs/jsonalloc.h"
+#include "claimfs/jsontext.h"
 #include "claimfs/jsonutil.h"
 #include "claimfs/manifest.h"
 #include "cluster_internal.h"
@@ -39,8 +44,20 @@ void cluster_lock(struct cluster *cl)
 	pthread_mutex_lock(&cl->lock);
 }
 
+/* Objects made cold per hold of the lock by the timer thread: about a millisecond, so a
+ * request that comes meanwhile hardly waits. */
+#define EVICT_BATCH 256
+
 void cluster_unlock(struct cluster *cl)
 {
+	size_t hot = store_hot_count(cl->store), keep = cl->opts.hot_objects;
+	if (hot > keep && (cl->opts.evict_at_unlock || hot / CLUSTER_HOT_BURST > keep))
+		store_evict(cl->store, keep);
+	else if (hot > keep && !cl->idle_armed && cl->timer_started) {
+		cl->idle_armed = 1; /* the timer thread then looks again when idle */
+		pthread_cond_signal(&cl->timer_cond);
+	}
+	cl->active_ms = cluster_now_ms(cl);
 	pthread_mutex_unlock(&cl->lock);
 }
 
@@ -180,7 +197,7 @@ void cluster_store_hook(void *ctx, struct object *obj, int removed)
 		if (obj->ns) {
 			struct object *ns =
 			    store_get(cl->store, store_kind(cl->store, "Namespace"), NULL, obj->ns);
-			if (ns && jis_deleting(ns->json))
+			if (ns && jis_deleting(object_json(ns)))
 				cluster_enqueue(cl, ns);
 		}
 	} else {
@@ -231,6 +248,27 @@ static int64_t run_due_timers(struct cluster *cl, int64_t now)
 	return next;
 }
 
+/* When idle, makes objects cold: a batch, and the lock let go between batches. Returns
+ * the time to look again (-1: nothing to do). */
+static int64_t evict_when_idle(struct cluster *cl, int64_t now)
+{
+	size_t hot = store_hot_count(cl->store), keep = cl->opts.hot_objects;
+	if (hot <= keep) {
+		if (cl->idle_armed)
+			malloc_trim(0); /* done: the burst's freed pages go back too */
+		cl->idle_armed = 0;
+		return -1;
+	}
+	cl->idle_armed = 1;
+	if (now < cl->active_ms + CLUSTER_IDLE_MS)
+		return cl->active_ms + CLUSTER_IDLE_MS;
+	store_evict(cl->store, hot - keep > EVICT_BATCH ? hot - EVICT_BATCH : keep);
+	pthread_mutex_unlock(&cl->lock); /* not activity: no cluster_unlock */
+	sched_yield();
+	pthread_mutex_lock(&cl->lock);
+	return now;
+}
+
 static void *timer_main(void *arg)
 {
 	struct cluster *cl = arg;
@@ -238,6 +276,11 @@ static void *timer_main(void *arg)
 	while (!cl->stopping) {
 		int64_t now = cluster_now_ms(cl);
 		int64_t next = run_due_timers(cl, now);
+		int64_t idle = evict_when_idle(cl, now);
+		if (idle >= 0 && (next < 0 || idle < next))
+			next = idle;
+		if (idle == now)
+			continue;
 		if (cl->qlen > 0 && !cl->paused) {
 			struct cfs_err err;
 			cluster_settle(cl);
@@ -292,19 +335,45 @@ void cluster_new_uid(struct cluster *cl, char *buf)
 
 /* ---- persistence ---- */
 
-static json_t *state_snapshot(struct cluster *cl)
+/* The snapshot's state: {"rv":..,"seed":..,"uids":..,"objects":[...]}, the objects as
+ * the store keeps them (a cold object's text as it is), written by two threads. */
+struct snap_state {
+	struct cluster *cl;
+	struct object **objs; /* every object, kind by kind */
+	size_t n;
+};
+
+static void snap_item(void *ctx, size_t i, struct jsontext_writer *w)
 {
-	json_t *objs = json_array();
+	store_write_object(((const struct snap_state *)ctx)->objs[i], w);
+}
+
+static void write_state(void *ctx, struct jsontext_writer *w)
+{
+	struct snap_state *st = ctx;
+	char head[128];
+	int n = snprintf(
+	    head, sizeof(head), "{\"rv\":%lld,\"seed\":%lld,\"uids\":%lld,\"objects\":",
+	    (long long)(json_int_t)store_rv(st->cl->store), (long long)(json_int_t)st->cl->seed,
+	    (long long)(json_int_t)st->cl->uid_counter);
+	jsontext_add(w, head, (size_t)n);
+	jsontext_list(w, st->n, snap_item, st, 1);
+	jsontext_add(w, "}", 1);
+}
+
+static int compact(struct cluster *cl, struct cfs_err *err)
+{
+	struct snap_state st = {cl, xcalloc(store_count(cl->store) + 1, sizeof(*st.objs)), 0};
 	size_t nk, n, i, j;
 	const struct kind *const *kinds = store_kinds(cl->store, &nk);
 	for (i = 0; i < nk; i++) {
 		struct object *const *v = store_list(cl->store, kinds[i], NULL, &n);
 		for (j = 0; j < n; j++)
-			json_array_append(objs, v[j]->json);
+			st.objs[st.n++] = v[j];
 	}
-	return json_pack("{s:I,s:I,s:I,s:o}", "rv", (json_int_t)store_rv(cl->store), "seed",
-			 (json_int_t)cl->seed, "uids", (json_int_t)cl->uid_counter, "objects",
-			 objs);
+	int rc = persist_compact(cl->persist, write_state, &st, err);
+	free(st.objs);
+	return rc;
 }
 
 int64_t cluster_commit(struct cluster *cl, struct cfs_err *err)
@@ -321,10 +390,8 @@ int64_t cluster_commit(struct cluster *cl, struct cfs_err *err)
 		return seq;
 	uint64_t jbytes = persist_journal_bytes(cl->persist);
 	if (jbytes > COMPACT_MIN_BYTES && jbytes > 2 * cl->snapshot_bytes) {
-		json_t *snap = state_snapshot(cl);
-		int rc = persist_compact(cl->persist, snap, err);
+		int rc = compact(cl, err);
 		cl->snapshot_bytes = jbytes; /* an upper bound of the snapshot's size */
-		json_decref(snap);
 		if (rc < 0)
 			return rc;
 	}
@@ -370,8 +437,7 @@ static void load_put(struct cluster *cl, json_t *o)
 		const struct kind_ops *ops = old->kind->ops;
 		if (ops && ops->index)
 			ops->index(cl, old, 1);
-		json_decref(old->json);
-		old->json = json_incref(o);
+		store_set_json(cl->store, old, json_incref(o));
 		if (rvs)
 			old->rv = strtoull(rvs, NULL, 10); /* a string, as in Kubernetes */
 		if (ops && ops->index)
@@ -388,7 +454,7 @@ static void load_put(struct cluster *cl, json_t *o)
 		char *stored = xstrdup(rvs);
 		struct object *n = store_insert(cl->store, k, json_incref(o), mtime);
 		n->rv = 0;
-		jset_str(n->json, "metadata.resourceVersion", stored);
+		jset_str(object_json(n), "metadata.resourceVersion", stored);
 		free(stored);
 	} else {
 		store_insert(cl->store, k, json_incref(o), mtime);
@@ -546,6 +612,7 @@ int cluster_open(const struct cluster_options *opts, struct cluster **out, struc
 	int is_new = 0, rc;
 	int64_t seq;
 
+	jsonalloc_init(); /* before the store holds any value: its trees in slabs */
 	cl->opts = *opts;
 	cl->state_dir = xstrdup(opts->state_dir);
 	cl->cluster_file = opts->cluster_file ? xstrdup(opts->cluster_file) : NULL;
@@ -555,6 +622,8 @@ int cluster_open(const struct cluster_options *opts, struct cluster **out, struc
 		cl->opts.max_objects = CLUSTER_DEFAULT_MAX_OBJECTS;
 	if (!cl->opts.max_replicas)
 		cl->opts.max_replicas = CLUSTER_DEFAULT_MAX_REPLICAS;
+	if (!cl->opts.hot_objects)
+		cl->opts.hot_objects = CLUSTER_DEFAULT_HOT_OBJECTS;
 	pthread_mutex_init(&cl->lock, NULL);
 	pthread_cond_init(&cl->timer_cond, NULL);
 	cl->store = store_new();

@@ -264,13 +264,13 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 	if (!p->old && p->ns) {
 		struct object *nso =
 		    store_get(cl->store, store_kind(cl->store, "Namespace"), NULL, p->ns);
-		if (nso && jis_deleting(nso->json))
+		if (nso && jis_deleting(object_json(nso)))
 			return manifest_errorf(m, doc, err, -EPERM,
 					       "%s \"%s\" is forbidden: unable to create new content "
 					       "in namespace %s because it is being terminated",
 					       p->kind ? p->kind->plural : kind, name, p->ns);
 	}
-	if (p->old && jis_deleting(p->old->json))
+	if (p->old && jis_deleting(object_json(p->old)))
 		return manifest_errorf(m, doc, err, -EEXIST,
 				       "%s \"%s\" is being deleted: try again when it is gone",
 				       p->kind->plural, name);
@@ -288,13 +288,13 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 		}
 		strip_server_fields(patch);
 		/* Leaf nodes from the document keep their positions: merge references. */
-		p->obj = json_deep_copy(p->old->json);
+		p->obj = json_deep_copy(object_json(p->old));
 		jmerge(p->obj, patch);
 		/* The copy's objects stand where the document's were written. */
 		manifest_pos_follow(m, doc, p->obj);
-		json_t *ostatus = json_object_get(p->old->json, "status");
+		json_t *ostatus = json_object_get(object_json(p->old), "status");
 		json_object_set_new(p->obj, "status", ostatus ? json_incref(ostatus) : json_object());
-		json_t *ometa = json_object_get(p->old->json, "metadata");
+		json_t *ometa = json_object_get(object_json(p->old), "metadata");
 		json_t *nmeta = json_object_get(p->obj, "metadata");
 		static const char *const keep[] = {"uid", "resourceVersion", "creationTimestamp",
 						   "finalizers", "ownerReferences", "generation",
@@ -307,7 +307,7 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 			else
 				json_object_del(nmeta, *f);
 		}
-		if (!json_object_get(p->old->json, "status"))
+		if (!json_object_get(object_json(p->old), "status"))
 			json_object_del(p->obj, "status");
 		json_decref(patch);
 	} else {
@@ -375,12 +375,11 @@ int cluster_apply_manifest(struct cluster *cl, const struct manifest *m,
 			p->kind = store_kind_register(cl->store, p->new_kind, jstr(p->doc, "apiVersion"),
 						      p->namespaced, NULL);
 		if (p->old) {
-			if (json_equal(p->old->json, p->obj))
+			if (json_equal(object_json(p->old), p->obj))
 				continue; /* unchanged, as kubectl says */
 			jset(p->obj, "metadata.generation",
-			     json_integer(spec_generation(p->old->json, p->obj)));
-			json_decref(p->old->json);
-			p->old->json = p->obj;
+			     json_integer(spec_generation(object_json(p->old), p->obj)));
+			store_set_json(cl->store, p->old, p->obj);
 			p->obj = NULL;
 			cluster_update(cl, p->old);
 		} else {
@@ -465,7 +464,7 @@ int cluster_patch(struct cluster *cl, const struct kind *k, const char *ns, cons
 	/* jmerge shares the patch's values with the result; the caller's patch is dropped
 	 * after the lock is released, so the stored object gets copies of its own (a patch
 	 * has no positions to keep). */
-	json_t *next = json_deep_copy(obj->json), *own = json_deep_copy(patch);
+	json_t *next = json_deep_copy(object_json(obj)), *own = json_deep_copy(patch);
 	jmerge(next, own);
 	if (k->ops && k->ops->admit) {
 		rc = k->ops->admit(cl, NULL, own, next, obj, err);
@@ -478,10 +477,9 @@ int cluster_patch(struct cluster *cl, const struct kind *k, const char *ns, cons
 		}
 	}
 	json_decref(own);
-	if (!json_equal(next, obj->json)) {
-		jset(next, "metadata.generation", json_integer(spec_generation(obj->json, next)));
-		json_decref(obj->json);
-		obj->json = next;
+	if (!json_equal(next, object_json(obj))) {
+		jset(next, "metadata.generation", json_integer(spec_generation(object_json(obj), next)));
+		store_set_json(cl->store, obj, next);
 		cluster_update(cl, obj);
 	} else {
 		json_decref(next);
@@ -531,10 +529,10 @@ int cluster_set_node_ready(struct cluster *cl, const char *node, int ready, cons
 		cluster_unlock(cl);
 		return rc;
 	}
-	conds = jget(obj->json, "status.conditions");
+	conds = jget(object_json(obj), "status.conditions");
 	if (!json_is_array(conds)) {
 		conds = json_array();
-		jset(obj->json, "status.conditions", conds);
+		jset(object_json(obj), "status.conditions", conds);
 	}
 	json_t *cond = NULL;
 	json_array_foreach(conds, i, c) if (jstr(c, "type") && strcmp(jstr(c, "type"), "Ready") == 0)

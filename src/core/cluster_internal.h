@@ -41,6 +41,8 @@ struct cluster {
 	void (*slot_fini[CLUSTER_NSLOTS])(void *);
 	struct cluster_watch watch;   /* the FUSE adapter's change callbacks */
 	uint64_t snapshot_bytes;      /* size of the last snapshot, for compaction policy */
+	int64_t active_ms;            /* wall-clock ms of the last cluster_unlock */
+	int idle_armed;               /* the timer thread will look at the hot objects */
 };
 
 /* Runs the work queue until empty. LOCKED. */

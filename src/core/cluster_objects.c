@@ -64,7 +64,7 @@ void cluster_update(struct cluster *cl, struct object *obj)
 
 static int has_finalizers(const struct object *obj)
 {
-	return json_array_size(jget(obj->json, "metadata.finalizers")) > 0;
+	return json_array_size(jget(object_json(obj), "metadata.finalizers")) > 0;
 }
 
 /* Objects that may name obj in their ownerReferences: the kinds that Kubernetes'
@@ -80,7 +80,7 @@ static void collect_dependents(struct cluster *cl, const char *ns, const char *u
 			continue;
 		struct object *const *v = store_list(cl->store, k, ns, &n);
 		for (i = 0; i < n; i++) {
-			json_t *refs = jget(v[i]->json, "metadata.ownerReferences"), *r;
+			json_t *refs = jget(object_json(v[i]), "metadata.ownerReferences"), *r;
 			json_array_foreach(refs, j, r)
 			{
 				const char *ruid = jstr(r, "uid");
@@ -96,7 +96,7 @@ static void collect_dependents(struct cluster *cl, const char *ns, const char *u
 
 void cluster_remove_now(struct cluster *cl, struct object *obj)
 {
-	char *uid = xstrdup(juid(obj->json) ? juid(obj->json) : "");
+	char *uid = xstrdup(juid(object_json(obj)) ? juid(object_json(obj)) : "");
 	char *ns = obj->ns ? xstrdup(obj->ns) : NULL;
 	json_t *deps = json_array(), *d;
 	size_t i;
@@ -121,25 +121,25 @@ void cluster_remove_now(struct cluster *cl, struct object *obj)
 void cluster_request_delete(struct cluster *cl, struct object *obj)
 {
 	char when[40];
-	if (jis_deleting(obj->json))
+	if (jis_deleting(object_json(obj)))
 		return;
 	if (!has_finalizers(obj)) {
 		cluster_remove_now(cl, obj);
 		return;
 	}
 	jtime_format(cluster_now_ms(cl), when, sizeof(when));
-	jset_str(obj->json, "metadata.deletionTimestamp", when);
-	jset(obj->json, "metadata.deletionGracePeriodSeconds", json_integer(0));
+	jset_str(object_json(obj), "metadata.deletionTimestamp", when);
+	jset(object_json(obj), "metadata.deletionGracePeriodSeconds", json_integer(0));
 	cluster_update(cl, obj);
 }
 
 int cluster_remove_finalizer(struct cluster *cl, struct object *obj, const char *finalizer)
 {
-	if (!jremove_finalizer(obj->json, finalizer))
+	if (!jremove_finalizer(object_json(obj), finalizer))
 		return 0;
-	if (json_array_size(jget(obj->json, "metadata.finalizers")) == 0)
-		jdel(obj->json, "metadata.finalizers");
-	if (jis_deleting(obj->json) && !has_finalizers(obj)) {
+	if (json_array_size(jget(object_json(obj), "metadata.finalizers")) == 0)
+		jdel(object_json(obj), "metadata.finalizers");
+	if (jis_deleting(object_json(obj)) && !has_finalizers(obj)) {
 		cluster_remove_now(cl, obj);
 		return 1;
 	}

@@ -39,6 +39,17 @@ void cfs_err_prefix(struct cfs_err *err, const char *fmt, ...)
 	err->msg[n + 2 + m] = '\0';
 }
 
+void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("claimfs: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	abort();
+}
+
 static void oom(size_t n)
 {
 	fprintf(stderr, "claimfs: out of memory allocating %zu bytes\n", n);

@@ -860,61 +860,13 @@ int persist_load(struct persist *p, json_t **snapshot, int (*replay)(void *ctx, 
 	return rc;
 }
 
-/* Serialises record behind room for the header into p->buf; returns the json's length
- * (the buffer keeps one more byte free for the newline). */
-/* The large arrays at the top of a record (a bulk apply's objects) or of a snapshot's
- * state (every object) are written by two threads: a helper writes the second half of
- * the elements into a buffer of its own while this thread writes the first half, then
- * the helper's text follows. Both only read the values (the caller holds whatever lock
- * guards them until append or compact returns). A snapshot's helper half is held in
- * memory until it is written: half the snapshot's size, for a moment. */
-#define SPLIT_MIN_ELEMENTS 512
+/* The large arrays at the top of a record (a bulk apply's objects) are written by two
+ * threads (jsontext_list). */
+#define SPLIT_MIN_ELEMENTS 512 /* as jsontext_list's own threshold */
 
-struct jw_half {
-	const json_t *arr;
-	size_t from, to;
-	struct jsontext_writer w; /* its own growing buffer */
-};
-
-static void *jw_half_main(void *arg)
+static void array_item(void *ctx, size_t i, struct jsontext_writer *w)
 {
-	struct jw_half *h = arg;
-	for (size_t i = h->from; i < h->to; i++) {
-		jsontext_add(&h->w, ",", 1);
-		jsontext_value(&h->w, json_array_get(h->arr, i));
-	}
-	return NULL;
-}
-
-static void jw_array_split(struct jsontext_writer *w, const json_t *arr)
-{
-	size_t i, n = json_array_size(arr);
-	struct jw_half h = {arr, n / 2, n, {NULL, 0, 0, NULL, NULL}};
-	pthread_t th;
-	int helped = pthread_create(&th, NULL, jw_half_main, &h) == 0;
-	size_t mid = helped ? h.from : n;
-	jsontext_add(w, "[", 1);
-	for (i = 0; i < mid; i++) {
-		if (i)
-			jsontext_add(w, ",", 1);
-		jsontext_value(w, json_array_get(arr, i));
-	}
-	if (helped) {
-		pthread_join(th, NULL);
-		if (w->flush && h.w.len > w->cap) {
-			/* A snapshot: write the helper's half as it is, not through a copy. */
-			struct jsontext_writer big = *w;
-			w->flush(w);
-			big.buf = h.w.buf;
-			big.len = h.w.len;
-			big.cap = h.w.cap;
-			big.flush(&big);
-		} else {
-			jsontext_add(w, h.w.buf, h.w.len);
-		}
-		free(h.w.buf);
-	}
-	jsontext_add(w, "]", 1);
+	jsontext_value(w, json_array_get((const json_t *)ctx, i));
 }
 
 /* jsontext_value of a record: the same text. */
@@ -939,13 +891,15 @@ static void jw_record(struct jsontext_writer *w, const json_t *record)
 		jsontext_string(w, key, json_object_iter_key_len(it));
 		jsontext_add(w, ":", 1);
 		if (json_is_array(val) && json_array_size(val) >= SPLIT_MIN_ELEMENTS)
-			jw_array_split(w, val);
+			jsontext_list(w, json_array_size(val), array_item, val, 1);
 		else
 			jsontext_value(w, val);
 	}
 	jsontext_add(w, "}", 1);
 }
 
+/* Serialises record behind room for the header into p->buf; returns the json's length
+ * (the buffer keeps one more byte free for the newline). */
 static size_t dump_record(struct persist *p, const json_t *record)
 {
 	struct jsontext_writer w = {p->buf, HDR_LEN, p->cap, NULL, NULL};
@@ -1100,7 +1054,8 @@ static int set_failed_unlocked(struct persist *p, struct cfs_err *err, const cha
 /* Steps 1-4 of compaction (see the top): afterwards snapshot G+1 and an empty journal.G+1
  * are durable and *newfd is that journal. On failure before the rename nothing changed;
  * a failed fsync is sticky. Runs with `syncing` held, mu not held. O(state). */
-static int compact_files(struct persist *p, const json_t *state, int *newfd, struct cfs_err *err)
+static int compact_files(struct persist *p, persist_state_fn state, void *ctx, int *newfd,
+			 struct cfs_err *err)
 {
 	char head[96], name[64];
 	struct snap_writer sw = {-1, 0};
@@ -1119,7 +1074,7 @@ static int compact_files(struct persist *p, const json_t *state, int *newfd, str
 	    snprintf(head, sizeof(head), "{\"claimfs\":%d,\"gen\":%llu,\"state\":", SNAPSHOT_FORMAT,
 		     (unsigned long long)gen);
 	jsontext_add(&w, head, (size_t)n);
-	jw_record(&w, state); /* the objects by two threads */
+	state(ctx, &w);
 	jsontext_add(&w, "}\n", 2);
 	sw_flush(&w);
 	free(w.buf);
@@ -1171,7 +1126,7 @@ undo:
 	return rc;
 }
 
-int persist_compact(struct persist *p, const json_t *state, struct cfs_err *err)
+int persist_compact(struct persist *p, persist_state_fn state, void *ctx, struct cfs_err *err)
 {
 	int rc, newfd = -1, oldfd;
 	char oldname[64];
@@ -1187,7 +1142,7 @@ int persist_compact(struct persist *p, const json_t *state, struct cfs_err *err)
 	p->syncing = 1; /* keeps new leaders off the descriptor while we swap it */
 	pthread_mutex_unlock(&p->mu);
 
-	rc = compact_files(p, state, &newfd, err);
+	rc = compact_files(p, state, ctx, &newfd, err);
 
 	pthread_mutex_lock(&p->mu);
 	journal_name(oldname, sizeof(oldname), p->gen);
@@ -1208,6 +1163,16 @@ int persist_compact(struct persist *p, const json_t *state, struct cfs_err *err)
 		unlinkat(p->dirfd, oldname, 0); /* if this fails, the next open removes it */
 	}
 	return rc;
+}
+
+static void value_state(void *ctx, struct jsontext_writer *w)
+{
+	jw_record(w, ctx); /* large top-level arrays by two threads, as a record's */
+}
+
+int persist_compact_value(struct persist *p, const json_t *state, struct cfs_err *err)
+{
+	return persist_compact(p, value_state, (void *)state, err);
 }
 
 uint64_t persist_journal_bytes(const struct persist *p)

@@ -1,11 +1,14 @@
 /* store.c - the object store (store.h): a hash of every object by (kind, namespace,
- * name), per-kind and per-(kind, namespace) arrays for listing, the kind registry, and the
- * dirty set the journal takes after each transaction. No locking here: the cluster lock
- * covers every call (see the lock design in store.h). */
+ * name), per-kind and per-(kind, namespace) arrays for listing, the kind registry, the
+ * dirty set the journal takes after each transaction, and the hot list of objects whose
+ * JSON is decoded (cold objects keep compact text: store.h). No locking here: the
+ * cluster lock covers every call (see the lock design in store.h). */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include "claimfs/error.h"
+#include "claimfs/jsonpack.h"
+#include "claimfs/jsontext.h"
 #include "claimfs/jsonutil.h"
 #include "claimfs/store.h"
 
@@ -21,7 +24,9 @@ struct nsbucket {
 };
 
 struct kindslot {
-	struct kind kind;	  /* the descriptor handed out */
+	struct kind kind;	  /* the descriptor handed out (first: objects find their
+				     store through their kind) */
+	struct store *store;	  /* the store it belongs to */
 	struct objvec all;	  /* every object of the kind */
 	struct nsbucket *buckets; /* per namespace (namespaced kinds only) */
 };
@@ -29,14 +34,17 @@ struct kindslot {
 struct store {
 	struct kindslot **kinds; /* registry, by index */
 	size_t nkinds, capkinds;
-	const struct kind **kindptrs; /* what store_kinds returns */
-	struct object **table;	      /* hash chains */
-	size_t tsize, count;	      /* buckets, objects */
-	uint64_t next_id;	      /* object ids, never reused */
-	uint64_t rv;		      /* last resourceVersion */
-	struct objvec dirty;	      /* objects changed since the last take (NULL: dropped) */
-	json_t *dels;		      /* keys removed since the last take */
-	store_hook_fn hook;	      /* change hook and its context */
+	const struct kind **kindptrs;	/* what store_kinds returns */
+	struct object **table;		/* hash chains */
+	size_t tsize, count;		/* buckets, objects */
+	uint64_t next_id;		/* object ids, never reused */
+	uint64_t rv;			/* last resourceVersion */
+	struct objvec dirty;		/* objects changed since the last take (NULL: dropped) */
+	struct objvec hot;		/* objects whose JSON is decoded (object->hot_slot) */
+	size_t hand;			/* the eviction clock's position in hot */
+	struct jsontext_writer scratch; /* make_cold's text buffer, kept */
+	json_t *dels;			/* keys removed since the last take */
+	store_hook_fn hook;		/* change hook and its context */
 	void *hook_ctx;
 };
 
@@ -94,7 +102,8 @@ struct store *store_new(void)
 
 static void free_object(struct object *o)
 {
-	json_decref(o->json);
+	json_decref(o->hot);
+	free(o->cold);
 	free(o->ns);
 	free(o->name);
 	free(o);
@@ -131,6 +140,8 @@ void store_free(struct store *s)
 	free(s->kindptrs);
 	free(s->table);
 	free(s->dirty.v);
+	free(s->hot.v);
+	free(s->scratch.buf);
 	json_decref(s->dels);
 	free(s);
 }
@@ -192,6 +203,7 @@ const struct kind *store_kind_register(struct store *s, const char *kind, const 
 		s->kindptrs = xrealloc(s->kindptrs, s->capkinds * sizeof(*s->kindptrs));
 	}
 	struct kindslot *ks = xcalloc(1, sizeof(*ks));
+	ks->store = s;
 	store_plural_of(kind, plural, sizeof(plural));
 	ks->kind.kind = xstrdup(kind);
 	ks->kind.plural = xstrdup(plural);
@@ -279,6 +291,114 @@ static void rehash(struct store *s)
 	s->tsize = nsize;
 }
 
+/* ---- hot and cold ---- */
+
+static void hot_push(struct store *s, struct object *o)
+{
+	size_t slot;
+	vec_push(&s->hot, o, &slot);
+	o->hot_slot = (uint32_t)(slot + 1);
+	o->used = 1;
+}
+
+static void hot_remove(struct store *s, struct object *o)
+{
+	size_t slot = o->hot_slot - 1;
+	struct object *last = s->hot.v[--s->hot.n];
+	if (slot < s->hot.n) {
+		s->hot.v[slot] = last;
+		last->hot_slot = (uint32_t)(slot + 1);
+	}
+	o->hot_slot = 0;
+}
+
+json_t *store_hydrate(struct object *o)
+{
+	struct store *s = ((const struct kindslot *)o->kind)->store;
+	struct jsontext_writer *w = &s->scratch;
+	size_t n = jsonpack_unpacked_len(o->cold, o->cold_len);
+	w->len = 0;
+	jsontext_reserve(w, n);
+	jsonpack_unpack(o->cold, o->cold_len, w->buf);
+	json_t *v = jsontext_parse(w->buf, n);
+	if (!v) /* our own text: cannot happen short of memory corruption */
+		die("cold object %s/%s does not parse", o->kind->plural, o->name);
+	free(o->cold);
+	o->cold = NULL;
+	o->cold_len = 0;
+	o->hot = v;
+	hot_push(s, o);
+	return v;
+}
+
+/* The hot value as text, and the tree freed. The text is written into the store's
+ * scratch buffer and copied out at its exact size: a first allocation of the writer's
+ * 4 KiB would be a large request to malloc, which then consolidates every small block
+ * the freed trees just left (most of the cost of an eviction, measured). */
+static void make_cold(struct store *s, struct object *o)
+{
+	struct jsontext_writer *w = &s->scratch;
+	w->len = 0;
+	jsontext_value(w, o->hot);
+	if (w->len > UINT32_MAX)
+		die("object %s/%s is larger than 4 GiB", o->kind->plural, o->name);
+	size_t n = jsonpack_pack(w->buf, w->len);
+	o->cold = xmalloc(n ? n : 1);
+	memcpy(o->cold, w->buf, n);
+	o->cold_len = (uint32_t)n;
+	json_decref(o->hot);
+	o->hot = NULL;
+	hot_remove(s, o);
+}
+
+size_t store_evict(struct store *s, size_t keep)
+{
+	size_t made = 0, looked = 0, limit = 2 * s->hot.n + 1;
+	while (s->hot.n > keep && looked++ < limit) {
+		if (s->hand >= s->hot.n)
+			s->hand = 0;
+		struct object *o = s->hot.v[s->hand];
+		if (o->used || o->dirty_slot) { /* a second chance; the journal's values stay */
+			o->used = 0;
+			s->hand++;
+			continue;
+		}
+		make_cold(s, o); /* the last hot object moved into this slot: look at it next */
+		made++;
+	}
+	return made;
+}
+
+size_t store_hot_count(const struct store *s)
+{
+	return s->hot.n;
+}
+
+void store_write_object(const struct object *o, struct jsontext_writer *w)
+{
+	if (o->hot) {
+		jsontext_value(w, o->hot);
+		return;
+	}
+	size_t n = jsonpack_unpacked_len(o->cold, o->cold_len);
+	jsontext_reserve(w, n);
+	jsonpack_unpack(o->cold, o->cold_len, w->buf + w->len);
+	w->len += n;
+}
+
+void store_set_json(struct store *s, struct object *o, json_t *json)
+{
+	if (o->hot) {
+		json_decref(o->hot);
+	} else {
+		free(o->cold);
+		o->cold = NULL;
+		o->cold_len = 0;
+		hot_push(s, o);
+	}
+	o->hot = json;
+}
+
 static void mark_dirty(struct store *s, struct object *o)
 {
 	size_t slot;
@@ -293,7 +413,7 @@ static void set_rv(struct store *s, struct object *o)
 	char buf[32];
 	o->rv = ++s->rv;
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->rv);
-	jset_str(o->json, "metadata.resourceVersion", buf);
+	jset_str(object_json(o), "metadata.resourceVersion", buf);
 }
 
 /* Inserts json with rv (0: hands out a new one and writes it into the json). */
@@ -303,7 +423,8 @@ static struct object *insert(struct store *s, const struct kind *k, json_t *json
 	struct object *o = xcalloc(1, sizeof(*o));
 	const char *ns = k->namespaced ? jnamespace(json) : NULL;
 	o->kind = k;
-	o->json = json;
+	o->hot = json;
+	hot_push(s, o);
 	o->name = xstrdup(jname(json));
 	o->ns = ns ? xstrdup(ns) : NULL;
 	o->id = s->next_id++;
@@ -373,6 +494,8 @@ void store_remove(struct store *s, struct object *o)
 	}
 	if (o->dirty_slot)
 		s->dirty.v[o->dirty_slot - 1] = NULL;
+	if (o->hot_slot)
+		hot_remove(s, o);
 	json_t *key = json_pack("[ssO]", o->kind->kind, "", json_null());
 	json_array_set_new(key, 1, o->ns ? json_string(o->ns) : json_null());
 	json_array_set_new(key, 2, json_string(o->name));
@@ -405,7 +528,7 @@ void store_take_changes(struct store *s, json_t **puts, json_t **dels)
 		if (!o)
 			continue;
 		o->dirty_slot = 0;
-		json_array_append(p, o->json);
+		json_array_append(p, object_json(o));
 	}
 	s->dirty.n = 0;
 	*puts = p;

@@ -398,7 +398,8 @@ struct fs_cmdline {
 	struct strbuf fuse_opts; /* -o options, comma-separated, passed to libfuse */
 	int64_t pod_start_delay_ms;
 	int64_t provision_delay_ms;
-	size_t max_objects, max_replicas;
+	size_t max_objects, max_replicas, hot_objects;
+	int evict_eagerly;
 	int foreground, debug, single_thread, no_cache, allow_other;
 	int show_help, show_version;
 };

@@ -20,6 +20,8 @@ enum {
 	OPT_PROVISION_DELAY,
 	OPT_MAX_OBJECTS,
 	OPT_MAX_REPLICAS,
+	OPT_HOT_OBJECTS,
+	OPT_EVICT_EAGERLY,
 	OPT_NO_CACHE,
 };
 
@@ -30,6 +32,8 @@ static const struct option long_opts[] = {
     {"provision-delay", required_argument, NULL, OPT_PROVISION_DELAY},
     {"max-objects", required_argument, NULL, OPT_MAX_OBJECTS},
     {"max-replicas", required_argument, NULL, OPT_MAX_REPLICAS},
+    {"hot-objects", required_argument, NULL, OPT_HOT_OBJECTS},
+    {"evict-eagerly", no_argument, NULL, OPT_EVICT_EAGERLY},
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},
     {"foreground", no_argument, NULL, 'f'},
     {"debug", no_argument, NULL, 'd'},
@@ -57,6 +61,10 @@ void fs_usage(FILE *out, const char *prog)
 	    "  --provision-delay DUR    simulated volume provisioning time\n"
 	    "  --max-objects N          refuse creations beyond N objects (default %d)\n"
 	    "  --max-replicas N         refuse more than N replicas per workload (default %d)\n"
+	    "  --hot-objects N          objects kept decoded in memory; the others are kept as\n"
+	    "                           compact text and decoded when read (default %d)\n"
+	    "  --evict-eagerly          make objects cold whenever the lock is let go, not when\n"
+	    "                           idle (a debugging aid: nearly every read decodes)\n"
 	    "  --no-cache               no kernel caching at all (a debugging aid)\n"
 	    "  -o OPT[,OPT...]          mount options (allow_other, ro, ...); allow_other also\n"
 	    "                           turns on default_permissions\n"
@@ -65,7 +73,8 @@ void fs_usage(FILE *out, const char *prog)
 	    "  -s, --single-thread      serve requests from one thread\n"
 	    "  -h, --help               print this help and exit\n"
 	    "  -V, --version            print the version and exit\n",
-	    prog, CLUSTER_DEFAULT_MAX_OBJECTS, CLUSTER_DEFAULT_MAX_REPLICAS);
+	    prog, CLUSTER_DEFAULT_MAX_OBJECTS, CLUSTER_DEFAULT_MAX_REPLICAS,
+	    CLUSTER_DEFAULT_HOT_OBJECTS);
 }
 
 /* Go's time.ParseDuration units, in nanoseconds. */
@@ -187,16 +196,24 @@ int fs_cmdline_parse(int argc, char **argv, struct fs_cmdline *cmd, struct cfs_e
 			break;
 		case OPT_MAX_OBJECTS:
 		case OPT_MAX_REPLICAS:
-			if (parse_count(optarg, c == OPT_MAX_OBJECTS ? &cmd->max_objects
-								     : &cmd->max_replicas) < 0)
+		case OPT_HOT_OBJECTS:
+			if (parse_count(optarg, c == OPT_MAX_OBJECTS	? &cmd->max_objects
+						: c == OPT_MAX_REPLICAS ? &cmd->max_replicas
+									: &cmd->hot_objects) < 0)
 				return cfs_errorf(
 				    err, -1,
 				    "invalid count \"%s\" for --%s: must be a positive "
 				    "integer",
-				    optarg, c == OPT_MAX_OBJECTS ? "max-objects" : "max-replicas");
+				    optarg,
+				    c == OPT_MAX_OBJECTS    ? "max-objects"
+				    : c == OPT_MAX_REPLICAS ? "max-replicas"
+							    : "hot-objects");
 			break;
 		case OPT_NO_CACHE:
 			cmd->no_cache = 1;
+			break;
+		case OPT_EVICT_EAGERLY:
+			cmd->evict_eagerly = 1;
 			break;
 		case 'o':
 			add_fuse_opts(cmd, optarg);

@@ -171,6 +171,8 @@ int main(int argc, char **argv)
 	    .provision_delay_ms = cmd.provision_delay_ms,
 	    .max_objects = cmd.max_objects,
 	    .max_replicas = cmd.max_replicas,
+	    .hot_objects = cmd.hot_objects,
+	    .evict_at_unlock = cmd.evict_eagerly,
 	    .quiet = 0,
 	};
 	rc = cluster_open(&copts, &fs.cl, &err);

@@ -2,6 +2,7 @@
  * (manifest_emit_json): four-space indentation, keys in insertion order, a final newline.
  * jansson does the encoding; its NULL on failure is wrapped here. */
 #include <stdlib.h>
+#include "claimfs/jsonalloc.h"
 #include "claimfs/manifest.h"
 
 void manifest_emit_json(const json_t *obj, struct strbuf *out)
@@ -19,5 +20,5 @@ void manifest_emit_json(const json_t *obj, struct strbuf *out)
 	}
 	sb_adds(out, s);
 	sb_addc(out, '\n');
-	free(s);
+	jsonalloc_free(s);
 }

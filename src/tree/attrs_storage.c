@@ -20,8 +20,8 @@
 /* The class of a claim or volume as kubectl shows it: the beta annotation wins. */
 static const char *class_of(const struct object *obj)
 {
-	const char *c = jannotation(obj->json, ANN_BETA_CLASS);
-	return c ? c : jstr(obj->json, "spec.storageClassName");
+	const char *c = jannotation(object_json(obj), ANN_BETA_CLASS);
+	return c ? c : jstr(object_json(obj), "spec.storageClassName");
 }
 
 static int show_phase(struct cluster *cl, const struct object *obj, struct strbuf *out)
@@ -41,7 +41,7 @@ static int show_class(struct cluster *cl, const struct object *obj, struct strbu
 
 static int show_access_modes(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	return tree_show_lines(jget(obj->json, "spec.accessModes"), out);
+	return tree_show_lines(jget(object_json(obj), "spec.accessModes"), out);
 }
 
 static int show_volume_mode(struct cluster *cl, const struct object *obj, struct strbuf *out)
@@ -58,18 +58,18 @@ static int pvc_volume_name(struct cluster *cl, const struct object *obj, struct 
 
 static int pvc_storage(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	return tree_show_quantity(jstr(obj->json, "spec.resources.requests.storage"), out);
+	return tree_show_quantity(jstr(object_json(obj), "spec.resources.requests.storage"), out);
 }
 
 static int pvc_capacity(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	return tree_show_quantity(jstr(obj->json, "status.capacity.storage"), out);
+	return tree_show_quantity(jstr(object_json(obj), "status.capacity.storage"), out);
 }
 
 /* volume -> ../../../../persistentvolumes/<pv> while spec.volumeName names a PV. */
 static int pvc_volume(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	const char *pv = jstr(obj->json, "spec.volumeName");
+	const char *pv = jstr(object_json(obj), "spec.volumeName");
 	if (!pv || !*pv ||
 	    !store_get(cluster_store(cl), cluster_kind(cl, "PersistentVolume"), NULL, pv))
 		return -ENOENT;
@@ -133,7 +133,7 @@ const struct tree_table tree_table_pvc = {"PersistentVolumeClaim", pvc_attrs,
 
 static int pv_capacity(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	return tree_show_quantity(jstr(obj->json, "spec.capacity.storage"), out);
+	return tree_show_quantity(jstr(object_json(obj), "spec.capacity.storage"), out);
 }
 
 static int pv_reclaim(struct cluster *cl, const struct object *obj, struct strbuf *out)
@@ -143,8 +143,8 @@ static int pv_reclaim(struct cluster *cl, const struct object *obj, struct strbu
 
 static int pv_claim_ref(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	const char *ns = jstr(obj->json, "spec.claimRef.namespace");
-	const char *name = jstr(obj->json, "spec.claimRef.name");
+	const char *ns = jstr(object_json(obj), "spec.claimRef.namespace");
+	const char *name = jstr(object_json(obj), "spec.claimRef.name");
 	if (ns && name)
 		sb_addf(out, "%s/%s\n", ns, name);
 	return 0;
@@ -154,14 +154,14 @@ static int pv_claim_ref(struct cluster *cl, const struct object *obj, struct str
  * with the claimRef's uid (or the claimRef has none: a pre-bound volume). */
 static int pv_claim(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	const char *ns = jstr(obj->json, "spec.claimRef.namespace");
-	const char *name = jstr(obj->json, "spec.claimRef.name");
-	const char *uid = jstr(obj->json, "spec.claimRef.uid");
+	const char *ns = jstr(object_json(obj), "spec.claimRef.namespace");
+	const char *name = jstr(object_json(obj), "spec.claimRef.name");
+	const char *uid = jstr(object_json(obj), "spec.claimRef.uid");
 	if (!ns || !name)
 		return -ENOENT;
 	struct object *pvc =
 	    store_get(cluster_store(cl), cluster_kind(cl, "PersistentVolumeClaim"), ns, name);
-	if (!pvc || (uid && *uid && (!juid(pvc->json) || strcmp(uid, juid(pvc->json)) != 0)))
+	if (!pvc || (uid && *uid && (!juid(object_json(pvc)) || strcmp(uid, juid(object_json(pvc))) != 0)))
 		return -ENOENT;
 	sb_addf(out, "../../namespaces/%s/persistentvolumeclaims/%s", ns, name);
 	return 0;
@@ -179,7 +179,7 @@ static int pv_claim_present(struct cluster *cl, const struct object *obj)
  * device, not a file system: it has none. */
 static int pv_data_present(struct cluster *cl, const struct object *obj)
 {
-	const char *mode = jstr(obj->json, "spec.volumeMode");
+	const char *mode = jstr(object_json(obj), "spec.volumeMode");
 	return (!mode || strcmp(mode, "Block") != 0) && volumes_check_name(obj->name) == 0;
 }
 
@@ -209,23 +209,23 @@ static int sc_provisioner(struct cluster *cl, const struct object *obj, struct s
 /* Unset fields print what Kubernetes defaults them to (and kubectl shows). */
 static int sc_reclaim(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	return tree_show_string(jstr_or(obj->json, "reclaimPolicy", "Delete"), out);
+	return tree_show_string(jstr_or(object_json(obj), "reclaimPolicy", "Delete"), out);
 }
 
 static int sc_binding_mode(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	return tree_show_string(jstr_or(obj->json, "volumeBindingMode", "Immediate"), out);
+	return tree_show_string(jstr_or(object_json(obj), "volumeBindingMode", "Immediate"), out);
 }
 
 static int sc_expansion(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	return tree_show_bool(jbool(obj->json, "allowVolumeExpansion", 0), out);
+	return tree_show_bool(jbool(object_json(obj), "allowVolumeExpansion", 0), out);
 }
 
 static int sc_default(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	const char *a = jannotation(obj->json, ANN_DEFAULT_CLASS);
-	const char *b = jannotation(obj->json, ANN_DEFAULT_CLASS_BETA);
+	const char *a = jannotation(object_json(obj), ANN_DEFAULT_CLASS);
+	const char *b = jannotation(object_json(obj), ANN_DEFAULT_CLASS_BETA);
 	return tree_show_bool((a && strcmp(a, "true") == 0) || (b && strcmp(b, "true") == 0), out);
 }
 

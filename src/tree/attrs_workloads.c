@@ -59,7 +59,7 @@ static int store_replicas(struct cluster *cl, const struct tree_node *node, cons
 static int show_replicas(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
 	int64_t v = 1;
-	jint(obj->json, "spec.replicas", &v);
+	jint(object_json(obj), "spec.replicas", &v);
 	sb_addf(out, "%lld\n", (long long)v);
 	return 0;
 }
@@ -108,8 +108,8 @@ static int node_ready_store(struct cluster *cl, const struct tree_node *node, co
 
 static int node_zone(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	const char *z = jlabel(obj->json, LABEL_ZONE);
-	return tree_show_string(z ? z : jlabel(obj->json, LABEL_ZONE_BETA), out);
+	const char *z = jlabel(object_json(obj), LABEL_ZONE);
+	return tree_show_string(z ? z : jlabel(object_json(obj), LABEL_ZONE_BETA), out);
 }
 
 /* pods/<pod>.<ns> -> ../../../namespaces/<ns>/pods/<pod>: a namespace is a DNS label (no
@@ -121,7 +121,7 @@ static void node_pods_list(struct cluster *cl, const struct object *obj, struct 
 	struct object *const *pods =
 	    store_list(cluster_store(cl), cluster_kind(cl, "Pod"), NULL, &n);
 	for (i = 0; i < n; i++) {
-		const char *node = jstr(pods[i]->json, "spec.nodeName");
+		const char *node = jstr(object_json(pods[i]), "spec.nodeName");
 		if (!node || strcmp(node, obj->name) != 0)
 			continue;
 		sb_reset(&name);
@@ -142,7 +142,7 @@ static int node_pods_find(struct cluster *cl, const struct object *obj, const ch
 		return -ENOENT;
 	char *pod = xstrndup(name, (size_t)(dot - name));
 	struct object *p = store_get(cluster_store(cl), cluster_kind(cl, "Pod"), dot + 1, pod);
-	const char *node = p ? jstr(p->json, "spec.nodeName") : NULL;
+	const char *node = p ? jstr(object_json(p), "spec.nodeName") : NULL;
 	int rc = -ENOENT;
 	if (node && strcmp(node, obj->name) == 0) {
 		sb_addf(target, "../../../namespaces/%s/pods/%s", dot + 1, pod);
@@ -170,7 +170,7 @@ static int pod_status(struct cluster *cl, const struct object *obj, struct strbu
 {
 	char reason[128], restarts[64];
 	int64_t ready, total;
-	render_pod_status(obj->json, cluster_now_ms(cl), reason, sizeof(reason), &ready, &total,
+	render_pod_status(object_json(obj), cluster_now_ms(cl), reason, sizeof(reason), &ready, &total,
 			  restarts, sizeof(restarts));
 	return tree_show_string(reason, out);
 }
@@ -192,7 +192,7 @@ static int pod_ip(struct cluster *cl, const struct object *obj, struct strbuf *o
 
 static int pod_hostname(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	const char *h = jstr(obj->json, "spec.hostname");
+	const char *h = jstr(object_json(obj), "spec.hostname");
 	return tree_show_string(h && *h ? h : obj->name, out);
 }
 
@@ -221,7 +221,7 @@ static int pod_ordinal_show(struct cluster *cl, const struct object *obj, struct
 
 static int show_owner(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	json_t *r = controller_ref(obj->json);
+	json_t *r = controller_ref(object_json(obj));
 	if (r && jstr(r, "kind") && jstr(r, "name"))
 		sb_addf(out, "%s/%s\n", jstr(r, "kind"), jstr(r, "name"));
 	return 0;
@@ -232,7 +232,7 @@ static int show_owner(struct cluster *cl, const struct object *obj, struct strbu
 static struct object *volume_claim(struct cluster *cl, const struct object *pod, const json_t *vol)
 {
 	char buf[POD_CLAIM_MAX];
-	const char *claim = pod_volume_claim(pod->json, vol, buf);
+	const char *claim = pod_volume_claim(object_json(pod), vol, buf);
 	if (!claim)
 		return NULL;
 	return store_get(cluster_store(cl), cluster_kind(cl, "PersistentVolumeClaim"), pod->ns,
@@ -244,7 +244,7 @@ static void pod_volumes_list(struct cluster *cl, const struct object *obj, struc
 	struct strbuf target = STRBUF_INIT;
 	json_t *v;
 	size_t i;
-	json_array_foreach(jget(obj->json, "spec.volumes"), i, v)
+	json_array_foreach(jget(object_json(obj), "spec.volumes"), i, v)
 	{
 		const char *name = jstr(v, "name");
 		struct object *pvc = name ? volume_claim(cl, obj, v) : NULL;
@@ -262,7 +262,7 @@ static int pod_volumes_find(struct cluster *cl, const struct object *obj, const 
 {
 	json_t *v;
 	size_t i;
-	json_array_foreach(jget(obj->json, "spec.volumes"), i, v)
+	json_array_foreach(jget(object_json(obj), "spec.volumes"), i, v)
 	{
 		const char *vn = jstr(v, "name");
 		if (!vn || strcmp(vn, name) != 0)
@@ -279,7 +279,7 @@ static int pod_volumes_find(struct cluster *cl, const struct object *obj, const 
 
 static int pod_node_present(struct cluster *cl, const struct object *obj)
 {
-	const char *n = jstr(obj->json, "spec.nodeName");
+	const char *n = jstr(object_json(obj), "spec.nodeName");
 	return n && *n;
 }
 
@@ -287,7 +287,7 @@ static int pod_node(struct cluster *cl, const struct object *obj, struct strbuf 
 {
 	if (!pod_node_present(cl, obj))
 		return -ENOENT;
-	sb_addf(out, "../../../../nodes/%s", jstr(obj->json, "spec.nodeName"));
+	sb_addf(out, "../../../../nodes/%s", jstr(object_json(obj), "spec.nodeName"));
 	return 0;
 }
 
@@ -319,7 +319,7 @@ static int sts_service_name(struct cluster *cl, const struct object *obj, struct
 
 static int sts_policy(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	return tree_show_string(jstr_or(obj->json, "spec.podManagementPolicy", "OrderedReady"),
+	return tree_show_string(jstr_or(object_json(obj), "spec.podManagementPolicy", "OrderedReady"),
 				out);
 }
 
@@ -353,8 +353,8 @@ static int sts_ordinals_find(struct cluster *cl, const struct object *obj, const
 	snprintf(pod_name, sizeof(pod_name), "%s-%s", obj->name, name);
 	struct object *pod =
 	    store_get(cluster_store(cl), cluster_kind(cl, "Pod"), obj->ns, pod_name);
-	json_t *ref = pod ? controller_ref(pod->json) : NULL;
-	const char *uid = juid(obj->json);
+	json_t *ref = pod ? controller_ref(object_json(pod)) : NULL;
+	const char *uid = juid(object_json(obj));
 	if (!ref || !uid || strcmp(jstr_or(ref, "uid", ""), uid) != 0 || pod_ordinal(pod) < 0)
 		return -ENOENT;
 	sb_addf(target, "../../../pods/%s", pod_name);
@@ -382,7 +382,7 @@ const struct tree_table tree_table_statefulset = {"StatefulSet", sts_attrs,
 
 static int deploy_strategy(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	return tree_show_string(jstr_or(obj->json, "spec.strategy.type", "RollingUpdate"), out);
+	return tree_show_string(jstr_or(object_json(obj), "spec.strategy.type", "RollingUpdate"), out);
 }
 
 static const struct tree_attr deploy_attrs[] = {
@@ -416,7 +416,7 @@ static int svc_cluster_ip(struct cluster *cl, const struct object *obj, struct s
 
 static int svc_type(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	return tree_show_string(jstr_or(obj->json, "spec.type", "ClusterIP"), out);
+	return tree_show_string(jstr_or(object_json(obj), "spec.type", "ClusterIP"), out);
 }
 
 static int svc_endpoints(struct cluster *cl, const struct object *obj, struct strbuf *out)

@@ -109,7 +109,7 @@ static void run_families(struct mctx *m, const struct family *fams, size_t nf, s
 	for (f = 0; f < nf; f++) {
 		header(m, &fams[f]);
 		for (i = 0; i < n; i++)
-			fams[f].emit(m, fams[f].name, objs[i]->json);
+			fams[f].emit(m, fams[f].name, object_json(objs[i]));
 	}
 }
 

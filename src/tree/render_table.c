@@ -140,7 +140,7 @@ void render_table(struct cluster *cl, const struct kind *k, const char *ns, int 
 		t.rowcell = 0;
 		if (all_ns)
 			render_cell(&t, sorted[i]->ns);
-		tk->row(&t, sorted[i]->json);
+		tk->row(&t, object_json(sorted[i]));
 		while (t.rowcell < t.ncols) /* a printer that gave too few cells */
 			render_cell(&t, "");
 	}

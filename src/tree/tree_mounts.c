@@ -113,20 +113,20 @@ static int mount_node(struct cluster *cl, const struct object *pod, const json_t
 {
 	struct store *s = cluster_store(cl);
 	char buf[POD_CLAIM_MAX];
-	json_t *vol = pod_volume(pod->json, jstr(m, "name"));
-	const char *claim = vol ? pod_volume_claim(pod->json, vol, buf) : NULL;
+	json_t *vol = pod_volume(object_json(pod), jstr(m, "name"));
+	const char *claim = vol ? pod_volume_claim(object_json(pod), vol, buf) : NULL;
 	if (!claim)
 		return -ENOENT;
 	struct object *pvc =
 	    store_get(s, cluster_kind(cl, "PersistentVolumeClaim"), pod->ns, claim);
 	if (!pvc || !pvc_is_bound(pvc))
 		return -ENOENT;
-	const char *pv = jstr(pvc->json, "spec.volumeName");
+	const char *pv = jstr(object_json(pvc), "spec.volumeName");
 	struct object *pvo = store_get(s, cluster_kind(cl, "PersistentVolume"), NULL, pv);
-	if (!pvo || strcmp(jstr_or(pvo->json, "spec.volumeMode", "Filesystem"), "Block") == 0)
+	if (!pvo || strcmp(jstr_or(object_json(pvo), "spec.volumeMode", "Filesystem"), "Block") == 0)
 		return -ENOENT;
 	int ro = jbool(m, "readOnly", 0) || jbool(vol, "persistentVolumeClaim.readOnly", 0) ||
-		 rox_only(pvc->json);
+		 rox_only(object_json(pvc));
 	const char *subpath = jstr(m, "subPath");
 	tree_node_set(out, own, tree_map_ino(cl, pod->id, SLOT_MOUNT, sub), TREE_DIR,
 		      ro ? 0555 : 0755, TREE_DATA | (ro ? TREE_RDONLY : 0), ROLE_MOUNT, pod->kind,
@@ -141,7 +141,7 @@ static int mount_node(struct cluster *cl, const struct object *pod, const json_t
 static int resolve(struct cluster *cl, const struct object *pod, const char *c, const char *rest,
 		   const char *name, struct tree_node *out)
 {
-	json_t *ct = container(pod->json, c), *m;
+	json_t *ct = container(object_json(pod), c), *m;
 	struct strbuf target = STRBUF_INIT, sub = STRBUF_INIT;
 	size_t i;
 	int rc = -ENOENT, inner = 0;
@@ -189,7 +189,7 @@ int tree_mounts_lookup(struct cluster *cl, const struct tree_node *dir, const ch
 	if (!pod)
 		return -ENOENT;
 	if (dir->role != ROLE_MOUNT) { /* containers/ */
-		if (!container(pod->json, name))
+		if (!container(object_json(pod), name))
 			return -ENOENT;
 		dir_node(cl, pod, name, 1, out);
 		return 0;
@@ -227,7 +227,7 @@ int tree_mounts_readdir(struct cluster *cl, const struct tree_node *dir, tree_fi
 		static const char *const lists[] = {"spec.initContainers", "spec.containers"};
 		size_t l;
 		for (l = 0; l < 2 && rc == 0; l++)
-			json_array_foreach(jget(pod->json, lists[l]), i, ct)
+			json_array_foreach(jget(object_json(pod), lists[l]), i, ct)
 			{
 				const char *cn = jstr(ct, "name");
 				if (!cn || rc)
@@ -241,7 +241,7 @@ int tree_mounts_readdir(struct cluster *cl, const struct tree_node *dir, tree_fi
 		return -ENOENT;
 	char *c = split_sub(dir->sub, &rest);
 	size_t rlen = rest ? strlen(rest) : 0;
-	ct = container(pod->json, c);
+	ct = container(object_json(pod), c);
 	json_array_foreach(ct ? jget(ct, "volumeMounts") : NULL, i, m)
 	{
 		char *p = norm_path(jstr(m, "mountPath"));
@@ -280,7 +280,7 @@ int tree_mounts_revalidate(struct cluster *cl, const struct tree_node *n)
 		return -ENOENT;
 	char *c = split_sub(n->sub, &rest);
 	if (!rest) {
-		rc = container(pod->json, c) ? 0 : -ENOENT;
+		rc = container(object_json(pod), c) ? 0 : -ENOENT;
 		free(c);
 		return rc;
 	}

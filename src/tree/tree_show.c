@@ -39,13 +39,13 @@ const struct tree_table *tree_table_for(const struct kind *k)
 
 int tree_show_manifest(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	manifest_emit_yaml(obj->json, out);
+	manifest_emit_yaml(object_json(obj), out);
 	return 0;
 }
 
 int tree_show_json(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	manifest_emit_json(obj->json, out);
+	manifest_emit_json(object_json(obj), out);
 	return 0;
 }
 
@@ -60,13 +60,13 @@ int tree_show_string(const char *s, struct strbuf *out)
 
 int tree_show_path(const struct object *obj, const char *path, struct strbuf *out)
 {
-	return tree_show_string(jstr(obj->json, path), out);
+	return tree_show_string(jstr(object_json(obj), path), out);
 }
 
 int tree_show_count(const struct object *obj, const char *path, struct strbuf *out)
 {
 	int64_t v = 0;
-	jint(obj->json, path, &v);
+	jint(object_json(obj), path, &v);
 	sb_addf(out, "%lld\n", (long long)v);
 	return 0;
 }
@@ -97,7 +97,7 @@ int tree_show_lines(const json_t *array, struct strbuf *out)
 
 int tree_show_phase_status(const struct object *obj, struct strbuf *out)
 {
-	if (jis_deleting(obj->json))
+	if (jis_deleting(object_json(obj)))
 		return tree_show_string("Terminating", out);
 	return tree_show_path(obj, "status.phase", out);
 }

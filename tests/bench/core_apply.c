@@ -8,8 +8,11 @@
  *   core_apply CLAIMS STREAMS [DIR] [--reopen] [--nosync]
  *
  * DIR defaults to a new directory under /tmp (removed at the end); --nosync skips
- * fdatasync (persist_test_no_fsync) to profile the CPU alone. Built by hand or by
- * scripts/bench.sh: cc ... tests/bench/core_apply.c build-bench/libclaimfs-core.a. */
+ * fdatasync (persist_test_no_fsync) to profile the CPU alone. After the streams it waits
+ * for the cluster to rest (objects made cold once idle, store.h) and prints the memory
+ * then. CORE_HOT_OBJECTS=N sets cluster_options.hot_objects; CORE_OPEN_ONLY=1 exits
+ * right after the open (to profile a load alone). Built by hand or by scripts/bench.sh:
+ * cc ... tests/bench/core_apply.c build-bench/libclaimfs-core.a. */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +93,8 @@ int main(int argc, char **argv)
 		return 1;
 
 	struct cluster_options o = {.state_dir = dir, .cluster_file = cfile, .quiet = 1};
+	if (getenv("CORE_HOT_OBJECTS")) /* cluster_options.hot_objects */
+		o.hot_objects = (size_t)atol(getenv("CORE_HOT_OBJECTS"));
 	struct cfs_err err = {{0}};
 	struct cluster *cl;
 	double t_open = now();
@@ -98,6 +103,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("open: %.3f s, heap %.1f MiB\n", now() - t_open, (double)heap_used() / 1048576);
+	if (getenv("CORE_OPEN_ONLY")) {
+		fflush(stdout);
+		_exit(0); /* profiling the load alone */
+	}
 	size_t heap0 = heap_used(), rss0 = rss();
 	struct strbuf sb = STRBUF_INIT;
 	for (long s = 0; s < streams; s++) {
@@ -122,6 +131,18 @@ int main(int argc, char **argv)
 		       (double)(rss() - rss0) / n);
 	}
 	sb_release(&sb);
+	/* At rest: the timer thread makes objects cold once the cluster is idle (store.h). */
+	double t_rest = now(), last = (double)rss();
+	for (int i = 0; i < 100; i++) {
+		usleep(100000);
+		double r = (double)rss();
+		if (r >= last - 65536 && now() - t_rest > 0.5)
+			break;
+		last = r;
+	}
+	printf("at rest after %.1f s: rss %.0f B/claim (heap %.0f)\n", now() - t_rest,
+	       ((double)rss() - rss0) / (double)(streams * claims),
+	       ((double)heap_used() - heap0) / (double)(streams * claims));
 	/* What the objects' json alone takes: the heap a deep copy of every object adds. */
 	cluster_lock(cl);
 	size_t nk, h1 = heap_used(), nobj = 0, text = 0;
@@ -131,8 +152,8 @@ int main(int argc, char **argv)
 		size_t n;
 		struct object *const *v = store_list(cluster_store(cl), kinds[k], NULL, &n);
 		for (size_t j = 0; j < n; j++) {
-			json_array_append_new(copies, json_deep_copy(v[j]->json));
-			text += json_dumpb(v[j]->json, NULL, 0, JSON_COMPACT);
+			json_array_append_new(copies, json_deep_copy(object_json(v[j])));
+			text += json_dumpb(object_json(v[j]), NULL, 0, JSON_COMPACT);
 		}
 		nobj += n;
 	}

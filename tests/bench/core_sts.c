@@ -122,13 +122,13 @@ int main(int argc, char **argv)
 	cluster_lock(cl);
 	struct object *set = store_get(cluster_store(cl), sk, "default", "web");
 	int64_t ready = -1;
-	jint(set->json, "status.readyReplicas", &ready);
+	jint(object_json(set), "status.readyReplicas", &ready);
 	size_t nclaims, bound = 0;
 	struct object *const *claims =
 	    store_list(cluster_store(cl), store_kind(cluster_store(cl), "PersistentVolumeClaim"),
 		       "default", &nclaims);
 	for (size_t i = 0; i < nclaims; i++)
-		bound += strcmp(jstr_or(claims[i]->json, "status.phase", ""), "Bound") == 0;
+		bound += strcmp(jstr_or(object_json(claims[i]), "status.phase", ""), "Bound") == 0;
 	cluster_unlock(cl);
 	printf("0 -> %ld: %.3f s; readyReplicas %lld, claims Bound %zu\n", replicas, total,
 	       (long long)ready, bound);

@@ -26,7 +26,8 @@ same() { if [ "$1" = "$2" ]; then ok "$3"; else bad "$3 (got '$1', want '$2')"; 
 
 # t_mount [claimfs options...]
 t_mount() {
-	"$CLAIMFS" -f --state "$STATE" "$@" "$MNT" >>"$T_TMP/daemon.log" 2>&1 &
+	# shellcheck disable=SC2086 # CLAIMFS_OPTS: options for every mount (words)
+	"$CLAIMFS" -f --state "$STATE" ${CLAIMFS_OPTS:-} "$@" "$MNT" >>"$T_TMP/daemon.log" 2>&1 &
 	T_PID=$!
 	local i
 	for i in $(seq 1 100); do

@@ -29,6 +29,10 @@ static inline void fx_open_with(struct fixture *fx, const char *cluster_file)
 	fx->opts.state_dir = fx->dir;
 	fx->opts.cluster_file = cluster_file;
 	fx->opts.quiet = 1;
+	/* Almost every object cold between two calls: each suite also checks that an
+	 * object's JSON survives being made cold and decoded again (store.h). */
+	fx->opts.hot_objects = 4;
+	fx->opts.evict_at_unlock = 1;
 	int rc = cluster_open(&fx->opts, &fx->cl, &fx->err);
 	ck_assert_msg(rc == 0, "cluster_open: %s", fx->err.msg);
 }
@@ -77,12 +81,25 @@ static inline struct object *fx_get(struct fixture *fx, const char *kind, const 
 	return o;
 }
 
-/* A string field of an object, or NULL when the object or field is missing. */
+/* A string field of an object, or NULL when the object or field is missing. The text is
+ * a copy that stays valid for the next 64 calls: the object's own JSON may be made cold
+ * (freed) by any later unlock (store.h). */
 static inline const char *fx_str(struct fixture *fx, const char *kind, const char *ns,
 				 const char *name, const char *path)
 {
-	struct object *o = fx_get(fx, kind, ns, name);
-	return o ? jstr(o->json, path) : NULL;
+	static char *ring[64];
+	static unsigned next;
+	cluster_lock(fx->cl);
+	const struct kind *k = cluster_kind(fx->cl, kind);
+	struct object *o = k ? store_get(cluster_store(fx->cl), k, ns, name) : NULL;
+	const char *v = o ? jstr(object_json(o), path) : NULL;
+	char *copy = v ? xstrdup(v) : NULL;
+	cluster_unlock(fx->cl);
+	if (!copy)
+		return NULL;
+	free(ring[next % 64]);
+	ring[next++ % 64] = copy;
+	return copy;
 }
 
 /* Does the event log contain a line with all of the given substrings (NULL-terminated)? */

@@ -8,6 +8,7 @@
  * one cluster that must keep working, and the corpus itself (each file has an entry).
  * The corpus directory is $CLAIMFS_BAD_DIR, else tests/data/bad (run from the root). */
 #include "unit.h"
+#include "claimfs/jsonalloc.h"
 #include "fixture.h"
 #include <ctype.h>
 #include <dirent.h>
@@ -294,11 +295,11 @@ static char *dump_objects(struct cluster *cl)
 		struct object *const *objs = store_list(st, kinds[i], NULL, &n);
 		for (j = 0; j < n; j++) {
 			struct strbuf l = STRBUF_INIT;
-			char *js = json_dumps(objs[j]->json, JSON_SORT_KEYS | JSON_COMPACT);
+			char *js = json_dumps(object_json(objs[j]), JSON_SORT_KEYS | JSON_COMPACT);
 			object_path(objs[j], &l);
 			sb_addf(&l, " rv=%llu %s\n", (unsigned long long)objs[j]->rv,
 				js ? js : "?");
-			free(js);
+			jsonalloc_free(js);
 			lines = xrealloc(lines, (nlines + 1) * sizeof(*lines));
 			lines[nlines++] = sb_detach(&l, NULL);
 		}
@@ -671,7 +672,7 @@ START_TEST(t_limit_replicas_exact)
 	int64_t replicas = 0;
 	struct object *o = fx_get(&fx, "StatefulSet", "default", "db");
 	ck_assert_ptr_nonnull(o);
-	ck_assert_int_eq(jint(o->json, "spec.replicas", &replicas), 0);
+	ck_assert_int_eq(jint(object_json(o), "spec.replicas", &replicas), 0);
 	ck_assert_int_eq(replicas, 3);
 	fx_close(&fx);
 }

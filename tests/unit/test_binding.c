@@ -86,7 +86,7 @@ static void assert_pending(const char *c)
 {
 	ck_assert_str_eq(claim(c, "status.phase"), "Pending");
 	ck_assert_ptr_null(claim(c, "status.capacity.storage"));
-	ck_assert_ptr_null(jannotation(fx_get(&fx, "PersistentVolumeClaim", "default", c)->json,
+	ck_assert_ptr_null(jannotation(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", c)),
 				       "pv.kubernetes.io/bind-completed"));
 }
 
@@ -156,7 +156,7 @@ START_TEST(test_fewest_modes_first)
 	apply_claim("e", "1Gi", "ReadWriteMany", "manual", NULL);
 	assert_bound("e", "rwx");
 	ck_assert_str_eq(json_string_value(json_array_get(
-			     jget(fx_get(&fx, "PersistentVolumeClaim", "default", "e")->json,
+			     jget(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "e")),
 				  "status.accessModes"),
 			     0)),
 			 "ReadWriteMany");
@@ -271,11 +271,11 @@ START_TEST(test_prebound_by_volume_name)
 	apply_claim("named", "1Gi", "ReadWriteMany", "manual", "  volumeName: nfsish\n");
 	assert_bound("named", "nfsish");
 	struct object *c = fx_get(&fx, "PersistentVolumeClaim", "default", "named");
-	ck_assert_ptr_null(jannotation(c->json, "pv.kubernetes.io/bound-by-controller"));
-	ck_assert_str_eq(jannotation(c->json, "pv.kubernetes.io/bind-completed"), "yes");
+	ck_assert_ptr_null(jannotation(object_json(c), "pv.kubernetes.io/bound-by-controller"));
+	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bind-completed"), "yes");
 	struct object *v = fx_get(&fx, "PersistentVolume", NULL, "nfsish");
-	ck_assert_str_eq(jannotation(v->json, "pv.kubernetes.io/bound-by-controller"), "yes");
-	ck_assert_str_eq(jstr(v->json, "spec.claimRef.uid"), juid(c->json));
+	ck_assert_str_eq(jannotation(object_json(v), "pv.kubernetes.io/bound-by-controller"), "yes");
+	ck_assert_str_eq(jstr(object_json(v), "spec.claimRef.uid"), juid(object_json(c)));
 	/* a volume bound elsewhere */
 	apply_claim("late", "1Gi", "ReadWriteMany", "manual", "  volumeName: nfsish\n");
 	ck_assert(fx_has_event(&fx, "FailedBinding",
@@ -325,11 +325,11 @@ START_TEST(test_prebound_by_claim_ref)
 	apply_claim("mine", "1Gi", "ReadWriteOnce", "manual", NULL);
 	assert_bound("mine", "reserved");
 	struct object *v = fx_get(&fx, "PersistentVolume", NULL, "reserved");
-	ck_assert_ptr_null(jannotation(v->json, "pv.kubernetes.io/bound-by-controller"));
-	ck_assert_str_eq(jstr(v->json, "spec.claimRef.uid"),
-			 juid(fx_get(&fx, "PersistentVolumeClaim", "default", "mine")->json));
+	ck_assert_ptr_null(jannotation(object_json(v), "pv.kubernetes.io/bound-by-controller"));
+	ck_assert_str_eq(jstr(object_json(v), "spec.claimRef.uid"),
+			 juid(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "mine"))));
 	struct object *c = fx_get(&fx, "PersistentVolumeClaim", "default", "mine");
-	ck_assert_str_eq(jannotation(c->json, "pv.kubernetes.io/bound-by-controller"), "yes");
+	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bound-by-controller"), "yes");
 	ck_assert_str_eq(vol("plain", "status.phase"), "Available");
 }
 END_TEST
@@ -346,12 +346,12 @@ START_TEST(test_late_pv_binds_pending_claim)
 	ck_assert_str_eq(claim("waiting", "status.capacity.storage"), "4Gi");
 	/* bind()'s annotations */
 	struct object *c = fx_get(&fx, "PersistentVolumeClaim", "default", "waiting");
-	ck_assert_str_eq(jannotation(c->json, "pv.kubernetes.io/bind-completed"), "yes");
-	ck_assert_str_eq(jannotation(c->json, "pv.kubernetes.io/bound-by-controller"), "yes");
+	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bind-completed"), "yes");
+	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bound-by-controller"), "yes");
 	struct object *v = fx_get(&fx, "PersistentVolume", NULL, "fits");
-	ck_assert_str_eq(jannotation(v->json, "pv.kubernetes.io/bound-by-controller"), "yes");
-	ck_assert_str_eq(jstr(v->json, "spec.claimRef.kind"), "PersistentVolumeClaim");
-	ck_assert_str_eq(jstr(v->json, "spec.claimRef.namespace"), "default");
+	ck_assert_str_eq(jannotation(object_json(v), "pv.kubernetes.io/bound-by-controller"), "yes");
+	ck_assert_str_eq(jstr(object_json(v), "spec.claimRef.kind"), "PersistentVolumeClaim");
+	ck_assert_str_eq(jstr(object_json(v), "spec.claimRef.namespace"), "default");
 	ck_assert_str_eq(vol("too-small", "status.phase"), "Available");
 }
 END_TEST
@@ -384,7 +384,7 @@ START_TEST(test_lost_and_misbound)
 	assert_bound("c2", "v2");
 	apply_claim("c3", "1Gi", "ReadWriteOnce", "manual", NULL);
 	assert_pending("c3");
-	const char *uid3 = juid(fx_get(&fx, "PersistentVolumeClaim", "default", "c3")->json);
+	const char *uid3 = juid(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "c3")));
 	p = json_pack("{s:{s:{s:s,s:s}}}", "spec", "claimRef", "name", "c3", "uid", uid3);
 	ck_assert_int_eq(cluster_patch(fx.cl, cluster_kind(fx.cl, "PersistentVolume"), NULL, "v2",
 				       p, "t", &fx.err),
@@ -417,14 +417,14 @@ START_TEST(test_volume_of_a_claim_bound_elsewhere)
 	cluster_lock(fx.cl);
 	struct object *v = store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "PersistentVolume"),
 				     NULL, "second");
-	jset_str(v->json, "spec.claimRef.uid", uid);
-	jset_annotation(v->json, "pv.kubernetes.io/bound-by-controller", "yes");
+	jset_str(object_json(v), "spec.claimRef.uid", uid);
+	jset_annotation(object_json(v), "pv.kubernetes.io/bound-by-controller", "yes");
 	cluster_update(fx.cl, v);
 	cluster_unlock(fx.cl);
 	fx_apply_ok(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nudge}\n");
 	ck_assert_str_eq(vol("second", "status.phase"), "Available");
 	ck_assert_ptr_null(vol("second", "spec.claimRef.name"));
-	ck_assert_ptr_null(jannotation(fx_get(&fx, "PersistentVolume", NULL, "second")->json,
+	ck_assert_ptr_null(jannotation(object_json(fx_get(&fx, "PersistentVolume", NULL, "second")),
 				       "pv.kubernetes.io/bound-by-controller"));
 }
 END_TEST
@@ -532,7 +532,7 @@ START_TEST(test_claim_validation)
 	ck_assert_str_eq(claim("num", "spec.resources.requests.storage"), "1G");
 	/* defaults and the protection finalizer */
 	struct object *c = fx_get(&fx, "PersistentVolumeClaim", "default", "canon");
-	ck_assert(jhas_finalizer(c->json, "kubernetes.io/pvc-protection"));
+	ck_assert(jhas_finalizer(object_json(c), "kubernetes.io/pvc-protection"));
 	ck_assert_str_eq(claim("canon", "spec.volumeMode"), "Filesystem");
 	/* re-applying the same manifest changes nothing */
 	uint64_t rv = c->rv;
@@ -620,7 +620,7 @@ START_TEST(test_pv_validation_and_defaults)
 	ck_assert_str_eq(vol("ok", "spec.persistentVolumeReclaimPolicy"), "Retain");
 	ck_assert_str_eq(vol("ok", "spec.volumeMode"), "Filesystem");
 	ck_assert_str_eq(vol("ok", "status.phase"), "Available");
-	ck_assert(jhas_finalizer(fx_get(&fx, "PersistentVolume", NULL, "ok")->json,
+	ck_assert(jhas_finalizer(object_json(fx_get(&fx, "PersistentVolume", NULL, "ok")),
 				 "kubernetes.io/pv-protection"));
 	/* the volume source is immutable */
 	rc = fx_apply(&fx, "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: ok}\nspec:\n"
@@ -693,7 +693,7 @@ START_TEST(test_nfs_example)
 	ck_assert_str_eq(claim("nfs", "status.capacity.storage"), "1Mi");
 	ck_assert_str_eq(
 	    json_string_value(json_array_get(
-		jget(fx_get(&fx, "PersistentVolume", NULL, "nfs")->json, "spec.mountOptions"), 0)),
+		jget(object_json(fx_get(&fx, "PersistentVolume", NULL, "nfs")), "spec.mountOptions"), 0)),
 	    "nfsvers=4.2");
 }
 END_TEST
@@ -709,7 +709,7 @@ START_TEST(test_tensorflow_example)
 	ck_assert_ptr_null(claim("my-model-pvc", "spec.storageClassName"));
 	ck_assert_str_eq(
 	    json_string_value(json_array_get(
-		jget(fx_get(&fx, "PersistentVolumeClaim", "default", "my-model-pvc")->json,
+		jget(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "my-model-pvc")),
 		     "status.accessModes"),
 		0)),
 	    "ReadOnlyMany");

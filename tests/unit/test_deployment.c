@@ -59,7 +59,7 @@ static int64_t obj_int(const char *kind, const char *name, const char *path)
 	struct object *o = fx_get(&fx, kind, "default", name);
 	int64_t v = -1;
 	if (o)
-		jint(o->json, path, &v);
+		jint(object_json(o), path, &v);
 	return v;
 }
 
@@ -103,9 +103,9 @@ START_TEST(test_names_and_hash)
 	const char *rsname = rs[0]->name;
 	ck_assert_int_eq(strlen(rsname), 4 + 10);
 	ck_assert(is_safe(rsname + 4, 10));
-	ck_assert_str_eq(jlabel(rs[0]->json, "pod-template-hash"), rsname + 4);
-	ck_assert_str_eq(jannotation(rs[0]->json, "deployment.kubernetes.io/revision"), "1");
-	ck_assert_str_eq(jstr(jget(rs[0]->json, "spec.selector.matchLabels"), "pod-template-hash"),
+	ck_assert_str_eq(jlabel(object_json(rs[0]), "pod-template-hash"), rsname + 4);
+	ck_assert_str_eq(jannotation(object_json(rs[0]), "deployment.kubernetes.io/revision"), "1");
+	ck_assert_str_eq(jstr(jget(object_json(rs[0]), "spec.selector.matchLabels"), "pod-template-hash"),
 			 rsname + 4);
 	ck_assert_int_eq(list_owned("Pod", rsname, pods, 8), 2);
 	size_t i;
@@ -113,8 +113,8 @@ START_TEST(test_names_and_hash)
 		ck_assert_int_eq(strlen(pods[i]->name), strlen(rsname) + 6);
 		ck_assert_int_eq(pods[i]->name[strlen(rsname)], '-');
 		ck_assert(is_safe(pods[i]->name + strlen(rsname) + 1, 5));
-		ck_assert_str_eq(jlabel(pods[i]->json, "pod-template-hash"), rsname + 4);
-		ck_assert_str_eq(jstr_or(pods[i]->json, "status.phase", ""), "Running");
+		ck_assert_str_eq(jlabel(object_json(pods[i]), "pod-template-hash"), rsname + 4);
+		ck_assert_str_eq(jstr_or(object_json(pods[i]), "status.phase", ""), "Running");
 		snprintf(msg, sizeof(msg), "Created pod: %s", pods[i]->name);
 		ck_assert(fx_has_event(&fx, "SuccessfulCreate", msg));
 	}
@@ -127,8 +127,8 @@ START_TEST(test_names_and_hash)
 	ck_assert_int_eq(obj_int("Deployment", "web", "status.updatedReplicas"), 2);
 	ck_assert_int_eq(obj_int("ReplicaSet", rsname, "status.readyReplicas"), 2);
 	struct object *d = fx_get(&fx, "Deployment", "default", "web");
-	ck_assert_str_eq(jstr(d->json, "spec.strategy.rollingUpdate.maxSurge"), "25%");
-	ck_assert_str_eq(jannotation(d->json, "deployment.kubernetes.io/revision"), "1");
+	ck_assert_str_eq(jstr(object_json(d), "spec.strategy.rollingUpdate.maxSurge"), "25%");
+	ck_assert_str_eq(jannotation(object_json(d), "deployment.kubernetes.io/revision"), "1");
 
 	/* scaling */
 	json_t *p = json_pack("{s:{s:i}}", "spec", "replicas", 3);
@@ -168,12 +168,12 @@ START_TEST(test_rolling_update_completes)
 	ck_assert_int_eq(n, 2);
 	for (i = 0; i < n; i++) {
 		ck_assert_int_ne(strncmp(pods[i]->name, old, strlen(old)), 0);
-		ck_assert_str_eq(jstr_or(pods[i]->json, "status.phase", ""), "Running");
+		ck_assert_str_eq(jstr_or(object_json(pods[i]), "status.phase", ""), "Running");
 	}
 	ck_assert_int_eq(obj_int("Deployment", "api", "status.updatedReplicas"), 2);
 	ck_assert_int_eq(obj_int("Deployment", "api", "status.availableReplicas"), 2);
 	struct object *d = fx_get(&fx, "Deployment", "default", "api");
-	ck_assert_str_eq(jannotation(d->json, "deployment.kubernetes.io/revision"), "2");
+	ck_assert_str_eq(jannotation(object_json(d), "deployment.kubernetes.io/revision"), "2");
 	ck_assert(fx_has_event(&fx, "ScalingReplicaSet", "Scaled down replica set api-"));
 	free(old);
 }
@@ -189,14 +189,14 @@ START_TEST(test_rolling_update_multi_attach)
 	apply_deploy("db", 1, "postgres:15", NULL, "data");
 	ck_assert_int_eq(list_owned("Pod", "db-", pods, 8), 1);
 	char *oldpod = xstrdup(pods[0]->name);
-	ck_assert_str_eq(jstr(pods[0]->json, "spec.nodeName"), "node-1");
+	ck_assert_str_eq(jstr(object_json(pods[0]), "spec.nodeName"), "node-1");
 	/* a new image: the new pod starts first, on the emptiest node */
 	apply_deploy("db", 1, "postgres:16", NULL, "data");
 	ck_assert_int_eq(list_owned("ReplicaSet", "db-", rs, 4), 2);
 	ck_assert_int_eq(list_owned("Pod", "db-", pods, 8), 2);
 	struct object *newpod = strcmp(pods[0]->name, oldpod) == 0 ? pods[1] : pods[0];
-	ck_assert_str_eq(jstr(newpod->json, "spec.nodeName"), "node-2");
-	ck_assert_str_eq(jstr(newpod->json, "status.phase"), "Pending");
+	ck_assert_str_eq(jstr(object_json(newpod), "spec.nodeName"), "node-2");
+	ck_assert_str_eq(jstr(object_json(newpod), "status.phase"), "Pending");
 	const char *pv = fx_str(&fx, "PersistentVolumeClaim", "default", "data", "spec.volumeName");
 	snprintf(msg, sizeof(msg),
 		 "Multi-Attach error for volume \"%s\" Volume is already used by pod(s) %s", pv,
@@ -225,7 +225,7 @@ START_TEST(test_recreate_no_multi_attach)
 	apply_deploy("db", 1, "postgres:16", "Recreate", "data");
 	ck_assert_int_eq(list_owned("Pod", "db-", pods, 8), 1);
 	ck_assert_str_ne(pods[0]->name, oldpod);
-	ck_assert_str_eq(jstr(pods[0]->json, "status.phase"), "Running");
+	ck_assert_str_eq(jstr(object_json(pods[0]), "status.phase"), "Running");
 	ck_assert(!fx_has_event(&fx, "FailedAttachVolume", NULL));
 	char down[128];
 	snprintf(down, sizeof(down), "Scaled down replica set %s from 1 to 0", oldrs);

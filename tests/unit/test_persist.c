@@ -2,6 +2,7 @@
  * persist.c. fdatasync is interposed below so the tests can count syncs, simulate a slow
  * disk and inject a failing one. */
 #include "unit.h"
+#include "claimfs/jsonalloc.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -233,7 +234,7 @@ START_TEST(test_round_trip)
 	append_n(p, 1);
 	int64_t s2 = append_n(p, 2);
 	state = json_pack("{s:[i,i],s:s}", "objects", 1, 2, "note", "snapshot \"one\"");
-	ck_assert_int_eq(persist_compact(p, state, &err), 0);
+	ck_assert_int_eq(persist_compact_value(p, state, &err), 0);
 	/* The durable snapshot holds records 1 and 2: no fdatasync needed for them. */
 	long calls = atomic_load(&fake_calls);
 	ck_assert_int_eq(persist_sync(p, s2, &err), 0);
@@ -259,7 +260,7 @@ START_TEST(test_round_trip)
 	/* A second compaction: generation 2 in the snapshot, journal.1 gone. */
 	append_n(p, 5);
 	json_t *state2 = json_pack("{s:[i,i,i,i,i]}", "objects", 1, 2, 3, 4, 5);
-	ck_assert_int_eq(persist_compact(p, state2, &err), 0);
+	ck_assert_int_eq(persist_compact_value(p, state2, &err), 0);
 	append_n(p, 6);
 	persist_close(p);
 	ck_assert(!exists("journal.1"));
@@ -444,7 +445,7 @@ START_TEST(test_directory_modes)
 	struct persist *p = open_ok(dir, 1);
 	append_n(p, 1);
 	json_t *state = json_object();
-	ck_assert_int_eq(persist_compact(p, state, &err), 0);
+	ck_assert_int_eq(persist_compact_value(p, state, &err), 0);
 	json_decref(state);
 	persist_close(p);
 	const char *dirs[] = {"a", "a/b", "a/b/state"};
@@ -520,7 +521,7 @@ START_TEST(test_compaction_then_appends)
 	struct persist *p = open_ok(tmp, 1);
 	for (int i = 1; i <= 20; i++)
 		append_n(p, i);
-	ck_assert_int_eq(persist_compact(p, state, &err), 0);
+	ck_assert_int_eq(persist_compact_value(p, state, &err), 0);
 	for (int i = 21; i <= 23; i++)
 		append_n(p, i);
 	persist_close(p);
@@ -562,7 +563,7 @@ static void make_compaction_files(struct compaction_files *cf)
 	p = open_ok(tmp, 0);
 	json_decref(load_ok(p, NULL));
 	cf->state = json_pack("{s:[i,i]}", "objects", 1, 2);
-	ck_assert_int_eq(persist_compact(p, cf->state, &err), 0);
+	ck_assert_int_eq(persist_compact_value(p, cf->state, &err), 0);
 	append_n(p, 3);
 	persist_close(p);
 	cf->snap1 = slurp("snapshot.json", &cf->snap1_len);
@@ -709,7 +710,7 @@ START_TEST(test_large_record_split)
 	char *j = slurp("journal.0", &len), *text = json_dumps(r, JSON_COMPACT);
 	ck_assert(strncmp(j + 18, text, strlen(text)) == 0);
 	ck_assert_int_eq(j[18 + strlen(text)], '\n');
-	free(text);
+	jsonalloc_free(text);
 	free(j);
 	p = open_ok(tmp, 0);
 	json_t *recs = load_ok(p, NULL);
@@ -717,7 +718,7 @@ START_TEST(test_large_record_split)
 	ck_assert(json_equal(json_array_get(recs, 0), r));
 	json_decref(recs);
 	/* the same state as a snapshot (its half written from memory) */
-	ck_assert_int_eq(persist_compact(p, r, &err), 0);
+	ck_assert_int_eq(persist_compact_value(p, r, &err), 0);
 	persist_close(p);
 	j = slurp("snapshot.json", &len);
 	text = json_dumps(r, JSON_COMPACT);
@@ -726,7 +727,7 @@ START_TEST(test_large_record_split)
 	ck_assert_uint_eq(len, strlen(want));
 	ck_assert(memcmp(j, want, len) == 0);
 	free(want);
-	free(text);
+	jsonalloc_free(text);
 	free(j);
 	expect_state(tmp, r, "");
 	json_decref(r);
@@ -738,7 +739,7 @@ START_TEST(test_large_record_split)
 							 "0123456789abcdefghijklmnopqrstuv"));
 	json_t *state = json_pack("{s:i,s:o}", "rv", 7, "objects", objects);
 	p = open_ok(tmp, 0);
-	ck_assert_int_eq(persist_compact(p, state, &err), 0);
+	ck_assert_int_eq(persist_compact_value(p, state, &err), 0);
 	persist_close(p);
 	j = slurp("snapshot.json", &len);
 	ck_assert_uint_gt(len, 2u << 20);
@@ -746,7 +747,7 @@ START_TEST(test_large_record_split)
 	ck_assert(memcmp(j, "{\"claimfs\":1,\"gen\":2,\"state\":", 29) == 0);
 	ck_assert(memcmp(j + 29, text, strlen(text)) == 0);
 	ck_assert_uint_eq(len, 29 + strlen(text) + 2);
-	free(text);
+	jsonalloc_free(text);
 	free(j);
 	expect_state(tmp, state, "");
 	json_decref(state);
@@ -760,7 +761,7 @@ START_TEST(test_snapshot_in_another_layout)
 	struct persist *p = open_ok(tmp, 1);
 	append_n(p, 1);
 	json_t *state = json_pack("{s:[i,i]}", "objects", 7, 8);
-	ck_assert_int_eq(persist_compact(p, state, &err), 0);
+	ck_assert_int_eq(persist_compact_value(p, state, &err), 0);
 	append_n(p, 2);
 	append_n(p, 3);
 	persist_close(p);
@@ -831,7 +832,7 @@ START_TEST(test_load_streams)
 	struct persist *p = open_ok(tmp, 1);
 	append_n(p, 1);
 	json_t *state = json_pack("{s:i}", "x", 5);
-	ck_assert_int_eq(persist_compact(p, state, &err), 0);
+	ck_assert_int_eq(persist_compact_value(p, state, &err), 0);
 	json_decref(state);
 	for (int i = 2; i <= 40; i++)
 		append_n(p, i);
@@ -878,7 +879,7 @@ START_TEST(test_replay_error_stops)
 	struct persist *p = open_ok(tmp, 1);
 	append_n(p, 1);
 	json_t *state = json_pack("{s:i}", "x", 1);
-	ck_assert_int_eq(persist_compact(p, state, &err), 0);
+	ck_assert_int_eq(persist_compact_value(p, state, &err), 0);
 	json_decref(state);
 	append_n(p, 2);
 	append_n(p, 3);
@@ -914,7 +915,7 @@ START_TEST(test_failed_fsync_is_sticky)
 	ck_assert_int_eq(persist_append(p, r3, &err), -EIO);
 	json_decref(r3);
 	json_t *state = json_object();
-	ck_assert_int_eq(persist_compact(p, state, &err), -EIO);
+	ck_assert_int_eq(persist_compact_value(p, state, &err), -EIO);
 	json_decref(state);
 	ck_assert(!exists("snapshot.json"));
 	/* What was durable before the failure stays so. */
@@ -1095,7 +1096,7 @@ START_TEST(test_compaction_during_sync)
 	for (int c = 0; c < 5; c++) {
 		usleep(3000);
 		pthread_mutex_lock(&lock);
-		int rc = persist_compact(p, state, &err);
+		int rc = persist_compact_value(p, state, &err);
 		pthread_mutex_unlock(&lock);
 		ck_assert_msg(rc == 0, "compact: %s", err.msg);
 	}

@@ -101,35 +101,35 @@ START_TEST(test_provisioned_volume)
 	apply_claim("data", "1Gi", NULL, NULL);
 	struct object *c = fx_get(&fx, "PersistentVolumeClaim", "default", "data");
 	char pv[128];
-	snprintf(pv, sizeof(pv), "pvc-%s", juid(c->json));
+	snprintf(pv, sizeof(pv), "pvc-%s", juid(object_json(c)));
 	ck_assert_str_eq(claim("data", "spec.volumeName"), pv);
 	ck_assert_str_eq(claim("data", "status.phase"), "Bound");
 	ck_assert_str_eq(claim("data", "status.capacity.storage"), "1Gi");
-	ck_assert_str_eq(jannotation(c->json, "volume.kubernetes.io/storage-provisioner"),
+	ck_assert_str_eq(jannotation(object_json(c), "volume.kubernetes.io/storage-provisioner"),
 			 "claimfs.io/simulated");
-	ck_assert_str_eq(jannotation(c->json, "volume.beta.kubernetes.io/storage-provisioner"),
+	ck_assert_str_eq(jannotation(object_json(c), "volume.beta.kubernetes.io/storage-provisioner"),
 			 "claimfs.io/simulated");
-	ck_assert_str_eq(jannotation(c->json, "pv.kubernetes.io/bind-completed"), "yes");
-	ck_assert_str_eq(jannotation(c->json, "pv.kubernetes.io/bound-by-controller"), "yes");
+	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bind-completed"), "yes");
+	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bound-by-controller"), "yes");
 
 	struct object *v = fx_get(&fx, "PersistentVolume", NULL, pv);
 	ck_assert_ptr_nonnull(v);
-	ck_assert_str_eq(jannotation(v->json, "pv.kubernetes.io/provisioned-by"),
+	ck_assert_str_eq(jannotation(object_json(v), "pv.kubernetes.io/provisioned-by"),
 			 "claimfs.io/simulated");
-	ck_assert_str_eq(jannotation(v->json, "pv.kubernetes.io/bound-by-controller"), "yes");
-	json_t *fin = jget(v->json, "metadata.finalizers");
+	ck_assert_str_eq(jannotation(object_json(v), "pv.kubernetes.io/bound-by-controller"), "yes");
+	json_t *fin = jget(object_json(v), "metadata.finalizers");
 	ck_assert_int_eq(json_array_size(fin), 2);
 	ck_assert_str_eq(json_string_value(json_array_get(fin, 0)), "kubernetes.io/pv-protection");
 	ck_assert_str_eq(json_string_value(json_array_get(fin, 1)),
 			 "external-provisioner.volume.kubernetes.io/finalizer");
-	ck_assert_str_eq(jstr(v->json, "spec.claimRef.uid"), juid(c->json));
-	ck_assert_str_eq(jstr(v->json, "spec.claimRef.name"), "data");
-	ck_assert_str_eq(jstr(v->json, "spec.storageClassName"), "standard");
-	ck_assert_str_eq(jstr(v->json, "spec.persistentVolumeReclaimPolicy"), "Delete");
-	ck_assert_str_eq(jstr(v->json, "spec.capacity.storage"), "1Gi");
-	ck_assert_str_eq(jstr(v->json, "spec.volumeMode"), "Filesystem");
-	ck_assert_str_eq(jstr(v->json, "status.phase"), "Bound");
-	ck_assert_ptr_null(jget(v->json, "spec.nodeAffinity")); /* network storage */
+	ck_assert_str_eq(jstr(object_json(v), "spec.claimRef.uid"), juid(object_json(c)));
+	ck_assert_str_eq(jstr(object_json(v), "spec.claimRef.name"), "data");
+	ck_assert_str_eq(jstr(object_json(v), "spec.storageClassName"), "standard");
+	ck_assert_str_eq(jstr(object_json(v), "spec.persistentVolumeReclaimPolicy"), "Delete");
+	ck_assert_str_eq(jstr(object_json(v), "spec.capacity.storage"), "1Gi");
+	ck_assert_str_eq(jstr(object_json(v), "spec.volumeMode"), "Filesystem");
+	ck_assert_str_eq(jstr(object_json(v), "status.phase"), "Bound");
+	ck_assert_ptr_null(jget(object_json(v), "spec.nodeAffinity")); /* network storage */
 
 	/* the external provisioner's events, in order */
 	int a = event_index("ExternalProvisioning",
@@ -156,12 +156,12 @@ START_TEST(test_class_fields_and_in_tree_texts)
 	const char *pv = claim("kept", "spec.volumeName");
 	ck_assert_ptr_nonnull(pv);
 	struct object *v = fx_get(&fx, "PersistentVolume", NULL, pv);
-	ck_assert_str_eq(jstr(v->json, "spec.persistentVolumeReclaimPolicy"), "Retain");
-	ck_assert_str_eq(jannotation(v->json, "pv.kubernetes.io/provisioned-by"),
+	ck_assert_str_eq(jstr(object_json(v), "spec.persistentVolumeReclaimPolicy"), "Retain");
+	ck_assert_str_eq(jannotation(object_json(v), "pv.kubernetes.io/provisioned-by"),
 			 "example.com/nas");
-	ck_assert_str_eq(json_string_value(json_array_get(jget(v->json, "spec.mountOptions"), 1)),
+	ck_assert_str_eq(json_string_value(json_array_get(jget(object_json(v), "spec.mountOptions"), 1)),
 			 "noatime");
-	ck_assert_int_eq(json_array_size(jget(v->json, "metadata.finalizers")), 1);
+	ck_assert_int_eq(json_array_size(jget(object_json(v), "metadata.finalizers")), 1);
 
 	apply_class("pd", "provisioner: kubernetes.io/gce-pd\n");
 	apply_claim("disk", "1Gi", "pd", NULL);
@@ -172,7 +172,7 @@ START_TEST(test_class_fields_and_in_tree_texts)
 		 pv);
 	ck_assert(fx_has_event(&fx, "ProvisioningSucceeded", msg));
 	ck_assert(!fx_has_event(&fx, "ExternalProvisioning", "persistentvolumeclaims/disk"));
-	ck_assert(jhas_finalizer(fx_get(&fx, "PersistentVolume", NULL, pv)->json,
+	ck_assert(jhas_finalizer(object_json(fx_get(&fx, "PersistentVolume", NULL, pv)),
 				 "kubernetes.io/pv-controller"));
 }
 END_TEST
@@ -335,14 +335,14 @@ START_TEST(test_wait_for_first_consumer)
 			 "before binding"));
 	ck_assert_int_eq(allocated("wffc"), 0);
 	apply_pod("user", "late", "  nodeSelector: {topology.kubernetes.io/zone: zone-b}\n");
-	ck_assert_str_eq(jannotation(fx_get(&fx, "PersistentVolumeClaim", "default", "late")->json,
+	ck_assert_str_eq(jannotation(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "late")),
 				     "volume.kubernetes.io/selected-node"),
 			 "node-2");
 	ck_assert_str_eq(claim("late", "status.phase"), "Bound");
 	struct object *v = fx_get(&fx, "PersistentVolume", NULL, claim("late", "spec.volumeName"));
 	json_t *e = json_array_get(
 	    json_object_get(
-		json_array_get(jget(v->json, "spec.nodeAffinity.required.nodeSelectorTerms"), 0),
+		json_array_get(jget(object_json(v), "spec.nodeAffinity.required.nodeSelectorTerms"), 0),
 		"matchExpressions"),
 	    0);
 	ck_assert_str_eq(jstr(e, "key"), "topology.kubernetes.io/zone");
@@ -403,7 +403,7 @@ START_TEST(test_several_defaults_newest_wins)
 	/* make zzz the newest */
 	struct object *z =
 	    store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "StorageClass"), NULL, "zzz");
-	jset_str(z->json, "metadata.creationTimestamp", "2099-01-01T00:00:00Z");
+	jset_str(object_json(z), "metadata.creationTimestamp", "2099-01-01T00:00:00Z");
 	cluster_update(fx.cl, z);
 	ck_assert_str_eq(storage_default_class(fx.cl)->name, "zzz");
 	cluster_unlock(fx.cl);
@@ -491,7 +491,7 @@ START_TEST(test_provision_delay)
 		struct object *o =
 		    store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "PersistentVolumeClaim"),
 			      "default", "slow");
-		ph = o ? jstr(o->json, "status.phase") : NULL;
+		ph = o ? jstr(object_json(o), "status.phase") : NULL;
 		int bound = ph && strcmp(ph, "Bound") == 0;
 		cluster_unlock(fx.cl);
 		if (bound)

@@ -201,7 +201,7 @@ START_TEST(test_unknown_policy)
 	cluster_lock(fx.cl);
 	struct object *v =
 	    store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "PersistentVolume"), NULL, "odd");
-	jset_str(v->json, "spec.persistentVolumeReclaimPolicy", "Shred");
+	jset_str(object_json(v), "spec.persistentVolumeReclaimPolicy", "Shred");
 	cluster_update(fx.cl, v);
 	cluster_unlock(fx.cl);
 	ck_assert_int_eq(del("PersistentVolumeClaim", "default", "o"), 0);
@@ -219,7 +219,7 @@ START_TEST(test_claim_protection)
 {
 	apply_claim("busy", "1Gi", NULL);
 	char *pv = xstrdup(claim("busy", "spec.volumeName"));
-	ck_assert(jhas_finalizer(fx_get(&fx, "PersistentVolumeClaim", "default", "busy")->json,
+	ck_assert(jhas_finalizer(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "busy")),
 				 "kubernetes.io/pvc-protection"));
 	apply_pod("user", "busy", NULL);
 	ck_assert_str_eq(fx_str(&fx, "Pod", "default", "user", "status.phase"), "Running");
@@ -253,7 +253,7 @@ START_TEST(test_pv_protection)
 	fx_apply_ok(&fx, "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: free\n"
 			 "spec:\n  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n"
 			 "  hostPath: {path: /free}\n");
-	ck_assert(jhas_finalizer(fx_get(&fx, "PersistentVolume", NULL, "free")->json,
+	ck_assert(jhas_finalizer(object_json(fx_get(&fx, "PersistentVolume", NULL, "free")),
 				 "kubernetes.io/pv-protection"));
 	ck_assert_int_eq(del("PersistentVolume", NULL, "free"), 0);
 	ck_assert_ptr_null(fx_get(&fx, "PersistentVolume", NULL, "free"));

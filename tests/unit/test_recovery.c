@@ -5,6 +5,7 @@
  * intact, and take new changes after it. test_persist.c covers persist's own framing;
  * this suite checks that the cluster's records, replay and resume agree with it. */
 #include "unit.h"
+#include "claimfs/jsonalloc.h"
 #include "fixture.h"
 #include <dirent.h>
 #include <errno.h>
@@ -83,12 +84,14 @@ static char *state_of(struct cluster *cl)
 		for (j = 0; j < n; j++) {
 			sb_reset(&key);
 			object_path(v[j], &key);
-			json_object_set(all, sb_str(&key), v[j]->json);
+			json_object_set(all, sb_str(&key), object_json(v[j]));
 		}
 	}
 	json_object_set_new(all, "#objects", json_integer((json_int_t)store_count(s)));
 	cluster_unlock(cl);
-	char *out = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
+	char *text = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
+	char *out = xstrdup(text); /* callers free() it; jansson's text is jansson's to free */
+	jsonalloc_free(text);
 	json_decref(all);
 	sb_release(&key);
 	return out;
@@ -110,8 +113,8 @@ static const char *first_difference(const char *a, const char *b, char *out, siz
 			      : NULL;
 			snprintf(out, len, "%s: want %.300s, got %.300s", k, sa,
 				 sb ? sb : "(none)");
-			free(sa);
-			free(sb);
+			jsonalloc_free(sa);
+			jsonalloc_free(sb);
 			break;
 		}
 	}
@@ -136,7 +139,7 @@ static void check_invariants(struct cluster *cl, const char *when)
 	const struct kind *pvck = store_kind(s, "PersistentVolumeClaim");
 	struct object *const *pvs = store_list(s, pvk, NULL, &n);
 	for (i = 0; i < n; i++) {
-		json_t *pv = pvs[i]->json;
+		json_t *pv = object_json(pvs[i]);
 		if (strcmp(jstr_or(pv, "status.phase", ""), "Bound") != 0)
 			continue;
 		const char *cns = jstr(pv, "spec.claimRef.namespace");
@@ -144,22 +147,22 @@ static void check_invariants(struct cluster *cl, const char *when)
 		struct object *c = cname ? store_get(s, pvck, cns, cname) : NULL;
 		ck_assert_msg(c != NULL, "%s: Bound PV %s: its claim %s/%s does not exist", when,
 			      pvs[i]->name, cns, cname);
-		ck_assert_msg(strcmp(jstr_or(pv, "spec.claimRef.uid", ""), juid(c->json)) == 0,
+		ck_assert_msg(strcmp(jstr_or(pv, "spec.claimRef.uid", ""), juid(object_json(c))) == 0,
 			      "%s: Bound PV %s: the claimRef's uid is not its claim's", when,
 			      pvs[i]->name);
 	}
 	struct object *const *pvcs = store_list(s, pvck, NULL, &n);
 	for (i = 0; i < n; i++) {
-		if (strcmp(jstr_or(pvcs[i]->json, "status.phase", ""), "Bound") != 0)
+		if (strcmp(jstr_or(object_json(pvcs[i]), "status.phase", ""), "Bound") != 0)
 			continue;
-		const char *vol = jstr(pvcs[i]->json, "spec.volumeName");
+		const char *vol = jstr(object_json(pvcs[i]), "spec.volumeName");
 		ck_assert_msg(vol != NULL, "%s: Bound claim %s has no volumeName", when,
 			      pvcs[i]->name);
 		struct object *pv = store_get(s, pvk, NULL, vol);
 		ck_assert_msg(pv != NULL, "%s: Bound claim %s: PV %s is missing", when,
 			      pvcs[i]->name, vol);
 		ck_assert_msg(
-		    strcmp(jstr_or(pv->json, "spec.claimRef.uid", ""), juid(pvcs[i]->json)) == 0,
+		    strcmp(jstr_or(object_json(pv), "spec.claimRef.uid", ""), juid(object_json(pvcs[i]))) == 0,
 		    "%s: PV %s is bound to another claim than %s", when, vol, pvcs[i]->name);
 		ck_assert_msg(json_object_get(seen, vol) == NULL, "%s: PV %s is bound twice", when,
 			      vol);
@@ -168,7 +171,7 @@ static void check_invariants(struct cluster *cl, const char *when)
 	json_object_clear(seen);
 	struct object *const *pods = store_list(s, store_kind(s, "Pod"), NULL, &n);
 	for (i = 0; i < n; i++) {
-		json_t *refs = jget(pods[i]->json, "metadata.ownerReferences"), *r;
+		json_t *refs = jget(object_json(pods[i]), "metadata.ownerReferences"), *r;
 		size_t k;
 		json_array_foreach(refs, k, r)
 		{
@@ -182,7 +185,7 @@ static void check_invariants(struct cluster *cl, const char *when)
 					  pods[i]->name[sl] == '-' && *ord,
 				      "%s: pod %s of StatefulSet %s is not named <set>-<ordinal>",
 				      when, pods[i]->name, set);
-			const char *idx = jlabel(pods[i]->json, "apps.kubernetes.io/pod-index");
+			const char *idx = jlabel(object_json(pods[i]), "apps.kubernetes.io/pod-index");
 			if (idx)
 				ck_assert_msg(strcmp(idx, ord) == 0, "%s: pod %s has pod-index %s",
 					      when, pods[i]->name, idx);
@@ -467,23 +470,23 @@ START_TEST(resume_repairs_inconsistent_pairs)
 	cluster_pause(fx.cl, 1);
 	struct object *a = store_get(cluster_store(fx.cl),
 				     cluster_kind(fx.cl, "PersistentVolumeClaim"), "default", "a");
-	jset(a->json, "status.accessModes", json_pack("[s]", "ReadWriteMany"));
+	jset(object_json(a), "status.accessModes", json_pack("[s]", "ReadWriteMany"));
 	cluster_update(fx.cl, a);
 	struct object *pv =
 	    store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "PersistentVolume"), NULL, pv_b);
-	jset_str(pv->json, "status.message", "left over");
+	jset_str(object_json(pv), "status.message", "left over");
 	cluster_update(fx.cl, pv);
 	cluster_unlock(fx.cl);
 	/* any write journals the paused changes */
 	fx_apply_ok(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
 	ck_assert_str_eq(json_string_value(json_array_get(
-			     jget(fx_get(&fx, "PersistentVolumeClaim", "default", "a")->json,
+			     jget(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "a")),
 				  "status.accessModes"),
 			     0)),
 			 "ReadWriteMany");
 	fx_reopen(&fx);
 	json_t *modes =
-	    jget(fx_get(&fx, "PersistentVolumeClaim", "default", "a")->json, "status.accessModes");
+	    jget(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "a")), "status.accessModes");
 	ck_assert_str_eq(json_string_value(json_array_get(modes, 0)), "ReadWriteOnce");
 	ck_assert_uint_eq(json_array_size(modes), 1);
 	ck_assert_ptr_null(fx_str(&fx, "PersistentVolume", NULL, pv_b, "status.message"));

@@ -1281,7 +1281,7 @@ START_TEST(table_other_kinds)
 	struct object *def =
 	    store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "Namespace"), NULL, "default");
 	ck_assert_ptr_nonnull(def);
-	jset_str(def->json, "metadata.creationTimestamp", "2026-01-01T00:00:00Z");
+	jset_str(object_json(def), "metadata.creationTimestamp", "2026-01-01T00:00:00Z");
 	store_touch(cluster_store(fx.cl), def, T0_MS);
 	cluster_unlock(fx.cl);
 	assert_table(&fx, "Namespace", NULL, 0, T0_MS + 8 * DAY, want_ns);

@@ -87,8 +87,8 @@ START_TEST(test_pod_runs)
 	ck_assert(fx_has_event(&fx, "Started", "Started container main"));
 	struct object *o = fx_get(&fx, "Pod", "default", "web");
 	ck_assert_int_eq(pod_ordinal(o), -1);
-	ck_assert(jbool(json_array_get(jget(o->json, "status.containerStatuses"), 0), "ready", 0));
-	ck_assert_ptr_nonnull(jget(json_array_get(jget(o->json, "status.containerStatuses"), 0),
+	ck_assert(jbool(json_array_get(jget(object_json(o), "status.containerStatuses"), 0), "ready", 0));
+	ck_assert_ptr_nonnull(jget(json_array_get(jget(object_json(o), "status.containerStatuses"), 0),
 				   "state.running.startedAt"));
 	/* the IP is stable across changes to the pod */
 	fx_apply_ok(&fx, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels: {tier: x}\n"
@@ -181,7 +181,7 @@ START_TEST(test_wait_for_first_consumer)
 			 "Pending");
 	apply_pod("consumer", "node-3", "late");
 	struct object *pvc = fx_get(&fx, "PersistentVolumeClaim", "default", "late");
-	ck_assert_str_eq(jannotation(pvc->json, "volume.kubernetes.io/selected-node"), "node-3");
+	ck_assert_str_eq(jannotation(object_json(pvc), "volume.kubernetes.io/selected-node"), "node-3");
 	ck_assert_str_eq(fx_str(&fx, "PersistentVolumeClaim", "default", "late", "status.phase"),
 			 "Bound");
 	const char *pv = fx_str(&fx, "PersistentVolumeClaim", "default", "late", "spec.volumeName");
@@ -190,7 +190,7 @@ START_TEST(test_wait_for_first_consumer)
 	ck_assert_ptr_nonnull(pvo);
 	/* provisioned in the zone of the pod's node */
 	json_t *term =
-	    json_array_get(jget(pvo->json, "spec.nodeAffinity.required.nodeSelectorTerms"), 0);
+	    json_array_get(jget(object_json(pvo), "spec.nodeAffinity.required.nodeSelectorTerms"), 0);
 	json_t *expr = json_array_get(json_object_get(term, "matchExpressions"), 0);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(expr, "values"), 0)),
 			 "zone-c");
@@ -226,7 +226,7 @@ START_TEST(test_rwo_multi_attach)
 		 pvname);
 	ck_assert_msg(fx_has_event(&fx, "FailedAttachVolume", msg), "missing: %s", msg);
 	struct object *o = fx_get(&fx, "Pod", "default", "other-node");
-	ck_assert_str_eq(jstr(json_array_get(jget(o->json, "status.containerStatuses"), 0),
+	ck_assert_str_eq(jstr(json_array_get(jget(object_json(o), "status.containerStatuses"), 0),
 			      "state.waiting.reason"),
 			 "ContainerCreating");
 	/* when every pod on node-1 is gone, the waiting pod proceeds */
@@ -267,7 +267,7 @@ START_TEST(test_rwop_second_pod_pending)
 			 "the same name and ReadWriteOncePod access mode. preemption: 0/3 nodes "
 			 "are available: 3 No preemption victims found for incoming pod.."));
 	struct object *o = fx_get(&fx, "Pod", "default", "two");
-	json_t *c = json_array_get(jget(o->json, "status.conditions"), 0);
+	json_t *c = json_array_get(jget(object_json(o), "status.conditions"), 0);
 	ck_assert_str_eq(jstr(c, "type"), "PodScheduled");
 	ck_assert_str_eq(jstr(c, "status"), "False");
 	ck_assert_str_eq(jstr(c, "reason"), "Unschedulable");
@@ -338,16 +338,16 @@ START_TEST(test_ephemeral_volume)
 	struct object *c = fx_get(&fx, "PersistentVolumeClaim", "default", "eph-scratch");
 	struct object *p = fx_get(&fx, "Pod", "default", "eph");
 	ck_assert_ptr_nonnull(c);
-	ck_assert_str_eq(jstr_or(c->json, "status.phase", ""), "Bound");
-	ck_assert_str_eq(jstr_or(c->json, "metadata.labels.type", ""), "scratch");
-	ck_assert_str_eq(jstr_or(c->json, "spec.resources.requests.storage", ""), "2Gi");
-	json_t *ref = json_array_get(jget(c->json, "metadata.ownerReferences"), 0);
+	ck_assert_str_eq(jstr_or(object_json(c), "status.phase", ""), "Bound");
+	ck_assert_str_eq(jstr_or(object_json(c), "metadata.labels.type", ""), "scratch");
+	ck_assert_str_eq(jstr_or(object_json(c), "spec.resources.requests.storage", ""), "2Gi");
+	json_t *ref = json_array_get(jget(object_json(c), "metadata.ownerReferences"), 0);
 	ck_assert_str_eq(jstr_or(ref, "kind", ""), "Pod");
-	ck_assert_str_eq(jstr_or(ref, "uid", ""), jstr_or(p->json, "metadata.uid", "?"));
+	ck_assert_str_eq(jstr_or(ref, "uid", ""), jstr_or(object_json(p), "metadata.uid", "?"));
 	ck_assert(jbool(ref, "controller", 0));
 	char pv[128];
-	ck_assert_ptr_nonnull(jstr(c->json, "spec.volumeName"));
-	snprintf(pv, sizeof(pv), "%s", jstr(c->json, "spec.volumeName")); /* c goes below */
+	ck_assert_ptr_nonnull(jstr(object_json(c), "spec.volumeName"));
+	snprintf(pv, sizeof(pv), "%s", jstr(object_json(c), "spec.volumeName")); /* c goes below */
 	/* the claim goes with its pod, and its PV with it (Delete) */
 	ck_assert_int_eq(delete_obj("Pod", "eph"), 0);
 	ck_assert_ptr_null(fx_get(&fx, "PersistentVolumeClaim", "default", "eph-scratch"));
@@ -360,7 +360,7 @@ START_TEST(test_ephemeral_volume)
 			       "PVC default/eph2-scratch was not created for pod default/eph2 (pod "
 			       "is not owner)"));
 	ck_assert_ptr_null(
-	    jget(fx_get(&fx, "PersistentVolumeClaim", "default", "eph2-scratch")->json,
+	    jget(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "eph2-scratch")),
 		 "metadata.ownerReferences"));
 	/* a bad template is refused when the pod is written, with the template's path */
 	ck_assert_int_eq(apply_ephemeral_pod("eph3", "banana"), -EINVAL);
@@ -385,7 +385,7 @@ START_TEST(test_node_not_ready)
 	ck_assert(!pod_ready("p1"));
 	ck_assert(fx_has_event(&fx, "NodeNotReady", "Node is not ready"));
 	struct object *n = fx_get(&fx, "Node", NULL, "node-1");
-	ck_assert_str_eq(jstr(json_array_get(jget(n->json, "spec.taints"), 0), "key"),
+	ck_assert_str_eq(jstr(json_array_get(jget(object_json(n), "spec.taints"), 0), "key"),
 			 "node.kubernetes.io/unreachable");
 	/* new pods avoid it, or wait for it */
 	apply_pod("p2", "node-1", NULL);
@@ -401,7 +401,7 @@ START_TEST(test_node_not_ready)
 	ck_assert(pod_ready("p1"));
 	ck_assert_str_eq(pod_phase("p2"), "Running");
 	n = fx_get(&fx, "Node", NULL, "node-1");
-	ck_assert_ptr_null(jget(n->json, "spec.taints"));
+	ck_assert_ptr_null(jget(object_json(n), "spec.taints"));
 }
 END_TEST
 
@@ -465,10 +465,10 @@ START_TEST(test_pod_admission)
 		      "%s", fx.err.msg);
 	/* defaults the API server fills */
 	struct object *o = fx_get(&fx, "Pod", "default", "fixed");
-	json_t *c = json_array_get(jget(o->json, "spec.containers"), 0);
+	json_t *c = json_array_get(jget(object_json(o), "spec.containers"), 0);
 	ck_assert_str_eq(jstr(c, "imagePullPolicy"), "IfNotPresent");
-	ck_assert_str_eq(jstr(o->json, "spec.schedulerName"), "default-scheduler");
-	ck_assert_int_eq(json_array_size(jget(o->json, "spec.tolerations")), 2);
+	ck_assert_str_eq(jstr(object_json(o), "spec.schedulerName"), "default-scheduler");
+	ck_assert_int_eq(json_array_size(jget(object_json(o), "spec.tolerations")), 2);
 }
 END_TEST
 

@@ -329,7 +329,7 @@ START_TEST(test_headless_mysql)
 	    strstr(z, "mysql-1.mysql-h.default.svc.cluster.local. 30 IN A 10.244.2.2\n"));
 	free(z);
 	struct object *svc = fx_get(&fx, "Service", "default", "mysql-h");
-	json_t *port = json_array_get(jget(svc->json, "spec.ports"), 0);
+	json_t *port = json_array_get(jget(object_json(svc), "spec.ports"), 0);
 	ck_assert_str_eq(jstr(port, "protocol"), "TCP");
 	ck_assert_int_eq(json_integer_value(json_object_get(port, "targetPort")), 3306);
 	/* a pod that is not ready leaves the records */
@@ -468,8 +468,8 @@ START_TEST(test_cassandra_example)
 	struct object *pvc =
 	    fx_get(&fx, "PersistentVolumeClaim", "default", "cassandra-data-cassandra-0");
 	ck_assert_ptr_nonnull(pvc);
-	ck_assert_str_eq(jannotation(pvc->json, "volume.beta.kubernetes.io/storage-class"), "fast");
-	ck_assert_str_eq(jlabel(pvc->json, "app"), "cassandra");
+	ck_assert_str_eq(jannotation(object_json(pvc), "volume.beta.kubernetes.io/storage-class"), "fast");
+	ck_assert_str_eq(jlabel(object_json(pvc), "app"), "cassandra");
 	ck_assert_str_eq(fx_str(&fx, "Pod", "default", "cassandra-0", "status.qosClass"),
 			 "Guaranteed");
 	ck_assert_str_eq(fx_str(&fx, "Pod", "default", "cassandra-0", "spec.subdomain"),

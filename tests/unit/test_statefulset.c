@@ -132,7 +132,7 @@ static int64_t sts_int(const char *set, const char *path)
 	struct object *o =
 	    store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "StatefulSet"), "default", set);
 	if (o)
-		jint(o->json, path, &v);
+		jint(object_json(o), path, &v);
 	cluster_unlock(fx.cl);
 	return v;
 }
@@ -149,22 +149,22 @@ START_TEST(test_mysql_walkthrough)
 		ck_assert_str_eq(pod_str(name, "spec.hostname"), name);
 		ck_assert_str_eq(pod_str(name, "spec.subdomain"), "mysql-h");
 		struct object *pod = fx_get(&fx, "Pod", "default", name);
-		ck_assert_str_eq(jlabel(pod->json, "statefulset.kubernetes.io/pod-name"), name);
-		ck_assert_str_eq(jlabel(pod->json, "apps.kubernetes.io/pod-index"), name + 6);
-		ck_assert_str_eq(jlabel(pod->json, "app"), "mysql");
-		const char *rev = jlabel(pod->json, "controller-revision-hash");
+		ck_assert_str_eq(jlabel(object_json(pod), "statefulset.kubernetes.io/pod-name"), name);
+		ck_assert_str_eq(jlabel(object_json(pod), "apps.kubernetes.io/pod-index"), name + 6);
+		ck_assert_str_eq(jlabel(object_json(pod), "app"), "mysql");
+		const char *rev = jlabel(object_json(pod), "controller-revision-hash");
 		ck_assert_int_eq(strlen(rev), strlen("mysql-") + 10);
 		ck_assert_int_eq(strncmp(rev, "mysql-", 6), 0);
-		json_t *ref = json_array_get(jget(pod->json, "metadata.ownerReferences"), 0);
+		json_t *ref = json_array_get(jget(object_json(pod), "metadata.ownerReferences"), 0);
 		ck_assert_str_eq(jstr(ref, "kind"), "StatefulSet");
 		ck_assert(jbool(ref, "controller", 0));
-		json_t *vol = json_array_get(jget(pod->json, "spec.volumes"), 0);
+		json_t *vol = json_array_get(jget(object_json(pod), "spec.volumes"), 0);
 		ck_assert_str_eq(jstr(vol, "name"), "mysql-volume");
 		ck_assert_str_eq(jstr(vol, "persistentVolumeClaim.claimName"), claim);
 		ck_assert_str_eq(claim_str(claim, "status.phase"), "Bound");
 		struct object *pvc = fx_get(&fx, "PersistentVolumeClaim", "default", claim);
-		ck_assert_str_eq(jlabel(pvc->json, "app"), "mysql");
-		ck_assert_ptr_null(jget(pvc->json, "metadata.ownerReferences"));
+		ck_assert_str_eq(jlabel(object_json(pvc), "app"), "mysql");
+		ck_assert_ptr_null(jget(object_json(pvc), "metadata.ownerReferences"));
 		struct strbuf fq = STRBUF_INIT;
 		cluster_lock(fx.cl);
 		ck_assert_int_eq(pod_ordinal(pod), i);
@@ -196,10 +196,10 @@ START_TEST(test_mysql_walkthrough)
 	ck_assert_int_eq(sts_int("mysql", "status.updatedReplicas"), 3);
 	ck_assert_int_eq(sts_int("mysql", "status.observedGeneration"), 1);
 	struct object *set = fx_get(&fx, "StatefulSet", "default", "mysql");
-	ck_assert_str_eq(jstr(set->json, "status.currentRevision"),
-			 jstr(set->json, "status.updateRevision"));
-	ck_assert_str_eq(jstr(set->json, "spec.podManagementPolicy"), "OrderedReady");
-	ck_assert_str_eq(jstr(set->json, "spec.updateStrategy.type"), "RollingUpdate");
+	ck_assert_str_eq(jstr(object_json(set), "status.currentRevision"),
+			 jstr(object_json(set), "status.updateRevision"));
+	ck_assert_str_eq(jstr(object_json(set), "spec.podManagementPolicy"), "OrderedReady");
+	ck_assert_str_eq(jstr(object_json(set), "spec.updateStrategy.type"), "RollingUpdate");
 	ck_assert_int_eq(sts_int("mysql", "spec.revisionHistoryLimit"), 10);
 	/* the ordinals as the tree shows them */
 	int64_t *ords;
@@ -227,7 +227,7 @@ START_TEST(test_pod_comes_back)
 	ck_assert_str_ne(pod_str("mysql-1", "metadata.uid"), uid);
 	ck_assert_str_eq(claim_str("mysql-volume-mysql-1", "spec.volumeName"), pv);
 	struct object *pod = fx_get(&fx, "Pod", "default", "mysql-1");
-	ck_assert_str_eq(jstr(json_array_get(jget(pod->json, "spec.volumes"), 0),
+	ck_assert_str_eq(jstr(json_array_get(jget(object_json(pod), "spec.volumes"), 0),
 			      "persistentVolumeClaim.claimName"),
 			 "mysql-volume-mysql-1");
 	ck_assert_int_ge(event_index("delete", NULL), -1);
@@ -278,10 +278,10 @@ START_TEST(test_ordinals_start)
 	ck_assert_str_eq(pod_str("web-6", "status.phase"), "Running");
 	ck_assert_str_eq(claim_str("www-web-5", "status.phase"), "Bound");
 	struct object *pvc = fx_get(&fx, "PersistentVolumeClaim", "default", "www-web-6");
-	ck_assert_str_eq(jlabel(pvc->json, "tier"), "web");
-	ck_assert_str_eq(jlabel(pvc->json, "app"), "nginx");
+	ck_assert_str_eq(jlabel(object_json(pvc), "tier"), "web");
+	ck_assert_str_eq(jlabel(object_json(pvc), "app"), "nginx");
 	ck_assert_str_eq(
-	    jlabel(fx_get(&fx, "Pod", "default", "web-6")->json, "apps.kubernetes.io/pod-index"),
+	    jlabel(object_json(fx_get(&fx, "Pod", "default", "web-6")), "apps.kubernetes.io/pod-index"),
 	    "6");
 }
 END_TEST
@@ -290,7 +290,7 @@ START_TEST(test_retention_when_scaled_delete)
 {
 	apply_web(3, "  persistentVolumeClaimRetentionPolicy: {whenScaled: Delete}\n");
 	ck_assert_str_eq(claim_str("www-web-2", "status.phase"), "Bound");
-	ck_assert_ptr_null(jget(fx_get(&fx, "PersistentVolumeClaim", "default", "www-web-0")->json,
+	ck_assert_ptr_null(jget(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "www-web-0")),
 				"metadata.ownerReferences"));
 	ck_assert_int_eq(patch_replicas("web", 1), 0);
 	ck_assert_ptr_null(fx_get(&fx, "Pod", "default", "web-2"));
@@ -310,7 +310,7 @@ START_TEST(test_retention_when_deleted_delete)
 {
 	apply_web(2, "  persistentVolumeClaimRetentionPolicy: {whenDeleted: Delete}\n");
 	struct object *pvc = fx_get(&fx, "PersistentVolumeClaim", "default", "www-web-1");
-	json_t *ref = json_array_get(jget(pvc->json, "metadata.ownerReferences"), 0);
+	json_t *ref = json_array_get(jget(object_json(pvc), "metadata.ownerReferences"), 0);
 	ck_assert_str_eq(jstr(ref, "kind"), "StatefulSet");
 	ck_assert_str_eq(jstr(ref, "name"), "web");
 	/* scale-down keeps claims (whenScaled Retain) */
@@ -386,24 +386,24 @@ START_TEST(test_rolling_update)
 {
 	apply_web(3, NULL);
 	struct object *set = fx_get(&fx, "StatefulSet", "default", "web");
-	char *rev1 = xstrdup(jstr(set->json, "status.updateRevision"));
+	char *rev1 = xstrdup(jstr(object_json(set), "status.updateRevision"));
 	char *uid0 = xstrdup(pod_str("web-0", "metadata.uid"));
 	fx_apply_ok(&fx, "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: web\nspec:\n"
 			 "  template:\n    spec:\n      containers:\n      - name: nginx\n"
 			 "        image: nginx:1.26\n"
 			 "        volumeMounts: [{name: www, mountPath: /usr/share/nginx/html}]\n");
 	set = fx_get(&fx, "StatefulSet", "default", "web");
-	ck_assert_str_ne(jstr(set->json, "status.updateRevision"), rev1);
-	ck_assert_str_eq(jstr(set->json, "status.currentRevision"),
-			 jstr(set->json, "status.updateRevision"));
+	ck_assert_str_ne(jstr(object_json(set), "status.updateRevision"), rev1);
+	ck_assert_str_eq(jstr(object_json(set), "status.currentRevision"),
+			 jstr(object_json(set), "status.updateRevision"));
 	ck_assert_int_eq(sts_int("web", "status.updatedReplicas"), 3);
 	ck_assert_int_eq(sts_int("web", "status.observedGeneration"), 2);
 	ck_assert_str_ne(pod_str("web-0", "metadata.uid"), uid0);
 	struct object *pod = fx_get(&fx, "Pod", "default", "web-0");
-	ck_assert_str_eq(jstr(json_array_get(jget(pod->json, "spec.containers"), 0), "image"),
+	ck_assert_str_eq(jstr(json_array_get(jget(object_json(pod), "spec.containers"), 0), "image"),
 			 "nginx:1.26");
-	ck_assert_str_eq(jlabel(pod->json, "controller-revision-hash"),
-			 jstr(set->json, "status.updateRevision"));
+	ck_assert_str_eq(jlabel(object_json(pod), "controller-revision-hash"),
+			 jstr(object_json(set), "status.updateRevision"));
 	ck_assert_int_lt(event_index("delete Pod web-2", NULL),
 			 event_index("delete Pod web-1", NULL));
 	ck_assert_int_lt(event_index("delete Pod web-1", NULL),
@@ -481,7 +481,7 @@ START_TEST(test_immutable_claim_templates)
 		      "%s", fx.err.msg);
 	ck_assert(fx_has_event(&fx, "FailedApply", "spec: Forbidden"));
 	struct object *set = fx_get(&fx, "StatefulSet", "default", "web");
-	ck_assert_str_eq(jstr(json_array_get(jget(set->json, "spec.volumeClaimTemplates"), 0),
+	ck_assert_str_eq(jstr(json_array_get(jget(object_json(set), "spec.volumeClaimTemplates"), 0),
 			      "spec.resources.requests.storage"),
 			 "1Gi");
 	/* re-applying the same manifest is fine */

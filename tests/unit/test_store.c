@@ -1,7 +1,11 @@
 /* test_store.c - the object store: kinds and plurals, get/list/insert/remove, the dirty
- * set the journal takes, object paths. */
+ * set the journal takes, object paths, cold objects (eviction and hydration) and the
+ * JSON allocator's slabs. */
 #include <string.h>
 #include "unit.h"
+#include "claimfs/jsonalloc.h"
+#include "claimfs/jsonpack.h"
+#include "claimfs/jsontext.h"
 #include "claimfs/jsonutil.h"
 #include "claimfs/store.h"
 
@@ -59,7 +63,7 @@ START_TEST(insert_get_list_remove)
 	ck_assert_ptr_null(store_get(s, pvc, "b", "c1"));
 	ck_assert_ptr_nonnull(store_get(s, pv, "ignored-for-cluster-scope", "v1"));
 	uint64_t id = o->id;
-	ck_assert_str_eq(jstr(o->json, "metadata.resourceVersion"), "2");
+	ck_assert_str_eq(jstr(object_json(o), "metadata.resourceVersion"), "2");
 
 	struct strbuf sb = STRBUF_INIT;
 	object_path(o, &sb);
@@ -113,6 +117,145 @@ START_TEST(dirty_set)
 }
 END_TEST
 
+/* The object's text as a snapshot holds it (store_write_object). */
+static char *text_of(const struct object *o)
+{
+	struct jsontext_writer w = {NULL, 0, 0, NULL, NULL};
+	store_write_object(o, &w);
+	jsontext_add(&w, "", 1);
+	return w.buf;
+}
+
+START_TEST(cold_objects)
+{
+	struct store *s = store_new();
+	const struct kind *k = store_kind_register(s, "ConfigMap", "v1", 1, NULL);
+	json_t *puts, *dels;
+	char name[32];
+	size_t i;
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "m%zu", i);
+		json_t *j = mk("ConfigMap", "d", name);
+		jset(j, "data",
+		     json_pack("{s:s,s:i,s:[s,b,n],s:f}", "k\"ey", "v\n\u00e9", "n", (int)i, "list",
+			       "x", 1, "real", 1.5));
+		store_insert(s, k, j, 1);
+	}
+	struct object *a = store_get(s, k, "d", "m7");
+	char *hot_text = text_of(a);
+	/* changed since the journal took them: nothing can be made cold */
+	ck_assert_uint_eq(store_evict(s, 10), 0);
+	ck_assert_uint_eq(store_hot_count(s), 100);
+	store_take_changes(s, &puts, &dels);
+	json_decref(puts);
+	json_decref(dels);
+	/* every object was just read: the clock's first pass only clears that */
+	ck_assert_uint_eq(store_evict(s, 10), 90);
+	ck_assert_uint_eq(store_hot_count(s), 10);
+	ck_assert_uint_eq(store_evict(s, 0), 10);
+	ck_assert_ptr_null(a->hot);
+	ck_assert_ptr_nonnull(a->cold);
+	/* a cold object's text is what its hot value wrote */
+	char *cold_text = text_of(a);
+	ck_assert_str_eq(cold_text, hot_text);
+	/* read again: the same values, hot again */
+	json_t *j = object_json(a);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_ptr_null(a->cold);
+	ck_assert_uint_eq(store_hot_count(s), 1);
+	ck_assert_str_eq(jstr(j, "data.k\"ey"), "v\n\u00e9");
+	ck_assert(json_is_real(jget(j, "data.real")));
+	ck_assert(json_is_true(json_array_get(jget(j, "data.list"), 1)));
+	ck_assert_str_eq(jstr(j, "metadata.resourceVersion"), "8");
+	free(cold_text);
+	/* a change made in place before the touch survives being made cold */
+	jset_str(j, "data.new", "kept");
+	store_touch(s, a, 5);
+	store_take_changes(s, &puts, &dels);
+	json_decref(puts);
+	json_decref(dels);
+	a->used = 0;
+	ck_assert_uint_eq(store_evict(s, 0), 1);
+	ck_assert_str_eq(jstr(object_json(a), "data.new"), "kept");
+	/* replacing a cold object's JSON, and removing cold objects */
+	ck_assert_uint_eq(store_evict(s, 0), 1); /* read: cold on the clock's second pass */
+	store_set_json(s, a, mk("ConfigMap", "d", "m7"));
+	ck_assert_ptr_null(jget(object_json(a), "data"));
+	for (i = 0; i < 100; i += 2) {
+		snprintf(name, sizeof(name), "m%zu", i);
+		store_remove(s, store_get(s, k, "d", name));
+	}
+	ck_assert_uint_eq(store_count(s), 50);
+	ck_assert_uint_le(store_hot_count(s), 50);
+	free(hot_text);
+	store_free(s);
+}
+END_TEST
+
+/* The allocator's slabs: values come and go whole, and the memory with them. */
+START_TEST(json_slabs)
+{
+	jsonalloc_init();
+	if (!jsonalloc_active())
+		return; /* a sanitizer build sees every block through malloc */
+	json_t *arr = json_array();
+	size_t i, before = jsonalloc_resident();
+	for (i = 0; i < 20000; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:i,s:[i,i]}", "name", "a value here",
+						     "i", (int)i, "l", 1, 2));
+	size_t full = jsonalloc_resident();
+	ck_assert_uint_gt(full, before + (1u << 20));
+	for (i = 0; i < 20000; i++)
+		ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(arr, i), "i")),
+				 (json_int_t)i);
+	json_decref(arr);
+	/* all but a few kept empty slabs (and those the thread's cache holds) went back */
+	ck_assert_uint_lt(jsonalloc_resident(), before + (full - before) / 2);
+}
+END_TEST
+
+/* Packing gives back the very text, for the objects it was made for and for any other. */
+START_TEST(packed_text)
+{
+	static const char *const texts[] = {
+	    "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolume\",\"metadata\":{\"name\":\"pvc-"
+	    "ce83\","
+	    "\"annotations\":{\"pv.kubernetes.io/bound-by-controller\":\"yes\",\"pv.kubernetes.io/"
+	    "provisioned-by\":\"claimfs.io/simulated\"},\"finalizers\":[\"kubernetes.io/"
+	    "pv-protection\","
+	    "\"external-provisioner.volume.kubernetes.io/finalizer\"],\"uid\":\"03f3\","
+	    "\"creationTimestamp\":\"2026-12-06T16:53:38Z\",\"resourceVersion\":\"12\"},\"spec\":{"
+	    "\"accessModes\":[\"ReadWriteOnce\"],\"capacity\":{\"storage\":\"1Mi\"},\"claimRef\":{"
+	    "\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\",\"namespace\":\"default\","
+	    "\"name\":\"c-000000\",\"uid\":\"ce83\",\"resourceVersion\":\"9\"},\"csi\":{\"driver\":"
+	    "\"claimfs.io/simulated\",\"fsType\":\"ext4\",\"volumeHandle\":\"ce83\"},"
+	    "\"persistentVolumeReclaimPolicy\":\"Delete\",\"storageClassName\":\"standard\","
+	    "\"volumeMode\":\"Filesystem\"},\"status\":{\"lastPhaseTransitionTime\":"
+	    "\"2026-12-06T16:53:38Z\",\"phase\":\"Bound\"}}",
+	    "{\"a\":\"\\\"\\u0001 \u00e9\",\"\":[],\"b\":{}}",
+	    "\"",
+	    "\"\"",
+	    "\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name",
+	    "",
+	};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		size_t n = strlen(texts[i]);
+		char *p = xstrndup(texts[i], n);
+		size_t m = jsonpack_pack(p, n);
+		ck_assert_uint_le(m, n);
+		ck_assert_uint_eq(jsonpack_unpacked_len(p, m), n);
+		char *back = xmalloc(n + 1);
+		jsonpack_unpack(p, m, back);
+		back[n] = '\0';
+		ck_assert_str_eq(back, texts[i]);
+		if (i == 0)
+			ck_assert_uint_lt(m, n / 3); /* a provisioned PV packs to a third or less */
+		free(back);
+		free(p);
+	}
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -120,6 +263,9 @@ Suite *make_suite(void)
 	tcase_add_test(tc, plurals);
 	tcase_add_test(tc, insert_get_list_remove);
 	tcase_add_test(tc, dirty_set);
+	tcase_add_test(tc, cold_objects);
+	tcase_add_test(tc, json_slabs);
+	tcase_add_test(tc, packed_text);
 	suite_add_tcase(s, tc);
 	return s;
 }
