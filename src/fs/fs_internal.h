@@ -50,6 +50,13 @@ struct fs {
 	gid_t gid;
 	int no_cache;	   /* --no-cache: every timeout 0, direct_io everywhere */
 	int single_thread; /* -s: the op thread is the only one answering the kernel */
+	/* fs_gone's recent ESTALE answers, a ring (the cluster lock guards it) */
+	struct fs_stale {
+		uint64_t dir;  /* the directory that holds the name again */
+		uint64_t hash; /* of the name */
+		int64_t ms;    /* CLOCK_MONOTONIC ms of the answer */
+	} stale[64];
+	unsigned stale_next;
 };
 
 /* ---- rendered contents: immutable, shared by the node cache and open handles ---- */

@@ -55,14 +55,41 @@ static int node_of(struct fs *fs, fuse_ino_t ino, struct fs_node_info *ni)
 	return fs_nodes_get(fs->nodes, ino, ni) < 0 ? -ESTALE : 0;
 }
 
+/* Does a node looked up at looked_ms come from the VFS's walk again after an ESTALE:
+ * was ESTALE answered for the same name in the same directory within the last second,
+ * before that lookup? If not, records this ESTALE answer. LOCKED (the cluster lock
+ * guards the ring). */
+#define STALE_RETRY_MS 1000
+static int walked_again(struct fs *fs, uint64_t dir, const char *name, int64_t looked_ms,
+			int64_t now_ms)
+{
+	uint64_t h = fs_hash(name, strlen(name));
+	unsigned i;
+	for (i = 0; i < sizeof(fs->stale) / sizeof(fs->stale[0]); i++) {
+		const struct fs_stale *s = &fs->stale[i];
+		if (s->dir == dir && s->hash == h && now_ms - s->ms < STALE_RETRY_MS &&
+		    looked_ms >= s->ms)
+			return 1;
+	}
+	struct fs_stale *s =
+	    &fs->stale[fs->stale_next++ % (sizeof(fs->stale) / sizeof(fs->stale[0]))];
+	s->dir = dir;
+	s->hash = h;
+	s->ms = now_ms;
+	return 0;
+}
+
 /* Node ni no longer resolves: -ESTALE when its path may name something else now (the
  * VFS then walks it again), -ENOENT when it names nothing: the name is gone from a
  * directory that is still there, checked up the path as far as needed. The VFS walks
  * again once only (LOOKUP_REVAL), so a name removed and made again twice within one
- * syscall would hand ESTALE to the caller: when the node was looked up just now (that
- * second walk, within this syscall), the name was absent at some moment of the syscall
- * (between the removal and the new object), and ENOENT is a true answer. LOCKED.
- * O(depth of the path) lookups; only on failures. Volume data asks it too (fs_data.c). */
+ * syscall would hand ESTALE to the caller: when the node comes from that second walk
+ * (looked up after ESTALE was answered for the same name in the same directory, or just
+ * now), the name was absent at some moment of the syscall (between the removal and the
+ * new object), and ENOENT is a true answer. The first test does not depend on how long
+ * the walk took (a busy or sanitized daemon); the second, FS_FRESH_LOOKUP_MS, covers a
+ * walk that started elsewhere. LOCKED. O(depth of the path) lookups; only on failures.
+ * Volume data asks it too (fs_data.c). */
 int fs_gone(struct fs *fs, const struct fs_node_info *ni)
 {
 	struct fs_node_info cur, dir;
@@ -83,7 +110,8 @@ int fs_gone(struct fs *fs, const struct fs_node_info *ni)
 		int lrc = dir.temp ? -ENOTDIR : tree_lookup(fs->cl, &dir.tn, cur.name, &tn);
 		if (lrc == 0)
 			tree_node_release(&tn);
-		if (lrc == 0 && now_ms - cur.looked_ms < FS_FRESH_LOOKUP_MS) {
+		if (lrc == 0 && (now_ms - cur.looked_ms < FS_FRESH_LOOKUP_MS ||
+				 walked_again(fs, cur.parent, cur.name, cur.looked_ms, now_ms))) {
 			fs_node_info_release(&dir);
 			rc = -ENOENT; /* made again since a lookup of this syscall: see above */
 			break;
