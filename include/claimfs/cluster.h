@@ -21,16 +21,16 @@
 #include "claimfs/events.h"
 
 struct cluster_options {
-	const char *state_dir;       /* required; created 0700 */
-	const char *cluster_file;    /* manifest stream applied to a new state; NULL: built-in */
-	int64_t pod_start_delay_ms;  /* simulated container start time (0: immediate) */
-	int64_t provision_delay_ms;  /* simulated backend provisioning time (0: immediate) */
-	size_t max_objects;          /* refuse creations beyond this (0: 1,000,000) */
-	size_t max_replicas;         /* refuse replicas beyond this per workload (0: 10,000) */
-	size_t hot_objects;          /* objects kept decoded when idle, the rest as compact
-				        text (store.h, cold objects; 0: 2,048) */
-	int evict_at_unlock;         /* 1: down to hot_objects at every unlock (tests) */
-	int quiet;                   /* 1: do not copy FailedApply reasons to stderr */
+	const char *state_dir;	    /* required; created 0700 */
+	const char *cluster_file;   /* manifest stream applied to a new state; NULL: built-in */
+	int64_t pod_start_delay_ms; /* simulated container start time (0: immediate) */
+	int64_t provision_delay_ms; /* simulated backend provisioning time (0: immediate) */
+	size_t max_objects;	    /* refuse creations beyond this (0: 1,000,000) */
+	size_t max_replicas;	    /* refuse replicas beyond this per workload (0: 10,000) */
+	size_t hot_objects;	    /* objects kept decoded when idle, the rest as compact
+				       text (store.h, cold objects; 0: 2,048) */
+	int evict_at_unlock;	    /* 1: down to hot_objects at every unlock (tests) */
+	int quiet;		    /* 1: do not copy FailedApply reasons to stderr */
 };
 
 #define CLUSTER_DEFAULT_MAX_OBJECTS 1000000
@@ -57,7 +57,7 @@ void cluster_unlock(struct cluster *cl);
 struct store *cluster_store(struct cluster *cl);     /* LOCKED use; borrowed */
 struct eventlog *cluster_events(struct cluster *cl); /* LOCKED use; borrowed */
 const struct cluster_options *cluster_options(const struct cluster *cl);
-int64_t cluster_now_ms(struct cluster *cl);          /* wall clock in ms */
+int64_t cluster_now_ms(struct cluster *cl); /* wall clock in ms */
 /* Increases whenever anything changes (any object or event). LOCKED. */
 uint64_t cluster_generation(struct cluster *cl);
 

@@ -21,7 +21,8 @@ int cfs_errorf(struct cfs_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Puts "prefix: " in front of the message already in err (no-op when err is NULL). */
-void cfs_err_prefix(struct cfs_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cfs_err_prefix(struct cfs_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Prints "claimfs: <message>" and aborts: an invariant of claimfs' own data is broken. */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -10,15 +10,15 @@
 #include <stdint.h>
 #include <jansson.h>
 
-json_t *jget(const json_t *obj, const char *path);           /* borrowed or NULL */
-const char *jstr(const json_t *obj, const char *path);       /* string value or NULL */
+json_t *jget(const json_t *obj, const char *path);     /* borrowed or NULL */
+const char *jstr(const json_t *obj, const char *path); /* string value or NULL */
 const char *jstr_or(const json_t *obj, const char *path, const char *dflt);
-int jint(const json_t *obj, const char *path, int64_t *out);  /* 0 if an integer is there */
-int jbool(const json_t *obj, const char *path, int dflt);     /* true/false, else dflt */
+int jint(const json_t *obj, const char *path, int64_t *out); /* 0 if an integer is there */
+int jbool(const json_t *obj, const char *path, int dflt);    /* true/false, else dflt */
 void jset(json_t *obj, const char *path, json_t *value);     /* steals value */
 void jset_str(json_t *obj, const char *path, const char *s);
-void jdel(json_t *obj, const char *path);                    /* no-op when missing */
-json_t *jobj(json_t *obj, const char *path);                 /* gets or creates an object */
+void jdel(json_t *obj, const char *path);    /* no-op when missing */
+json_t *jobj(json_t *obj, const char *path); /* gets or creates an object */
 /* metadata shortcuts */
 const char *jname(const json_t *obj);
 const char *jnamespace(const json_t *obj);
@@ -28,8 +28,8 @@ void jset_annotation(json_t *obj, const char *key, const char *value);
 const char *jlabel(const json_t *obj, const char *key);
 int jhas_finalizer(const json_t *obj, const char *f);
 void jadd_finalizer(json_t *obj, const char *f);
-int jremove_finalizer(json_t *obj, const char *f);           /* 1 if it was there */
-int jis_deleting(const json_t *obj);                         /* metadata.deletionTimestamp set */
+int jremove_finalizer(json_t *obj, const char *f); /* 1 if it was there */
+int jis_deleting(const json_t *obj);		   /* metadata.deletionTimestamp set */
 /* Is s one of the strings of the array at path? */
 int jarray_has_str(const json_t *obj, const char *path, const char *s);
 /* RFC 3339 UTC "2026-11-24T21:57:01Z" of a wall-clock time in ms. buf >= 32 bytes. */

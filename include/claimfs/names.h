@@ -9,8 +9,8 @@
 
 #include "claimfs/error.h"
 
-int name_check_subdomain(const char *s, struct cfs_err *err);   /* <= 253, dotted labels */
-int name_check_label(const char *s, struct cfs_err *err);       /* <= 63, DNS-1123 label */
+int name_check_subdomain(const char *s, struct cfs_err *err);	/* <= 253, dotted labels */
+int name_check_label(const char *s, struct cfs_err *err);	/* <= 63, DNS-1123 label */
 int name_check_label_value(const char *s, struct cfs_err *err); /* label values, may be "" */
 /* Label and annotation keys: [prefix/]name, prefix a subdomain, name <= 63 of
  * [A-Za-z0-9_.-] starting and ending alphanumeric. */

@@ -16,14 +16,14 @@
 #include "claimfs/error.h"
 
 enum qty_format {
-	QTY_DECIMAL_SI,       /* k M G ... and milli */
-	QTY_BINARY_SI,        /* Ki Mi Gi ... */
+	QTY_DECIMAL_SI,	      /* k M G ... and milli */
+	QTY_BINARY_SI,	      /* Ki Mi Gi ... */
 	QTY_DECIMAL_EXPONENT, /* 1e3 */
 };
 
 struct quantity {
-	__int128 nanos;       /* value in units of 10^-9 */
-	enum qty_format fmt;  /* the family it was written in, used for printing */
+	__int128 nanos;	     /* value in units of 10^-9 */
+	enum qty_format fmt; /* the family it was written in, used for printing */
 };
 
 #define QTY_STR_MAX 64

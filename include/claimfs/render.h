@@ -21,7 +21,7 @@ void render_age(int64_t age_ms, char *buf, size_t len);
 
 /* kubectl's pod STATUS (printPod): into reason (len >= 64); fills the READY counts and
  * the RESTARTS cell text (len >= 64). */
-void render_pod_status(const json_t *pod, int64_t now_ms, char *reason, size_t rlen,
-		       int64_t *ready, int64_t *total, char *restarts, size_t restarts_len);
+void render_pod_status(const json_t *pod, int64_t now_ms, char *reason, size_t rlen, int64_t *ready,
+		       int64_t *total, char *restarts, size_t restarts_len);
 
 #endif

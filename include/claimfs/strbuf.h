@@ -13,7 +13,10 @@ struct strbuf {
 	size_t alloc; /* bytes allocated */
 };
 
-#define STRBUF_INIT {NULL, 0, 0}
+#define STRBUF_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 void sb_init(struct strbuf *sb);
 void sb_release(struct strbuf *sb);

@@ -36,40 +36,46 @@ enum tree_type {
 };
 
 /* tree_node.flags: what the node accepts and how the adapter may cache it. */
-#define TREE_OWN 0x01    /* content (and, for a directory, its listing) is a function of its \
-			    own object's JSON alone: cacheable until that object changes */
-#define TREE_LOG 0x02    /* a growing log (/events, <object>/events): pollable; a handle   \
-			    reads what was added since it last read */
-#define TREE_STORE 0x04  /* a writable attribute: each write(2) is stored at once (sysfs) */
-#define TREE_APPLY 0x08  /* a manifest sink (/apply, manifest.yaml): applied at close */
-#define TREE_CREATE 0x10 /* a directory that accepts new <name>.yaml|.yml|.json files,    \
-			    applied at close, and rmdir of its object directories */
-#define TREE_MKDIR 0x20  /* a directory where mkdir creates an object (namespaces/) */
-#define TREE_DATA 0x40   /* a directory the adapter serves from the volume backend        \
-			    (volume.h): a PV's data/ or a pod container's mount point. The  \
-			    node names the volume (volume, subpath); the tree has no entries \
-			    below it */
-#define TREE_RDONLY 0x80 /* with TREE_DATA: a read-only mount (volumeMounts readOnly, a   \
-			    read-only claim source, a ReadOnlyMany claim): writes EROFS */
-#define TREE_CLOCK 0x100 /* content depends on the clock (the AGE cells of .table and    \
-			    .table-wide): a rendering holds for the second it was made in  \
-			    only, and its mtime is tree_mtime's, not when its text changed */
+#define TREE_OWN                                                                                   \
+	0x01 /* content (and, for a directory, its listing) is a function of its                   \
+		own object's JSON alone: cacheable until that object changes */
+#define TREE_LOG                                                                                   \
+	0x02		/* a growing log (/events, <object>/events): pollable; a handle            \
+			   reads what was added since it last read */
+#define TREE_STORE 0x04 /* a writable attribute: each write(2) is stored at once (sysfs) */
+#define TREE_APPLY 0x08 /* a manifest sink (/apply, manifest.yaml): applied at close */
+#define TREE_CREATE                                                                                \
+	0x10		/* a directory that accepts new <name>.yaml|.yml|.json files,              \
+			   applied at close, and rmdir of its object directories */
+#define TREE_MKDIR 0x20 /* a directory where mkdir creates an object (namespaces/) */
+#define TREE_DATA                                                                                  \
+	0x40 /* a directory the adapter serves from the volume backend                             \
+		(volume.h): a PV's data/ or a pod container's mount point. The                     \
+		node names the volume (volume, subpath); the tree has no entries                   \
+		below it */
+#define TREE_RDONLY                                                                                \
+	0x80 /* with TREE_DATA: a read-only mount (volumeMounts readOnly, a                        \
+		read-only claim source, a ReadOnlyMany claim): writes EROFS */
+#define TREE_CLOCK                                                                                 \
+	0x100 /* content depends on the clock (the AGE cells of .table and                         \
+		 .table-wide): a rendering holds for the second it was made in                     \
+		 only, and its mtime is tree_mtime's, not when its text changed */
 
 struct tree_node {
-	uint64_t ino;            /* inode number (see above); 1 is the root */
-	enum tree_type type;     /* directory, file or symlink */
-	unsigned mode;           /* permission bits: 0555 dirs, 0444 read-only, 0644, 0200 */
-	unsigned flags;          /* TREE_* */
+	uint64_t ino;	     /* inode number (see above); 1 is the root */
+	enum tree_type type; /* directory, file or symlink */
+	unsigned mode;	     /* permission bits: 0555 dirs, 0444 read-only, 0644, 0200 */
+	unsigned flags;	     /* TREE_* */
 	/* private to src/tree */
-	int role;                /* which table entry */
+	int role;		 /* which table entry */
 	const struct kind *kind; /* the kind of the object or of the kind directory */
-	uint64_t obj_id;         /* the object's store id; 0 when none */
-	char *ns;                /* object or kind-directory namespace; owned, may be NULL */
-	char *name;              /* object name; owned, may be NULL */
-	char *sub;               /* variable part (volume name, ordinal, ...); owned, may be NULL */
+	uint64_t obj_id;	 /* the object's store id; 0 when none */
+	char *ns;		 /* object or kind-directory namespace; owned, may be NULL */
+	char *name;		 /* object name; owned, may be NULL */
+	char *sub;		 /* variable part (volume name, ordinal, ...); owned, may be NULL */
 	/* TREE_DATA only (read by the adapter): */
-	char *volume;            /* the PersistentVolume's name (volume.h's key); owned */
-	char *subpath;           /* the mount's subPath in it; NULL: its root; owned */
+	char *volume;  /* the PersistentVolume's name (volume.h's key); owned */
+	char *subpath; /* the mount's subPath in it; NULL: its root; owned */
 };
 
 /* The root directory. */

@@ -107,7 +107,8 @@ static int deploy_admit(struct cluster *cl, const struct manifest *m, json_t *do
 				       err, -EINVAL,
 				       "spec.template.spec.activeDeadlineSeconds: Forbidden: "
 				       "activeDeadlineSeconds in ReplicaSet is not Supported");
-	if (old && !json_equal(jget(object_json(old), "spec.selector"), jget(obj, "spec.selector"))) {
+	if (old &&
+	    !json_equal(jget(object_json(old), "spec.selector"), jget(obj, "spec.selector"))) {
 		struct strbuf sb = STRBUF_INIT;
 		wl_go_map(jget(obj, "spec.selector.matchLabels"), &sb);
 		rc = manifest_errorf(
@@ -402,7 +403,8 @@ static void deploy_status(struct rollout *r)
 		wl_set_condition(object_json(r->d), "Available", "True", "MinimumReplicasAvailable",
 				 "Deployment has minimum availability.", now);
 	else
-		wl_set_condition(object_json(r->d), "Available", "False", "MinimumReplicasUnavailable",
+		wl_set_condition(object_json(r->d), "Available", "False",
+				 "MinimumReplicasUnavailable",
 				 "Deployment does not have minimum availability.", now);
 	if (r->new_rs) {
 		int complete =
@@ -413,7 +415,8 @@ static void deploy_status(struct rollout *r)
 				 complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated", msg,
 				 now);
 	}
-	const char *rev = r->new_rs ? jannotation(object_json(r->new_rs), ANN_DEPLOY_REVISION) : NULL;
+	const char *rev =
+	    r->new_rs ? jannotation(object_json(r->new_rs), ANN_DEPLOY_REVISION) : NULL;
 	if (rev)
 		jset_annotation(object_json(r->d), ANN_DEPLOY_REVISION, rev);
 	wl_commit(r->cl, r->d, before);
@@ -433,7 +436,8 @@ static void deploy_sync(struct cluster *cl, struct object *d)
 		r.max_surge = wl_int_or_percent(
 		    jget(object_json(d), "spec.strategy.rollingUpdate.maxSurge"), r.replicas, 1, 0);
 		r.max_unavailable = wl_int_or_percent(
-		    jget(object_json(d), "spec.strategy.rollingUpdate.maxUnavailable"), r.replicas, 0, 0);
+		    jget(object_json(d), "spec.strategy.rollingUpdate.maxUnavailable"), r.replicas,
+		    0, 0);
 		if (r.max_surge == 0 && r.max_unavailable == 0)
 			r.max_unavailable = 1;
 	}

@@ -32,7 +32,8 @@ static int cmp_obj(const void *a, const void *b)
  * pod's spec.hostname is set and its spec.subdomain names the Service), or NULL. */
 static const char *endpoint_hostname(const struct object *svc, const struct object *pod)
 {
-	const char *h = jstr(object_json(pod), "spec.hostname"), *sub = jstr(object_json(pod), "spec.subdomain");
+	const char *h = jstr(object_json(pod), "spec.hostname"),
+		   *sub = jstr(object_json(pod), "spec.subdomain");
 	if (h && *h && sub && strcmp(sub, svc->name) == 0)
 		return h;
 	return NULL;
@@ -89,7 +90,8 @@ static void render_headless(struct cluster *cl, const struct object *svc, const 
 			eps[k++] = pods[i];
 	qsort(eps, k, sizeof(*eps), cmp_obj);
 	for (i = 0; i < k; i++) {
-		sb_addf(out, "%s %d IN A %s\n", base, TTL, jstr(object_json(eps[i]), "status.podIP"));
+		sb_addf(out, "%s %d IN A %s\n", base, TTL,
+			jstr(object_json(eps[i]), "status.podIP"));
 		if (endpoint_hostname(svc, eps[i]))
 			named++;
 	}

@@ -57,8 +57,8 @@ int pod_is_bound(const json_t *pod)
 
 int pod_is_ready(const struct object *pod)
 {
-	const char *phase =
-	    json_string_value(json_object_get(json_object_get(object_json(pod), "status"), "phase"));
+	const char *phase = json_string_value(
+	    json_object_get(json_object_get(object_json(pod), "status"), "phase"));
 	return phase && strcmp(phase, "Running") == 0 &&
 	       wl_condition_is(object_json(pod), "Ready", "True");
 }

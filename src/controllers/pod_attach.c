@@ -31,7 +31,8 @@ static int cmp_name(const void *a, const void *b)
 
 static const char *node_of(const struct object *pod)
 {
-	return json_string_value(json_object_get(json_object_get(object_json(pod), "spec"), "nodeName"));
+	return json_string_value(
+	    json_object_get(json_object_get(object_json(pod), "spec"), "nodeName"));
 }
 
 /* The other bound pods that use the claim (new array in *out, caller frees): O(pods

@@ -77,7 +77,8 @@ void pod_ephemeral_sync(struct cluster *cl, struct object *pod)
 		if (!jget(v, "ephemeral") || !claim ||
 		    store_get(cluster_store(cl), pvck, pod->ns, claim))
 			continue; /* not ours to make, or made: the scheduler checks the owner */
-		json_t *c = claim_of(object_json(pod), claim, jget(v, "ephemeral.volumeClaimTemplate"));
+		json_t *c =
+		    claim_of(object_json(pod), claim, jget(v, "ephemeral.volumeClaimTemplate"));
 		wl_add_owner(c, pod, 1);
 		if (!wl_create(cl, pvck, c, &e))
 			cluster_event(cl, pod, "Warning", "FailedBinding",

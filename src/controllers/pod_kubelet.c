@@ -230,14 +230,16 @@ void kubelet_sync(struct cluster *cl, struct object *pod, struct object *node)
 			}
 			goto out;
 		}
-		wl_set_condition(object_json(pod), "PodReadyToStartContainers", "True", NULL, NULL, now);
+		wl_set_condition(object_json(pod), "PodReadyToStartContainers", "True", NULL, NULL,
+				 now);
 		assign_ip(cl, pod, node);
 	}
 	if (!containers_current(object_json(pod))) {
 		int64_t delay = cluster_options(cl)->pod_start_delay_ms;
 		if (!node_ready)
 			goto readiness;
-		if (delay > 0 && strcmp(jstr_or(object_json(pod), "status.phase", ""), "Running") != 0) {
+		if (delay > 0 &&
+		    strcmp(jstr_or(object_json(pod), "status.phase", ""), "Running") != 0) {
 			if (pod->ready_at_ms == 0) {
 				pod->ready_at_ms = now + delay;
 				cluster_enqueue_after(cl, pod, delay);
@@ -267,7 +269,8 @@ readiness:
 		if (node_ready) {
 			wl_set_condition(object_json(pod), "Initialized", "True", NULL, NULL, now);
 			wl_set_condition(object_json(pod), "Ready", "True", NULL, NULL, now);
-			wl_set_condition(object_json(pod), "ContainersReady", "True", NULL, NULL, now);
+			wl_set_condition(object_json(pod), "ContainersReady", "True", NULL, NULL,
+					 now);
 		} else if (wl_condition_is(object_json(pod), "Ready", "True")) {
 			/* The node lifecycle controller's MarkPodsNotReady. */
 			wl_set_condition(object_json(pod), "Ready", "False", NULL, NULL, now);

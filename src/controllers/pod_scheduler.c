@@ -164,7 +164,8 @@ static const char *prefilter(struct sched *s, char *buf, size_t len)
 			snprintf(buf, len, "persistentvolumeclaim \"%s\" not found", name);
 			return buf;
 		}
-		if (ci->ephemeral && !wl_has_owner(object_json(ci->pvc), juid(object_json(s->pod)))) {
+		if (ci->ephemeral &&
+		    !wl_has_owner(object_json(ci->pvc), juid(object_json(s->pod)))) {
 			snprintf(buf, len,
 				 "PVC %s/%s was not created for pod %s/%s (pod is not owner)",
 				 s->pod->ns, name, s->pod->ns, s->pod->name);
@@ -317,7 +318,8 @@ static int rwop_conflict(struct sched *s)
 	int found = 0;
 	for (c = 0; c < s->nclaims && !found; c++) {
 		struct object **users;
-		if (!has_mode(object_json(s->claims[c].pvc), "spec.accessModes", "ReadWriteOncePod"))
+		if (!has_mode(object_json(s->claims[c].pvc), "spec.accessModes",
+			      "ReadWriteOncePod"))
 			continue;
 		n = storage_claim_pods(s->cl, s->pod->ns, s->claims[c].name, &users);
 		for (i = 0; i < n && !found; i++)
@@ -484,9 +486,9 @@ static const char *filter_volumes(struct sched *s, const struct object *node)
 	for (c = 0; c < s->nclaims; c++) {
 		struct claim_info *ci = &s->claims[c];
 		if (ci->pv) {
-			if (!terms_match(
-				jget(object_json(ci->pv), "spec.nodeAffinity.required.nodeSelectorTerms"),
-				node))
+			if (!terms_match(jget(object_json(ci->pv),
+					      "spec.nodeAffinity.required.nodeSelectorTerms"),
+					 node))
 				return REASON_VOL_AFFINITY;
 			continue;
 		}
@@ -677,7 +679,8 @@ static int prebind_claims(struct sched *s, const struct object *node)
 				       "PersistentVolumeClaim", "namespace", ci->pvc->ns, "name",
 				       ci->pvc->name, "uid",
 				       jstr_or(object_json(ci->pvc), "metadata.uid", "")));
-			jset_annotation(object_json(pv), "pv.kubernetes.io/bound-by-controller", "yes");
+			jset_annotation(object_json(pv), "pv.kubernetes.io/bound-by-controller",
+					"yes");
 			cluster_update(s->cl, pv);
 		} else {
 			jset_annotation(object_json(ci->pvc), ANN_SELECTED_NODE, node->name);
@@ -702,7 +705,8 @@ static void bind_pod(struct sched *s, const struct object *node)
 	json_t *before = json_deep_copy(object_json(s->pod));
 	char when[40];
 	jset_str(object_json(s->pod), "spec.nodeName", node->name);
-	wl_set_condition(object_json(s->pod), "PodScheduled", "True", NULL, NULL, cluster_now_ms(s->cl));
+	wl_set_condition(object_json(s->pod), "PodScheduled", "True", NULL, NULL,
+			 cluster_now_ms(s->cl));
 	if (!jstr(object_json(s->pod), "status.startTime")) {
 		wl_now(s->cl, when, sizeof(when));
 		jset_str(object_json(s->pod), "status.startTime", when);

@@ -205,7 +205,8 @@ void provision_claim(struct cluster *cl, struct object *pvc, const char *scname)
 		return;
 	}
 	changed = set_provisioner(j, p.provisioner);
-	if (strcmp(jstr_or(object_json(p.sc), "volumeBindingMode", ""), "WaitForFirstConsumer") == 0) {
+	if (strcmp(jstr_or(object_json(p.sc), "volumeBindingMode", ""), "WaitForFirstConsumer") ==
+	    0) {
 		const char *sel = jannotation(j, ANN_SELECTED_NODE);
 		node =
 		    sel ? store_get(cluster_store(cl), cluster_kind(cl, "Node"), NULL, sel) : NULL;
@@ -282,8 +283,8 @@ void provision_drain(struct cluster *cl, struct sclass *cls)
 		return;
 	struct object *sc =
 	    store_get(cluster_store(cl), cluster_kind(cl, "StorageClass"), NULL, cls->name);
-	int wffc =
-	    sc && strcmp(jstr_or(object_json(sc), "volumeBindingMode", ""), "WaitForFirstConsumer") == 0;
+	int wffc = sc && strcmp(jstr_or(object_json(sc), "volumeBindingMode", ""),
+				"WaitForFirstConsumer") == 0;
 	*draining = 1;
 	n = storage_pending_ids(cls, &ids);
 	for (i = 0; i < n; i++) {

@@ -129,7 +129,8 @@ static int delete_volume(struct cluster *cl, struct object *pv)
 /* The claim is gone (1.7). Returns 1 when pv was removed. */
 static int reclaim(struct cluster *cl, struct object *pv, struct pv_entry *pe)
 {
-	const char *policy = jstr_or(object_json(pv), "spec.persistentVolumeReclaimPolicy", "Retain");
+	const char *policy =
+	    jstr_or(object_json(pv), "spec.persistentVolumeReclaimPolicy", "Retain");
 	if (strcmp(policy, "Retain") == 0) {
 		/* The external provisioner drops its finalizer when the policy is Retain. */
 		return cluster_remove_finalizer(cl, pv, FIN_EXTERNAL_PROVISIONER);
@@ -151,10 +152,12 @@ static int reclaim(struct cluster *cl, struct object *pv, struct pv_entry *pe)
  * the asset of a provisioned one first (its reclaim finalizer). */
 static void protect(struct cluster *cl, struct object *pv)
 {
-	if (!jis_deleting(object_json(pv)) || strcmp(jstr_or(object_json(pv), "status.phase", ""), "Bound") == 0)
+	if (!jis_deleting(object_json(pv)) ||
+	    strcmp(jstr_or(object_json(pv), "status.phase", ""), "Bound") == 0)
 		return;
 	/* A deleted Delete PV takes its asset along; Retain and Recycle leave it in place. */
-	if (strcmp(jstr_or(object_json(pv), "spec.persistentVolumeReclaimPolicy", ""), "Delete") == 0 &&
+	if (strcmp(jstr_or(object_json(pv), "spec.persistentVolumeReclaimPolicy", ""), "Delete") ==
+		0 &&
 	    delete_data(cl, pv) < 0)
 		return;
 	if (cluster_remove_finalizer(cl, pv, FIN_EXTERNAL_PROVISIONER))

@@ -52,7 +52,8 @@ struct object *binder_find_volume(struct cluster *cl, const struct object *pvc, 
 		/* A volume pre-bound to this claim wins within its group. */
 		for (pe = refs; pe; pe = pe->ref_next)
 			if (pe->modes == modes && pe->bytes >= req && pe->block == block &&
-			    !jis_deleting(object_json(pe->obj)) && storage_pv_bound_to(object_json(pe->obj), pvc))
+			    !jis_deleting(object_json(pe->obj)) &&
+			    storage_pv_bound_to(object_json(pe->obj), pvc))
 				return pe->obj;
 		if (delay || !cls)
 			continue; /* the scheduler binds delayed claims */
@@ -189,8 +190,8 @@ static void wait_for_consumer(struct cluster *cl, struct object *pvc, struct pvc
 	struct strbuf sb = STRBUF_INIT;
 	for (i = 0; i < n; i++) {
 		const char *phase = jstr_or(object_json(pods[i]), "status.phase", "");
-		if (jstr(object_json(pods[i]), "spec.nodeName") || strcmp(phase, "Succeeded") == 0 ||
-		    strcmp(phase, "Failed") == 0)
+		if (jstr(object_json(pods[i]), "spec.nodeName") ||
+		    strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)
 			continue;
 		names[k++] = pods[i]->name;
 	}
@@ -226,8 +227,8 @@ void binder_sync_unbound(struct cluster *cl, struct object *pvc)
 	    cname && *cname
 		? store_get(cluster_store(cl), cluster_kind(cl, "StorageClass"), NULL, cname)
 		: NULL;
-	int delay =
-	    sc && strcmp(jstr_or(object_json(sc), "volumeBindingMode", ""), "WaitForFirstConsumer") == 0;
+	int delay = sc && strcmp(jstr_or(object_json(sc), "volumeBindingMode", ""),
+				 "WaitForFirstConsumer") == 0;
 	struct object *pv = binder_find_volume(cl, pvc, delay);
 	if (pv) {
 		storage_bind(cl, pv, pvc);

@@ -59,7 +59,8 @@ void pvc_sync(struct cluster *cl, struct object *pvc)
 {
 	if (storage_unchanged_pvc(cl, pvc))
 		return;
-	if (jis_deleting(object_json(pvc)) && jhas_finalizer(object_json(pvc), FIN_PVC_PROTECTION) &&
+	if (jis_deleting(object_json(pvc)) &&
+	    jhas_finalizer(object_json(pvc), FIN_PVC_PROTECTION) &&
 	    !storage_claim_in_use(cl, pvc->ns, pvc->name, NULL) &&
 	    cluster_remove_finalizer(cl, pvc, FIN_PVC_PROTECTION))
 		return; /* removed */

@@ -80,10 +80,10 @@ static int cmp_delete_first(const void *pa, const void *pb)
 	if (x != y)
 		return x - y;
 	if (x) {
-		int64_t ta =
-		    jtime_parse(jstr_or(wl_condition(object_json(a), "Ready"), "lastTransitionTime", ""));
-		int64_t tb =
-		    jtime_parse(jstr_or(wl_condition(object_json(b), "Ready"), "lastTransitionTime", ""));
+		int64_t ta = jtime_parse(
+		    jstr_or(wl_condition(object_json(a), "Ready"), "lastTransitionTime", ""));
+		int64_t tb = jtime_parse(
+		    jstr_or(wl_condition(object_json(b), "Ready"), "lastTransitionTime", ""));
 		if (ta != tb)
 			return ta > tb ? -1 : 1; /* ready for less time first */
 	}

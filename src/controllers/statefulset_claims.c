@@ -177,7 +177,8 @@ void sts_fix_claim_owners(struct cluster *cl, struct object *set, struct object 
 		else
 			changed |= wl_remove_owner(object_json(claim), juid(object_json(set)));
 		if (want_pod && pod) {
-			changed |= drop_pod_refs(object_json(claim), podname, juid(object_json(pod)));
+			changed |=
+			    drop_pod_refs(object_json(claim), podname, juid(object_json(pod)));
 			changed |= wl_add_owner(object_json(claim), pod, 1);
 		} else if (!want_pod) {
 			changed |= drop_pod_refs(object_json(claim), podname, NULL);

@@ -201,7 +201,8 @@ static json_t *new_pod_json(const struct object *set, int64_t ord, const char *r
 		jset(pod, "metadata.annotations", json_deep_copy(ann));
 	/* Identity: the pod's DNS name under the governing Service. */
 	jset_str(spec, "hostname", name);
-	if (jstr(object_json(set), "spec.serviceName") && *jstr(object_json(set), "spec.serviceName"))
+	if (jstr(object_json(set), "spec.serviceName") &&
+	    *jstr(object_json(set), "spec.serviceName"))
 		jset_str(spec, "subdomain", jstr(object_json(set), "spec.serviceName"));
 	/* Storage: one volume per claim template, named after it, first; a template volume of
 	 * the same name is replaced (updateStorage). */
@@ -300,7 +301,8 @@ static void update_status(struct cluster *cl, struct object *set, const struct o
 			updated++;
 	}
 	jint(object_json(set), "spec.replicas", &spec_replicas);
-	if (strcmp(jstr_or(object_json(set), "spec.updateStrategy.type", ""), "RollingUpdate") == 0 &&
+	if (strcmp(jstr_or(object_json(set), "spec.updateStrategy.type", ""), "RollingUpdate") ==
+		0 &&
 	    updated == replicas && ready == replicas && replicas == spec_replicas) {
 		/* The rollout is complete. */
 		free(cur_rev);
@@ -336,8 +338,8 @@ static int is_healthy(const struct ordinal_pod *p)
 static int claims_need_owners(const struct object *set)
 {
 	int64_t gen = 0, seen = -1;
-	if (strcmp(jstr_or(object_json(set), "spec.persistentVolumeClaimRetentionPolicy.whenDeleted",
-			   "Retain"),
+	if (strcmp(jstr_or(object_json(set),
+			   "spec.persistentVolumeClaimRetentionPolicy.whenDeleted", "Retain"),
 		   "Delete") == 0 ||
 	    strcmp(jstr_or(object_json(set), "spec.persistentVolumeClaimRetentionPolicy.whenScaled",
 			   "Retain"),
@@ -369,8 +371,8 @@ void sts_sync(struct cluster *cl, struct object *set)
 	jint(object_json(set), "spec.ordinals.start", &start);
 	jint(object_json(set), "spec.minReadySeconds", &min_ready);
 	jint(object_json(set), "spec.updateStrategy.rollingUpdate.partition", &partition);
-	monotonic =
-	    strcmp(jstr_or(object_json(set), "spec.podManagementPolicy", "OrderedReady"), "Parallel") != 0;
+	monotonic = strcmp(jstr_or(object_json(set), "spec.podManagementPolicy", "OrderedReady"),
+			   "Parallel") != 0;
 	owners = claims_need_owners(set);
 
 	pods = owned_pods(cl, set, min_ready, now, &n);
@@ -442,7 +444,8 @@ void sts_sync(struct cluster *cl, struct object *set)
 		goto status;
 
 	/* 3. RollingUpdate: the highest ordinal not at the update revision goes first. */
-	if (strcmp(jstr_or(object_json(set), "spec.updateStrategy.type", ""), "RollingUpdate") == 0) {
+	if (strcmp(jstr_or(object_json(set), "spec.updateStrategy.type", ""), "RollingUpdate") ==
+	    0) {
 		const char *irev = wl_rev_interned(cl, rev);
 		for (i = (size_t)replicas; i-- > 0 && (int64_t)i >= partition;) {
 			struct ordinal_pod *p = slots[i];

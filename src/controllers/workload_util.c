@@ -60,8 +60,8 @@ int wl_commit(struct cluster *cl, struct object *obj, json_t *before)
 json_t *wl_owner_ref(const struct object *owner, int controller)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "apiVersion",
-			 jstr_or(object_json(owner), "apiVersion", owner->kind->api_version), "kind",
-			 owner->kind->kind, "name", owner->name, "uid",
+			 jstr_or(object_json(owner), "apiVersion", owner->kind->api_version),
+			 "kind", owner->kind->kind, "name", owner->name, "uid",
 			 jstr_or(object_json(owner), "metadata.uid", ""), "controller", controller,
 			 "blockOwnerDeletion", 1);
 }

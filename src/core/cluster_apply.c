@@ -12,12 +12,26 @@
 #include "cluster_internal.h"
 
 /* Cluster-scoped kinds Kubernetes has that claimfs only stores. */
-static const char *const cluster_scoped[] = {
-    "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
-    "CustomResourceDefinition", "PriorityClass", "VolumeAttachment", "CSIDriver", "CSINode",
-    "IngressClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-    "APIService", "RuntimeClass", "VolumeAttributesClass", "VolumeSnapshotClass",
-    "VolumeSnapshotContent", NULL};
+static const char *const cluster_scoped[] = {"Namespace",
+					     "Node",
+					     "PersistentVolume",
+					     "StorageClass",
+					     "ClusterRole",
+					     "ClusterRoleBinding",
+					     "CustomResourceDefinition",
+					     "PriorityClass",
+					     "VolumeAttachment",
+					     "CSIDriver",
+					     "CSINode",
+					     "IngressClass",
+					     "MutatingWebhookConfiguration",
+					     "ValidatingWebhookConfiguration",
+					     "APIService",
+					     "RuntimeClass",
+					     "VolumeAttributesClass",
+					     "VolumeSnapshotClass",
+					     "VolumeSnapshotContent",
+					     NULL};
 
 static int is_cluster_scoped(const char *kind)
 {
@@ -29,13 +43,13 @@ static int is_cluster_scoped(const char *kind)
 }
 
 struct pending {
-	json_t *doc;             /* the written document (borrowed from the manifest) */
-	json_t *obj;             /* what will be stored (owned) */
+	json_t *doc;		 /* the written document (borrowed from the manifest) */
+	json_t *obj;		 /* what will be stored (owned) */
 	const struct kind *kind; /* NULL: a kind to register (new_kind) */
-	char *new_kind;          /* Kind not known yet, registered at commit */
+	char *new_kind;		 /* Kind not known yet, registered at commit */
 	int namespaced;
-	char *ns, *name;         /* owned */
-	struct object *old;      /* the live object for an update */
+	char *ns, *name;    /* owned */
+	struct object *old; /* the live object for an update */
 };
 
 static void pending_free(struct pending *p)
@@ -51,8 +65,8 @@ static void pending_free(struct pending *p)
 
 /* Checks labels/annotations: maps of strings with valid keys (and label values), and for
  * annotations the total size. Errors point at the member's value (a key has no node). */
-static int check_string_map(const struct manifest *m, json_t *meta, const char *field,
-			    int labels, struct cfs_err *err)
+static int check_string_map(const struct manifest *m, json_t *meta, const char *field, int labels,
+			    struct cfs_err *err)
 {
 	json_t *map = json_object_get(meta, field), *v;
 	const char *key, *over = NULL;
@@ -114,9 +128,15 @@ static void strip_server_fields(json_t *obj)
 	json_t *meta = json_object_get(obj, "metadata");
 	json_object_del(obj, "status");
 	if (json_is_object(meta)) {
-		static const char *const owned[] = {"uid", "resourceVersion", "creationTimestamp",
-						    "deletionTimestamp", "deletionGracePeriodSeconds",
-						    "generation", "managedFields", "selfLink", NULL};
+		static const char *const owned[] = {"uid",
+						    "resourceVersion",
+						    "creationTimestamp",
+						    "deletionTimestamp",
+						    "deletionGracePeriodSeconds",
+						    "generation",
+						    "managedFields",
+						    "selfLink",
+						    NULL};
 		const char *const *f;
 		for (f = owned; *f; f++)
 			json_object_del(meta, *f);
@@ -179,13 +199,14 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 				    "and digits",
 				    MQUOTE(kind));
 		if (strlen(kind) > 63)
-			return manifest_errorf(m, jkind, err, -EINVAL,
-					       "kind: Invalid value: must be no more than 63 characters");
+			return manifest_errorf(
+			    m, jkind, err, -EINVAL,
+			    "kind: Invalid value: must be no more than 63 characters");
 		store_plural_of(kind, plural, sizeof(plural));
 		if (store_kind_by_plural(cl->store, plural))
-			return manifest_errorf(m, jkind, err, -EINVAL,
-					       "kind: Invalid value: \"%s\": clashes with a known kind",
-					       kind);
+			return manifest_errorf(
+			    m, jkind, err, -EINVAL,
+			    "kind: Invalid value: \"%s\": clashes with a known kind", kind);
 		p->new_kind = xstrdup(kind);
 		p->namespaced = !is_cluster_scoped(kind);
 	}
@@ -254,8 +275,8 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 	sb_addf(&key, "%s/%s/%s", kind, p->ns ? p->ns : "", p->name);
 	if (json_object_get(seen, sb_str(&key))) {
 		sb_release(&key);
-		return manifest_errorf(m, doc, err, -EINVAL, "%s \"%s\" appears twice in this stream",
-				       kind, name);
+		return manifest_errorf(m, doc, err, -EINVAL,
+				       "%s \"%s\" appears twice in this stream", kind, name);
 	}
 	json_object_set_new(seen, sb_str(&key), json_true());
 	sb_release(&key);
@@ -265,10 +286,11 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 		struct object *nso =
 		    store_get(cl->store, store_kind(cl->store, "Namespace"), NULL, p->ns);
 		if (nso && jis_deleting(object_json(nso)))
-			return manifest_errorf(m, doc, err, -EPERM,
-					       "%s \"%s\" is forbidden: unable to create new content "
-					       "in namespace %s because it is being terminated",
-					       p->kind ? p->kind->plural : kind, name, p->ns);
+			return manifest_errorf(
+			    m, doc, err, -EPERM,
+			    "%s \"%s\" is forbidden: unable to create new content "
+			    "in namespace %s because it is being terminated",
+			    p->kind ? p->kind->plural : kind, name, p->ns);
 	}
 	if (p->old && jis_deleting(object_json(p->old)))
 		return manifest_errorf(m, doc, err, -EEXIST,
@@ -293,12 +315,14 @@ static int prepare(struct cluster *cl, const struct manifest *m, size_t i,
 		/* The copy's objects stand where the document's were written. */
 		manifest_pos_follow(m, doc, p->obj);
 		json_t *ostatus = json_object_get(object_json(p->old), "status");
-		json_object_set_new(p->obj, "status", ostatus ? json_incref(ostatus) : json_object());
+		json_object_set_new(p->obj, "status",
+				    ostatus ? json_incref(ostatus) : json_object());
 		json_t *ometa = json_object_get(object_json(p->old), "metadata");
 		json_t *nmeta = json_object_get(p->obj, "metadata");
-		static const char *const keep[] = {"uid", "resourceVersion", "creationTimestamp",
-						   "finalizers", "ownerReferences", "generation",
-						   NULL};
+		static const char *const keep[] = {
+		    "uid",	  "resourceVersion", "creationTimestamp",
+		    "finalizers", "ownerReferences", "generation",
+		    NULL};
 		const char *const *f;
 		for (f = keep; *f; f++) {
 			json_t *v = json_object_get(ometa, *f);
@@ -372,8 +396,9 @@ int cluster_apply_manifest(struct cluster *cl, const struct manifest *m,
 	for (i = 0; i < m->ndocs; i++) {
 		struct pending *p = &ps[i];
 		if (!p->kind)
-			p->kind = store_kind_register(cl->store, p->new_kind, jstr(p->doc, "apiVersion"),
-						      p->namespaced, NULL);
+			p->kind =
+			    store_kind_register(cl->store, p->new_kind, jstr(p->doc, "apiVersion"),
+						p->namespaced, NULL);
 		if (p->old) {
 			if (json_equal(object_json(p->old), p->obj))
 				continue; /* unchanged, as kubectl says */
@@ -456,8 +481,8 @@ int cluster_patch(struct cluster *cl, const struct kind *k, const char *ns, cons
 	cluster_lock(cl);
 	struct object *obj = store_get(cl->store, k, ns, name);
 	if (!obj) {
-		rc = refuse(cl, source, cfs_errorf(err, -ENOENT, "%s \"%s\" not found", k->plural, name),
-			    err);
+		rc = refuse(cl, source,
+			    cfs_errorf(err, -ENOENT, "%s \"%s\" not found", k->plural, name), err);
 		cluster_unlock(cl);
 		return rc;
 	}
@@ -478,7 +503,8 @@ int cluster_patch(struct cluster *cl, const struct kind *k, const char *ns, cons
 	}
 	json_decref(own);
 	if (!json_equal(next, object_json(obj))) {
-		jset(next, "metadata.generation", json_integer(spec_generation(object_json(obj), next)));
+		jset(next, "metadata.generation",
+		     json_integer(spec_generation(object_json(obj), next)));
 		store_set_json(cl->store, obj, next);
 		cluster_update(cl, obj);
 	} else {
@@ -535,8 +561,8 @@ int cluster_set_node_ready(struct cluster *cl, const char *node, int ready, cons
 		jset(object_json(obj), "status.conditions", conds);
 	}
 	json_t *cond = NULL;
-	json_array_foreach(conds, i, c) if (jstr(c, "type") && strcmp(jstr(c, "type"), "Ready") == 0)
-	    cond = c;
+	json_array_foreach(conds, i, c) if (jstr(c, "type") &&
+					    strcmp(jstr(c, "type"), "Ready") == 0) cond = c;
 	if (!cond) {
 		cond = json_pack("{s:s}", "type", "Ready");
 		json_array_append_new(conds, cond);
@@ -547,11 +573,13 @@ int cluster_set_node_ready(struct cluster *cl, const char *node, int ready, cons
 		jset_str(cond, "status", want);
 		jset_str(cond, "reason", ready ? "KubeletReady" : "NodeStatusUnknown");
 		jset_str(cond, "message",
-			 ready ? "kubelet is posting ready status" : "Kubelet stopped posting node status.");
+			 ready ? "kubelet is posting ready status"
+			       : "Kubelet stopped posting node status.");
 		jset_str(cond, "lastTransitionTime", when);
 		jset_str(cond, "lastHeartbeatTime", when);
 		cluster_event(cl, obj, "Normal", ready ? "NodeReady" : "NodeNotReady",
-			      "Node %s status is now: %s", node, ready ? "NodeReady" : "NodeNotReady");
+			      "Node %s status is now: %s", node,
+			      ready ? "NodeReady" : "NodeNotReady");
 		cluster_update(cl, obj);
 	}
 	return finish(cl, err);
@@ -571,8 +599,8 @@ int cluster_create_namespace(struct cluster *cl, const char *name, const char *s
 	}
 	if (name_check_label(name, &e) < 0) {
 		rc = refuse(cl, source,
-			    cfs_errorf(err, -EINVAL, "metadata.name: Invalid value: \"%s\": %s", name,
-				       e.msg),
+			    cfs_errorf(err, -EINVAL, "metadata.name: Invalid value: \"%s\": %s",
+				       name, e.msg),
 			    err);
 		cluster_unlock(cl);
 		return rc;

@@ -161,7 +161,8 @@ static int pv_claim(struct cluster *cl, const struct object *obj, struct strbuf 
 		return -ENOENT;
 	struct object *pvc =
 	    store_get(cluster_store(cl), cluster_kind(cl, "PersistentVolumeClaim"), ns, name);
-	if (!pvc || (uid && *uid && (!juid(object_json(pvc)) || strcmp(uid, juid(object_json(pvc))) != 0)))
+	if (!pvc ||
+	    (uid && *uid && (!juid(object_json(pvc)) || strcmp(uid, juid(object_json(pvc))) != 0)))
 		return -ENOENT;
 	sb_addf(out, "../../namespaces/%s/persistentvolumeclaims/%s", ns, name);
 	return 0;

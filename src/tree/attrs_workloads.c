@@ -170,8 +170,8 @@ static int pod_status(struct cluster *cl, const struct object *obj, struct strbu
 {
 	char reason[128], restarts[64];
 	int64_t ready, total;
-	render_pod_status(object_json(obj), cluster_now_ms(cl), reason, sizeof(reason), &ready, &total,
-			  restarts, sizeof(restarts));
+	render_pod_status(object_json(obj), cluster_now_ms(cl), reason, sizeof(reason), &ready,
+			  &total, restarts, sizeof(restarts));
 	return tree_show_string(reason, out);
 }
 
@@ -319,8 +319,8 @@ static int sts_service_name(struct cluster *cl, const struct object *obj, struct
 
 static int sts_policy(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	return tree_show_string(jstr_or(object_json(obj), "spec.podManagementPolicy", "OrderedReady"),
-				out);
+	return tree_show_string(
+	    jstr_or(object_json(obj), "spec.podManagementPolicy", "OrderedReady"), out);
 }
 
 /* ordinals/<n> -> ../../../pods/<set>-<n>: the pods the set controls (statefulset_pods). */
@@ -382,7 +382,8 @@ const struct tree_table tree_table_statefulset = {"StatefulSet", sts_attrs,
 
 static int deploy_strategy(struct cluster *cl, const struct object *obj, struct strbuf *out)
 {
-	return tree_show_string(jstr_or(object_json(obj), "spec.strategy.type", "RollingUpdate"), out);
+	return tree_show_string(jstr_or(object_json(obj), "spec.strategy.type", "RollingUpdate"),
+				out);
 }
 
 static const struct tree_attr deploy_attrs[] = {

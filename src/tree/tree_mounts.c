@@ -123,7 +123,8 @@ static int mount_node(struct cluster *cl, const struct object *pod, const json_t
 		return -ENOENT;
 	const char *pv = jstr(object_json(pvc), "spec.volumeName");
 	struct object *pvo = store_get(s, cluster_kind(cl, "PersistentVolume"), NULL, pv);
-	if (!pvo || strcmp(jstr_or(object_json(pvo), "spec.volumeMode", "Filesystem"), "Block") == 0)
+	if (!pvo ||
+	    strcmp(jstr_or(object_json(pvo), "spec.volumeMode", "Filesystem"), "Block") == 0)
 		return -ENOENT;
 	int ro = jbool(m, "readOnly", 0) || jbool(vol, "persistentVolumeClaim.readOnly", 0) ||
 		 rox_only(object_json(pvc));

@@ -181,27 +181,28 @@ void tree_readme(struct strbuf *out)
 		"file to update it, rm it to delete the object), object.json and events, and:\n");
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		readme_table(out, kinds[i].dir, kinds[i].t);
-	sb_adds(out,
-		"  (w): writable, takes effect at write(2); @: symlink; /: directory\n"
-		"\n"
-		"Volume data\n"
-		"  persistentvolumes/<pv>/data/    the volume's files, limited to its capacity\n"
-		"                (ENOSPC; df shows it); Delete removes them, Recycle empties them\n"
-		"  namespaces/<ns>/pods/<pod>/containers/<container>/<mountPath>\n"
-		"                what that container sees at each volumeMount (subPath; EROFS when\n"
-		"                readOnly or ReadOnlyMany); the data outlives the pod\n"
-		"\n"
-		"Examples\n"
-		"  cp pvc.yaml namespaces/default/persistentvolumeclaims/\n"
-		"  cat namespaces/default/persistentvolumeclaims/data/phase\n"
-		"  cat namespaces/default/pods/web-0/volumes/data/volumeName\n"
-		"  echo 5 > namespaces/default/statefulsets/web/replicas\n"
-		"  echo 10Gi > namespaces/default/persistentvolumeclaims/data/storage\n"
-		"  rmdir namespaces/default/pods/web-1\n"
-		"  echo hi > namespaces/default/pods/web-0/containers/web/data/hello\n"
-		"  echo false > nodes/node-2/ready\n"
-		"  cat namespaces/default/persistentvolumeclaims/.table\n"
-		"\n"
-		"Refused writes fail with an errno (at write(2) for one-value files, at close(2)\n"
-		"for manifests) and leave a Warning FailedApply line with the reason in events.\n");
+	sb_adds(
+	    out,
+	    "  (w): writable, takes effect at write(2); @: symlink; /: directory\n"
+	    "\n"
+	    "Volume data\n"
+	    "  persistentvolumes/<pv>/data/    the volume's files, limited to its capacity\n"
+	    "                (ENOSPC; df shows it); Delete removes them, Recycle empties them\n"
+	    "  namespaces/<ns>/pods/<pod>/containers/<container>/<mountPath>\n"
+	    "                what that container sees at each volumeMount (subPath; EROFS when\n"
+	    "                readOnly or ReadOnlyMany); the data outlives the pod\n"
+	    "\n"
+	    "Examples\n"
+	    "  cp pvc.yaml namespaces/default/persistentvolumeclaims/\n"
+	    "  cat namespaces/default/persistentvolumeclaims/data/phase\n"
+	    "  cat namespaces/default/pods/web-0/volumes/data/volumeName\n"
+	    "  echo 5 > namespaces/default/statefulsets/web/replicas\n"
+	    "  echo 10Gi > namespaces/default/persistentvolumeclaims/data/storage\n"
+	    "  rmdir namespaces/default/pods/web-1\n"
+	    "  echo hi > namespaces/default/pods/web-0/containers/web/data/hello\n"
+	    "  echo false > nodes/node-2/ready\n"
+	    "  cat namespaces/default/persistentvolumeclaims/.table\n"
+	    "\n"
+	    "Refused writes fail with an errno (at write(2) for one-value files, at close(2)\n"
+	    "for manifests) and leave a Warning FailedApply line with the reason in events.\n");
 }

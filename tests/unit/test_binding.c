@@ -86,8 +86,9 @@ static void assert_pending(const char *c)
 {
 	ck_assert_str_eq(claim(c, "status.phase"), "Pending");
 	ck_assert_ptr_null(claim(c, "status.capacity.storage"));
-	ck_assert_ptr_null(jannotation(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", c)),
-				       "pv.kubernetes.io/bind-completed"));
+	ck_assert_ptr_null(
+	    jannotation(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", c)),
+			"pv.kubernetes.io/bind-completed"));
 }
 
 START_TEST(test_class_empty_vs_default)
@@ -274,7 +275,8 @@ START_TEST(test_prebound_by_volume_name)
 	ck_assert_ptr_null(jannotation(object_json(c), "pv.kubernetes.io/bound-by-controller"));
 	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bind-completed"), "yes");
 	struct object *v = fx_get(&fx, "PersistentVolume", NULL, "nfsish");
-	ck_assert_str_eq(jannotation(object_json(v), "pv.kubernetes.io/bound-by-controller"), "yes");
+	ck_assert_str_eq(jannotation(object_json(v), "pv.kubernetes.io/bound-by-controller"),
+			 "yes");
 	ck_assert_str_eq(jstr(object_json(v), "spec.claimRef.uid"), juid(object_json(c)));
 	/* a volume bound elsewhere */
 	apply_claim("late", "1Gi", "ReadWriteMany", "manual", "  volumeName: nfsish\n");
@@ -326,10 +328,12 @@ START_TEST(test_prebound_by_claim_ref)
 	assert_bound("mine", "reserved");
 	struct object *v = fx_get(&fx, "PersistentVolume", NULL, "reserved");
 	ck_assert_ptr_null(jannotation(object_json(v), "pv.kubernetes.io/bound-by-controller"));
-	ck_assert_str_eq(jstr(object_json(v), "spec.claimRef.uid"),
-			 juid(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "mine"))));
+	ck_assert_str_eq(
+	    jstr(object_json(v), "spec.claimRef.uid"),
+	    juid(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "mine"))));
 	struct object *c = fx_get(&fx, "PersistentVolumeClaim", "default", "mine");
-	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bound-by-controller"), "yes");
+	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bound-by-controller"),
+			 "yes");
 	ck_assert_str_eq(vol("plain", "status.phase"), "Available");
 }
 END_TEST
@@ -347,9 +351,11 @@ START_TEST(test_late_pv_binds_pending_claim)
 	/* bind()'s annotations */
 	struct object *c = fx_get(&fx, "PersistentVolumeClaim", "default", "waiting");
 	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bind-completed"), "yes");
-	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bound-by-controller"), "yes");
+	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bound-by-controller"),
+			 "yes");
 	struct object *v = fx_get(&fx, "PersistentVolume", NULL, "fits");
-	ck_assert_str_eq(jannotation(object_json(v), "pv.kubernetes.io/bound-by-controller"), "yes");
+	ck_assert_str_eq(jannotation(object_json(v), "pv.kubernetes.io/bound-by-controller"),
+			 "yes");
 	ck_assert_str_eq(jstr(object_json(v), "spec.claimRef.kind"), "PersistentVolumeClaim");
 	ck_assert_str_eq(jstr(object_json(v), "spec.claimRef.namespace"), "default");
 	ck_assert_str_eq(vol("too-small", "status.phase"), "Available");
@@ -691,10 +697,11 @@ START_TEST(test_nfs_example)
 	fx_apply_ok(&fx, nfs_pvc);
 	assert_bound("nfs", "nfs");
 	ck_assert_str_eq(claim("nfs", "status.capacity.storage"), "1Mi");
-	ck_assert_str_eq(
-	    json_string_value(json_array_get(
-		jget(object_json(fx_get(&fx, "PersistentVolume", NULL, "nfs")), "spec.mountOptions"), 0)),
-	    "nfsvers=4.2");
+	ck_assert_str_eq(json_string_value(json_array_get(
+			     jget(object_json(fx_get(&fx, "PersistentVolume", NULL, "nfs")),
+				  "spec.mountOptions"),
+			     0)),
+			 "nfsvers=4.2");
 }
 END_TEST
 

@@ -40,7 +40,8 @@ START_TEST(stream_is_all_or_nothing)
 	ck_assert_ptr_nonnull(strstr(fx.err.msg, "apply:7:18: metadata.name"));
 	ck_assert_ptr_null(fx_get(&fx, "ConfigMap", "default", "one"));
 	ck_assert(fx_has_event(&fx, "FailedApply", "Two_Bad"));
-	rc = fx_apply(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: nope}\n");
+	rc = fx_apply(&fx,
+		      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: nope}\n");
 	ck_assert_int_eq(rc, -ENOENT);
 	ck_assert_ptr_nonnull(strstr(fx.err.msg, "namespaces \"nope\" not found"));
 	/* a namespace created earlier in the same stream counts */
@@ -50,7 +51,8 @@ START_TEST(stream_is_all_or_nothing)
 	rc = fx_apply(&fx, "kind: ConfigMap\nmetadata: {name: y}\n");
 	ck_assert_int_eq(rc, -EINVAL);
 	ck_assert_ptr_nonnull(strstr(fx.err.msg, "apiVersion"));
-	rc = fx_apply(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: z, labels: {a: 1}}\n");
+	rc =
+	    fx_apply(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: z, labels: {a: 1}}\n");
 	ck_assert_int_eq(rc, -EINVAL);
 	rc = fx_apply(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n---\n"
 			   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n");
@@ -67,16 +69,16 @@ START_TEST(scope_is_enforced)
 	fx_open(&fx);
 	cluster_lock(fx.cl);
 	struct apply_scope sc = {.kind = cluster_kind(fx.cl, "Secret"), .ns = "default"};
-	struct apply_scope named = {.kind = cluster_kind(fx.cl, "ConfigMap"),
-				    .ns = "default",
-				    .default_name = "fromfile"};
+	struct apply_scope named = {
+	    .kind = cluster_kind(fx.cl, "ConfigMap"), .ns = "default", .default_name = "fromfile"};
 	cluster_unlock(fx.cl);
 	ck_assert_int_eq(cluster_apply(fx.cl, cm, strlen(cm), "secrets/c.yaml", &sc, &fx.err),
 			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(fx.err.msg, "Secret"));
 	const char *anon = "apiVersion: v1\nkind: ConfigMap\ndata: {k: v}\n";
 	ck_assert_int_eq(
-	    cluster_apply(fx.cl, anon, strlen(anon), "configmaps/fromfile.yaml", &named, &fx.err), 0);
+	    cluster_apply(fx.cl, anon, strlen(anon), "configmaps/fromfile.yaml", &named, &fx.err),
+	    0);
 	ck_assert_str_eq(fx_str(&fx, "ConfigMap", "default", "fromfile", "data.k"), "v");
 	fx_close(&fx);
 }

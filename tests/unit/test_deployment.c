@@ -105,8 +105,9 @@ START_TEST(test_names_and_hash)
 	ck_assert(is_safe(rsname + 4, 10));
 	ck_assert_str_eq(jlabel(object_json(rs[0]), "pod-template-hash"), rsname + 4);
 	ck_assert_str_eq(jannotation(object_json(rs[0]), "deployment.kubernetes.io/revision"), "1");
-	ck_assert_str_eq(jstr(jget(object_json(rs[0]), "spec.selector.matchLabels"), "pod-template-hash"),
-			 rsname + 4);
+	ck_assert_str_eq(
+	    jstr(jget(object_json(rs[0]), "spec.selector.matchLabels"), "pod-template-hash"),
+	    rsname + 4);
 	ck_assert_int_eq(list_owned("Pod", rsname, pods, 8), 2);
 	size_t i;
 	for (i = 0; i < 2; i++) {

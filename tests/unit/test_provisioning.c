@@ -107,16 +107,19 @@ START_TEST(test_provisioned_volume)
 	ck_assert_str_eq(claim("data", "status.capacity.storage"), "1Gi");
 	ck_assert_str_eq(jannotation(object_json(c), "volume.kubernetes.io/storage-provisioner"),
 			 "claimfs.io/simulated");
-	ck_assert_str_eq(jannotation(object_json(c), "volume.beta.kubernetes.io/storage-provisioner"),
-			 "claimfs.io/simulated");
+	ck_assert_str_eq(
+	    jannotation(object_json(c), "volume.beta.kubernetes.io/storage-provisioner"),
+	    "claimfs.io/simulated");
 	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bind-completed"), "yes");
-	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bound-by-controller"), "yes");
+	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bound-by-controller"),
+			 "yes");
 
 	struct object *v = fx_get(&fx, "PersistentVolume", NULL, pv);
 	ck_assert_ptr_nonnull(v);
 	ck_assert_str_eq(jannotation(object_json(v), "pv.kubernetes.io/provisioned-by"),
 			 "claimfs.io/simulated");
-	ck_assert_str_eq(jannotation(object_json(v), "pv.kubernetes.io/bound-by-controller"), "yes");
+	ck_assert_str_eq(jannotation(object_json(v), "pv.kubernetes.io/bound-by-controller"),
+			 "yes");
 	json_t *fin = jget(object_json(v), "metadata.finalizers");
 	ck_assert_int_eq(json_array_size(fin), 2);
 	ck_assert_str_eq(json_string_value(json_array_get(fin, 0)), "kubernetes.io/pv-protection");
@@ -159,8 +162,9 @@ START_TEST(test_class_fields_and_in_tree_texts)
 	ck_assert_str_eq(jstr(object_json(v), "spec.persistentVolumeReclaimPolicy"), "Retain");
 	ck_assert_str_eq(jannotation(object_json(v), "pv.kubernetes.io/provisioned-by"),
 			 "example.com/nas");
-	ck_assert_str_eq(json_string_value(json_array_get(jget(object_json(v), "spec.mountOptions"), 1)),
-			 "noatime");
+	ck_assert_str_eq(
+	    json_string_value(json_array_get(jget(object_json(v), "spec.mountOptions"), 1)),
+	    "noatime");
 	ck_assert_int_eq(json_array_size(jget(object_json(v), "metadata.finalizers")), 1);
 
 	apply_class("pd", "provisioner: kubernetes.io/gce-pd\n");
@@ -335,14 +339,16 @@ START_TEST(test_wait_for_first_consumer)
 			 "before binding"));
 	ck_assert_int_eq(allocated("wffc"), 0);
 	apply_pod("user", "late", "  nodeSelector: {topology.kubernetes.io/zone: zone-b}\n");
-	ck_assert_str_eq(jannotation(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "late")),
-				     "volume.kubernetes.io/selected-node"),
-			 "node-2");
+	ck_assert_str_eq(
+	    jannotation(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "late")),
+			"volume.kubernetes.io/selected-node"),
+	    "node-2");
 	ck_assert_str_eq(claim("late", "status.phase"), "Bound");
 	struct object *v = fx_get(&fx, "PersistentVolume", NULL, claim("late", "spec.volumeName"));
 	json_t *e = json_array_get(
 	    json_object_get(
-		json_array_get(jget(object_json(v), "spec.nodeAffinity.required.nodeSelectorTerms"), 0),
+		json_array_get(jget(object_json(v), "spec.nodeAffinity.required.nodeSelectorTerms"),
+			       0),
 		"matchExpressions"),
 	    0);
 	ck_assert_str_eq(jstr(e, "key"), "topology.kubernetes.io/zone");

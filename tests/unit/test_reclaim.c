@@ -219,8 +219,9 @@ START_TEST(test_claim_protection)
 {
 	apply_claim("busy", "1Gi", NULL);
 	char *pv = xstrdup(claim("busy", "spec.volumeName"));
-	ck_assert(jhas_finalizer(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "busy")),
-				 "kubernetes.io/pvc-protection"));
+	ck_assert(
+	    jhas_finalizer(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "busy")),
+			   "kubernetes.io/pvc-protection"));
 	apply_pod("user", "busy", NULL);
 	ck_assert_str_eq(fx_str(&fx, "Pod", "default", "user", "status.phase"), "Running");
 	ck_assert_int_eq(del("PersistentVolumeClaim", "default", "busy"), 0);

@@ -147,9 +147,9 @@ static void check_invariants(struct cluster *cl, const char *when)
 		struct object *c = cname ? store_get(s, pvck, cns, cname) : NULL;
 		ck_assert_msg(c != NULL, "%s: Bound PV %s: its claim %s/%s does not exist", when,
 			      pvs[i]->name, cns, cname);
-		ck_assert_msg(strcmp(jstr_or(pv, "spec.claimRef.uid", ""), juid(object_json(c))) == 0,
-			      "%s: Bound PV %s: the claimRef's uid is not its claim's", when,
-			      pvs[i]->name);
+		ck_assert_msg(
+		    strcmp(jstr_or(pv, "spec.claimRef.uid", ""), juid(object_json(c))) == 0,
+		    "%s: Bound PV %s: the claimRef's uid is not its claim's", when, pvs[i]->name);
 	}
 	struct object *const *pvcs = store_list(s, pvck, NULL, &n);
 	for (i = 0; i < n; i++) {
@@ -161,9 +161,10 @@ static void check_invariants(struct cluster *cl, const char *when)
 		struct object *pv = store_get(s, pvk, NULL, vol);
 		ck_assert_msg(pv != NULL, "%s: Bound claim %s: PV %s is missing", when,
 			      pvcs[i]->name, vol);
-		ck_assert_msg(
-		    strcmp(jstr_or(object_json(pv), "spec.claimRef.uid", ""), juid(object_json(pvcs[i]))) == 0,
-		    "%s: PV %s is bound to another claim than %s", when, vol, pvcs[i]->name);
+		ck_assert_msg(strcmp(jstr_or(object_json(pv), "spec.claimRef.uid", ""),
+				     juid(object_json(pvcs[i]))) == 0,
+			      "%s: PV %s is bound to another claim than %s", when, vol,
+			      pvcs[i]->name);
 		ck_assert_msg(json_object_get(seen, vol) == NULL, "%s: PV %s is bound twice", when,
 			      vol);
 		json_object_set_new(seen, vol, json_true());
@@ -185,7 +186,8 @@ static void check_invariants(struct cluster *cl, const char *when)
 					  pods[i]->name[sl] == '-' && *ord,
 				      "%s: pod %s of StatefulSet %s is not named <set>-<ordinal>",
 				      when, pods[i]->name, set);
-			const char *idx = jlabel(object_json(pods[i]), "apps.kubernetes.io/pod-index");
+			const char *idx =
+			    jlabel(object_json(pods[i]), "apps.kubernetes.io/pod-index");
 			if (idx)
 				ck_assert_msg(strcmp(idx, ord) == 0, "%s: pod %s has pod-index %s",
 					      when, pods[i]->name, idx);
@@ -485,8 +487,8 @@ START_TEST(resume_repairs_inconsistent_pairs)
 			     0)),
 			 "ReadWriteMany");
 	fx_reopen(&fx);
-	json_t *modes =
-	    jget(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "a")), "status.accessModes");
+	json_t *modes = jget(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "a")),
+			     "status.accessModes");
 	ck_assert_str_eq(json_string_value(json_array_get(modes, 0)), "ReadWriteOnce");
 	ck_assert_uint_eq(json_array_size(modes), 1);
 	ck_assert_ptr_null(fx_str(&fx, "PersistentVolume", NULL, pv_b, "status.message"));

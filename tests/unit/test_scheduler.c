@@ -87,9 +87,11 @@ START_TEST(test_pod_runs)
 	ck_assert(fx_has_event(&fx, "Started", "Started container main"));
 	struct object *o = fx_get(&fx, "Pod", "default", "web");
 	ck_assert_int_eq(pod_ordinal(o), -1);
-	ck_assert(jbool(json_array_get(jget(object_json(o), "status.containerStatuses"), 0), "ready", 0));
-	ck_assert_ptr_nonnull(jget(json_array_get(jget(object_json(o), "status.containerStatuses"), 0),
-				   "state.running.startedAt"));
+	ck_assert(
+	    jbool(json_array_get(jget(object_json(o), "status.containerStatuses"), 0), "ready", 0));
+	ck_assert_ptr_nonnull(
+	    jget(json_array_get(jget(object_json(o), "status.containerStatuses"), 0),
+		 "state.running.startedAt"));
 	/* the IP is stable across changes to the pod */
 	fx_apply_ok(&fx, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels: {tier: x}\n"
 			 "spec:\n  containers:\n  - name: main\n    image: busybox:1.37\n");
@@ -181,7 +183,8 @@ START_TEST(test_wait_for_first_consumer)
 			 "Pending");
 	apply_pod("consumer", "node-3", "late");
 	struct object *pvc = fx_get(&fx, "PersistentVolumeClaim", "default", "late");
-	ck_assert_str_eq(jannotation(object_json(pvc), "volume.kubernetes.io/selected-node"), "node-3");
+	ck_assert_str_eq(jannotation(object_json(pvc), "volume.kubernetes.io/selected-node"),
+			 "node-3");
 	ck_assert_str_eq(fx_str(&fx, "PersistentVolumeClaim", "default", "late", "status.phase"),
 			 "Bound");
 	const char *pv = fx_str(&fx, "PersistentVolumeClaim", "default", "late", "spec.volumeName");
@@ -189,8 +192,8 @@ START_TEST(test_wait_for_first_consumer)
 	struct object *pvo = fx_get(&fx, "PersistentVolume", NULL, pv);
 	ck_assert_ptr_nonnull(pvo);
 	/* provisioned in the zone of the pod's node */
-	json_t *term =
-	    json_array_get(jget(object_json(pvo), "spec.nodeAffinity.required.nodeSelectorTerms"), 0);
+	json_t *term = json_array_get(
+	    jget(object_json(pvo), "spec.nodeAffinity.required.nodeSelectorTerms"), 0);
 	json_t *expr = json_array_get(json_object_get(term, "matchExpressions"), 0);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(expr, "values"), 0)),
 			 "zone-c");

@@ -468,7 +468,8 @@ START_TEST(test_cassandra_example)
 	struct object *pvc =
 	    fx_get(&fx, "PersistentVolumeClaim", "default", "cassandra-data-cassandra-0");
 	ck_assert_ptr_nonnull(pvc);
-	ck_assert_str_eq(jannotation(object_json(pvc), "volume.beta.kubernetes.io/storage-class"), "fast");
+	ck_assert_str_eq(jannotation(object_json(pvc), "volume.beta.kubernetes.io/storage-class"),
+			 "fast");
 	ck_assert_str_eq(jlabel(object_json(pvc), "app"), "cassandra");
 	ck_assert_str_eq(fx_str(&fx, "Pod", "default", "cassandra-0", "status.qosClass"),
 			 "Guaranteed");

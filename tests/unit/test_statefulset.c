@@ -149,8 +149,10 @@ START_TEST(test_mysql_walkthrough)
 		ck_assert_str_eq(pod_str(name, "spec.hostname"), name);
 		ck_assert_str_eq(pod_str(name, "spec.subdomain"), "mysql-h");
 		struct object *pod = fx_get(&fx, "Pod", "default", name);
-		ck_assert_str_eq(jlabel(object_json(pod), "statefulset.kubernetes.io/pod-name"), name);
-		ck_assert_str_eq(jlabel(object_json(pod), "apps.kubernetes.io/pod-index"), name + 6);
+		ck_assert_str_eq(jlabel(object_json(pod), "statefulset.kubernetes.io/pod-name"),
+				 name);
+		ck_assert_str_eq(jlabel(object_json(pod), "apps.kubernetes.io/pod-index"),
+				 name + 6);
 		ck_assert_str_eq(jlabel(object_json(pod), "app"), "mysql");
 		const char *rev = jlabel(object_json(pod), "controller-revision-hash");
 		ck_assert_int_eq(strlen(rev), strlen("mysql-") + 10);
@@ -280,9 +282,9 @@ START_TEST(test_ordinals_start)
 	struct object *pvc = fx_get(&fx, "PersistentVolumeClaim", "default", "www-web-6");
 	ck_assert_str_eq(jlabel(object_json(pvc), "tier"), "web");
 	ck_assert_str_eq(jlabel(object_json(pvc), "app"), "nginx");
-	ck_assert_str_eq(
-	    jlabel(object_json(fx_get(&fx, "Pod", "default", "web-6")), "apps.kubernetes.io/pod-index"),
-	    "6");
+	ck_assert_str_eq(jlabel(object_json(fx_get(&fx, "Pod", "default", "web-6")),
+				"apps.kubernetes.io/pod-index"),
+			 "6");
 }
 END_TEST
 
@@ -290,8 +292,9 @@ START_TEST(test_retention_when_scaled_delete)
 {
 	apply_web(3, "  persistentVolumeClaimRetentionPolicy: {whenScaled: Delete}\n");
 	ck_assert_str_eq(claim_str("www-web-2", "status.phase"), "Bound");
-	ck_assert_ptr_null(jget(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "www-web-0")),
-				"metadata.ownerReferences"));
+	ck_assert_ptr_null(
+	    jget(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "www-web-0")),
+		 "metadata.ownerReferences"));
 	ck_assert_int_eq(patch_replicas("web", 1), 0);
 	ck_assert_ptr_null(fx_get(&fx, "Pod", "default", "web-2"));
 	ck_assert_ptr_null(fx_get(&fx, "PersistentVolumeClaim", "default", "www-web-2"));
@@ -400,8 +403,9 @@ START_TEST(test_rolling_update)
 	ck_assert_int_eq(sts_int("web", "status.observedGeneration"), 2);
 	ck_assert_str_ne(pod_str("web-0", "metadata.uid"), uid0);
 	struct object *pod = fx_get(&fx, "Pod", "default", "web-0");
-	ck_assert_str_eq(jstr(json_array_get(jget(object_json(pod), "spec.containers"), 0), "image"),
-			 "nginx:1.26");
+	ck_assert_str_eq(
+	    jstr(json_array_get(jget(object_json(pod), "spec.containers"), 0), "image"),
+	    "nginx:1.26");
 	ck_assert_str_eq(jlabel(object_json(pod), "controller-revision-hash"),
 			 jstr(object_json(set), "status.updateRevision"));
 	ck_assert_int_lt(event_index("delete Pod web-2", NULL),
@@ -481,9 +485,10 @@ START_TEST(test_immutable_claim_templates)
 		      "%s", fx.err.msg);
 	ck_assert(fx_has_event(&fx, "FailedApply", "spec: Forbidden"));
 	struct object *set = fx_get(&fx, "StatefulSet", "default", "web");
-	ck_assert_str_eq(jstr(json_array_get(jget(object_json(set), "spec.volumeClaimTemplates"), 0),
-			      "spec.resources.requests.storage"),
-			 "1Gi");
+	ck_assert_str_eq(
+	    jstr(json_array_get(jget(object_json(set), "spec.volumeClaimTemplates"), 0),
+		 "spec.resources.requests.storage"),
+	    "1Gi");
 	/* re-applying the same manifest is fine */
 	apply_web(1, NULL);
 	/* a bad claim template is refused when the set is written */

@@ -67,8 +67,8 @@ START_TEST(test_defaults)
 	/* the built-in cluster's class */
 	ck_assert_str_eq(default_name(), "standard");
 	ck_assert_str_eq(sc("standard", "provisioner"), CLAIMFS_PROVISIONER);
-	ck_assert(
-	    jbool(object_json(fx_get(&fx, "StorageClass", NULL, "standard")), "allowVolumeExpansion", 0));
+	ck_assert(jbool(object_json(fx_get(&fx, "StorageClass", NULL, "standard")),
+			"allowVolumeExpansion", 0));
 }
 END_TEST
 
@@ -148,7 +148,8 @@ START_TEST(test_immutable_fields)
 					  "provisioner: claimfs.io/simulated\n"
 					  "allowVolumeExpansion: true\n"),
 			 0);
-	ck_assert(jbool(object_json(fx_get(&fx, "StorageClass", NULL, "x")), "allowVolumeExpansion", 0));
+	ck_assert(
+	    jbool(object_json(fx_get(&fx, "StorageClass", NULL, "x")), "allowVolumeExpansion", 0));
 	ck_assert_str_eq(sc("x", "parameters.capacity"), "10Gi");
 	int64_t cap, alloc;
 	pool("x", &cap, &alloc);
