@@ -142,7 +142,7 @@ $(FUZZ_BIN): $(FUZZ)/%: tests/fuzz/%.c $(FUZZ_CORE_OBJ)
 
 fuzz-build:
 	@CLAIMFS_EXTRA_PKGS="clang libclang-rt-14-dev" sh scripts/install-deps.sh
-	@$(MAKE) --no-print-directory -j$(NPROC) $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory -s -j$(NPROC) $(FUZZ_BIN)
 
 # Each target runs from a private working corpus seeded by tests/data (quantities get a
 # few strings of their own); a crash, a leak or a failed invariant fails the target.
