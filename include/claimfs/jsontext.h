@@ -48,6 +48,10 @@ static inline void jsontext_add(struct jsontext_writer *w, const char *s, size_t
 void jsontext_string(struct jsontext_writer *w, const char *s, size_t n);
 /* Appends v as compact JSON. */
 void jsontext_value(struct jsontext_writer *w, const json_t *v);
+/* Appends object obj, each member's value written by value() (jsontext_value, or one
+ * that writes some members its own way). */
+void jsontext_members(struct jsontext_writer *w, const json_t *obj,
+		      void (*value)(struct jsontext_writer *w, const json_t *v));
 /* Appends a JSON array of n items, item(ctx, i, w) writing the i-th. With split and
  * enough items, a helper thread writes the second half into a buffer of its own while
  * this thread writes the first (item must then be safe to call from two threads at once:

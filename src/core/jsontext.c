@@ -484,31 +484,31 @@ void jsontext_string(struct jsontext_writer *w, const char *s, size_t n)
 	jsontext_add(w, "\"", 1);
 }
 
+void jsontext_members(struct jsontext_writer *w, const json_t *obj,
+		      void (*value)(struct jsontext_writer *w, const json_t *v))
+{
+	int first = 1;
+	jsontext_add(w, "{", 1);
+	for (void *it = json_object_iter((json_t *)obj); it;
+	     it = json_object_iter_next((json_t *)obj, it)) {
+		if (!first)
+			jsontext_add(w, ",", 1);
+		first = 0;
+		jsontext_string(w, json_object_iter_key(it), json_object_iter_key_len(it));
+		jsontext_add(w, ":", 1);
+		value(w, json_object_iter_value(it));
+	}
+	jsontext_add(w, "}", 1);
+}
+
 void jsontext_value(struct jsontext_writer *w, const json_t *v)
 {
 	char num[64];
 	int n;
 	switch (json_typeof(v)) {
-	case JSON_OBJECT: {
-		const char *key;
-		json_t *val;
-		void *it;
-		int first = 1;
-		jsontext_add(w, "{", 1);
-		for (it = json_object_iter((json_t *)v); it;
-		     it = json_object_iter_next((json_t *)v, it)) {
-			key = json_object_iter_key(it);
-			val = json_object_iter_value(it);
-			if (!first)
-				jsontext_add(w, ",", 1);
-			first = 0;
-			jsontext_string(w, key, json_object_iter_key_len(it));
-			jsontext_add(w, ":", 1);
-			jsontext_value(w, val);
-		}
-		jsontext_add(w, "}", 1);
+	case JSON_OBJECT:
+		jsontext_members(w, v, jsontext_value);
 		break;
-	}
 	case JSON_ARRAY: {
 		size_t i, len = json_array_size(v);
 		jsontext_add(w, "[", 1);

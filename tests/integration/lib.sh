@@ -70,3 +70,17 @@ t_report() {
 }
 
 NS=$MNT/namespaces/default
+
+# errno_of PYTHON-BODY ARGS...: runs the python3 statements (indented four spaces, with
+# errno, os and sys imported, ARGS in sys.argv[1:]) and prints the errno name of the
+# first call that fails, or OK
+errno_of() {
+	python3 -c "
+import errno, os, sys
+try:
+$1
+    print('OK')
+except OSError as e:
+    print(errno.errorcode[e.errno])
+" "${@:2}"
+}

@@ -114,16 +114,6 @@ same "$(ls "$NS/pods" 2>/dev/null | tr '\n' ' ')" "web-0 web-1 " "the StatefulSe
 same "$(cat "$NS/statefulsets/web/replicas" 2>/dev/null)" 2 "replicas reads 2"
 
 # --- errors reach the user: close(2), write(2), open(2)
-errno_of() { # python3 snippet printing the errno name of the first failing call, or OK
-	python3 -c "
-import errno, os, sys
-try:
-$1
-    print('OK')
-except OSError as e:
-    print(errno.errorcode[e.errno])
-" "${@:2}"
-}
 bad_pvc='apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: broken\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: banana\n'
 got=$(errno_of "
     fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)

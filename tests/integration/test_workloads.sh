@@ -41,17 +41,6 @@ in_order() {
 		prev=$n
 	done
 }
-# errno_of PYTHON-BODY ARGS...: the errno name of the first failing call, or OK
-errno_of() {
-	python3 -c "
-import errno, os, sys
-try:
-$1
-    print('OK')
-except OSError as e:
-    print(errno.errorcode[e.errno])
-" "${@:2}"
-}
 # write_errno FILE TEXT: write(2) TEXT to FILE (O_TRUNC), close; errno name or OK
 write_errno() {
 	errno_of "
@@ -656,26 +645,35 @@ same "$(rd "$P/kv-3/phase")" Running "kv-3 is created once kv-1 recovers"
 same "$(rd "$S/kv/readyReplicas")" 4 "readyReplicas 4"
 same "$(jqf "$P/kv-1/object.json" .metadata.uid)" "$kv1_uid" "kv-1 was never replaced"
 
-# ============================================================== 4. Deployments
-check "apply an RWO claim and a RollingUpdate Deployment on node-1 mounting it" apply <<'Y'
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: app-data}
-spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
----
+# deploy_yaml NAME NODE [STRATEGY]: a Deployment of one pod pinned to NODE and mounting
+# the RWO claim NAME-data, with that claim first (NAME=... CLAIM=0 leaves it out);
+# STRATEGY is the spec.strategy flow map, if any.
+deploy_yaml() {
+	local name=$1 node=$2 strategy=${3:-}
+	if [ "${CLAIM:-1}" = 1 ]; then
+		printf 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: %s-data}\n' "$name"
+		printf 'spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n---\n'
+	fi
+	cat <<Y
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: app}
+metadata: {name: $name}
 spec:
   replicas: 1
-  selector: {matchLabels: {app: app}}
+${strategy:+  strategy: $strategy
+}  selector: {matchLabels: {app: $name}}
   template:
-    metadata: {labels: {app: app}}
+    metadata: {labels: {app: $name}}
     spec:
-      nodeSelector: {kubernetes.io/hostname: node-1}
+      nodeSelector: {kubernetes.io/hostname: $node}
       containers: [{name: c, image: busybox, volumeMounts: [{name: d, mountPath: /d}]}]
-      volumes: [{name: d, persistentVolumeClaim: {claimName: app-data}}]
+      volumes: [{name: d, persistentVolumeClaim: {claimName: $name-data}}]
 Y
+}
+
+# ============================================================== 4. Deployments
+deploy_yaml app node-1 >"$T_TMP/app.yaml"
+check "apply an RWO claim and a RollingUpdate Deployment on node-1 mounting it" sh -c "cat '$T_TMP/app.yaml' > '$MNT/apply'"
 old=$(names "$P" app-)
 check "the pod is named app-<pod-template-hash>-<5 chars> ($old)" sh -c "echo '$old' | grep -Eqx 'app-[a-z0-9]{1,10}-[a-z0-9]{5}'"
 hash=$(jqf "$P/$old/object.json" '.metadata.labels["pod-template-hash"]')
@@ -688,20 +686,8 @@ for f in replicas readyReplicas updatedReplicas availableReplicas; do
 	same "$(rd "$NS/deployments/app/$f")" 1 "deployment $f"
 done
 pv_app=$(rd "$C/app-data/volumeName")
-check "re-apply with the template on node-2 (RollingUpdate)" apply <<'Y'
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      nodeSelector: {kubernetes.io/hostname: node-2}
-      containers: [{name: c, image: busybox, volumeMounts: [{name: d, mountPath: /d}]}]
-      volumes: [{name: d, persistentVolumeClaim: {claimName: app-data}}]
-Y
+CLAIM=0 deploy_yaml app node-2 >"$T_TMP/app.yaml"
+check "re-apply with the template on node-2 (RollingUpdate)" sh -c "cat '$T_TMP/app.yaml' > '$MNT/apply'"
 new=$(names "$P" app- | tr ' ' '\n' | grep -vx "$old")
 same "$(echo "$new" | wc -w)" 1 "RollingUpdate starts one new pod"
 same "$(rd "$P/$old/phase")" Running "the old pod keeps running"
@@ -711,69 +697,20 @@ same "$(count "$NS/replicasets" app-)" 2 "two ReplicaSets"
 same "$(rd "$NS/deployments/app/readyReplicas")" 1 "readyReplicas stays 1 (the old pod)"
 
 for n in 1 2; do
-	check "apply a RollingUpdate Deployment with maxSurge 0, maxUnavailable 1, on node-$n" apply <<Y
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: ms-data}
-spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ms}
-spec:
-  replicas: 1
-  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 0, maxUnavailable: 1}}
-  selector: {matchLabels: {app: ms}}
-  template:
-    metadata: {labels: {app: ms}}
-    spec:
-      nodeSelector: {kubernetes.io/hostname: node-$n}
-      containers: [{name: c, image: busybox, volumeMounts: [{name: d, mountPath: /d}]}]
-      volumes: [{name: d, persistentVolumeClaim: {claimName: ms-data}}]
-Y
+	deploy_yaml ms node-$n "{type: RollingUpdate, rollingUpdate: {maxSurge: 0, maxUnavailable: 1}}" >"$T_TMP/ms.yaml"
+	check "apply a RollingUpdate Deployment with maxSurge 0, maxUnavailable 1, on node-$n" sh -c "cat '$T_TMP/ms.yaml' > '$MNT/apply'"
 done
 mpod=$(names "$P" ms-)
 same "$(echo "$mpod" | wc -w)" 1 "maxSurge 0: one pod"
 same "$(rd "$P/$mpod/phase"):$(rd "$P/$mpod/nodeName")" Running:node-2 "maxSurge 0: the new pod runs on node-2"
 check "maxSurge 0: no Multi-Attach" sh -c "! grep -q 'FailedAttachVolume namespaces/default/pods/ms-' '$MNT/events'"
 
-check "apply a Recreate Deployment on node-1" apply <<'Y'
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: rec-data}
-spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: rec}
-spec:
-  replicas: 1
-  strategy: {type: Recreate}
-  selector: {matchLabels: {app: rec}}
-  template:
-    metadata: {labels: {app: rec}}
-    spec:
-      nodeSelector: {kubernetes.io/hostname: node-1}
-      containers: [{name: c, image: busybox, volumeMounts: [{name: d, mountPath: /d}]}]
-      volumes: [{name: d, persistentVolumeClaim: {claimName: rec-data}}]
-Y
+deploy_yaml rec node-1 "{type: Recreate}" >"$T_TMP/rec.yaml"
+check "apply a Recreate Deployment on node-1" sh -c "cat '$T_TMP/rec.yaml' > '$MNT/apply'"
 rold=$(names "$P" rec-)
 same "$(rd "$NS/deployments/rec/strategy")" Recreate "strategy Recreate"
-check "re-apply the Recreate Deployment on node-2" apply <<'Y'
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: rec}
-spec:
-  replicas: 1
-  strategy: {type: Recreate}
-  selector: {matchLabels: {app: rec}}
-  template:
-    metadata: {labels: {app: rec}}
-    spec:
-      nodeSelector: {kubernetes.io/hostname: node-2}
-      containers: [{name: c, image: busybox, volumeMounts: [{name: d, mountPath: /d}]}]
-      volumes: [{name: d, persistentVolumeClaim: {claimName: rec-data}}]
-Y
+CLAIM=0 deploy_yaml rec node-2 "{type: Recreate}" >"$T_TMP/rec.yaml"
+check "re-apply the Recreate Deployment on node-2" sh -c "cat '$T_TMP/rec.yaml' > '$MNT/apply'"
 rnew=$(names "$P" rec-)
 check "the old pod is gone" test ! -e "$P/$rold"
 same "$(echo "$rnew" | wc -w)" 1 "one pod"
