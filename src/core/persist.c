@@ -7,10 +7,13 @@
  *   O_APPEND descriptor under p->mu. A failed or short write is cut off again with
  *   ftruncate, so no garbage ever sits in front of a later record (a load would stop
  *   there and drop acknowledged records).
- * - Group commit: persist_sync takes p->mu; while another thread is in fdatasync it waits
- *   on p->cond; otherwise it leads: notes the last appended seq, drops p->mu, fdatasyncs,
- *   retakes p->mu, marks that seq durable and wakes every waiter. Appends go on during the
- *   fdatasync (they hold p->mu only for the write) and are covered by the next leader.
+ * - Group commit: persist_sync takes p->mu; while another thread is in fdatasync it queues
+ *   itself on p->waiters and sleeps on its own semaphore; otherwise it leads: notes the
+ *   last appended seq, drops p->mu, fdatasyncs, retakes p->mu, marks that seq durable,
+ *   takes every waiter it covered off the queue and hands the next sync to the oldest
+ *   waiter it did not cover, then posts them (one wake-up each, none of them needs p->mu
+ *   again). Appends go on during the fdatasync (they hold p->mu only for the write) and
+ *   are covered by the next leader.
  * - A failed fsync/fdatasync sets p->failed = -EIO for good: the kernel may have dropped
  *   the dirty pages, so a later fsync that succeeds would prove nothing.
  * - Compaction (generation G -> G+1): write snapshot.json.tmp and fsync it; create an empty
@@ -30,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,25 +59,26 @@
 int persist_test_no_fsync;
 
 struct persist {
-	char *dir;		   /* the state directory as given, for messages */
-	int dirfd;		   /* the state directory, O_DIRECTORY */
-	int lockfd;		   /* "lock", flock'ed for the life of this handle */
-	pthread_mutex_t mu;	   /* guards every field below */
-	pthread_cond_t cond;	   /* signalled when a sync or a compaction finishes */
-	int fd;			   /* journal.<gen>, O_RDWR|O_APPEND; swapped by compaction only
-				    * while it holds `syncing`, so a leader's copy stays valid */
-	uint64_t gen;		   /* snapshot generation; journal.<gen> is the current journal */
-	uint64_t jbytes;	   /* bytes of complete records in the journal */
-	int64_t appended;	   /* seq of the last record written */
-	int64_t durable;	   /* every seq <= this is on disk */
-	int syncing;		   /* a leader is in fdatasync, or a compaction runs */
-	int failed;		   /* sticky negative errno after a failed fsync, else 0 */
-	char failmsg[CFS_ERR_MAX]; /* the reason of `failed` */
-	int scanned;		   /* the journal was validated (torn tail cut) since open */
-	json_t *snap;		   /* snapshot state read at open, until persist_load takes it */
-	struct reader *reader;	   /* the journal reader thread started by open, or NULL */
-	char *buf;		   /* record buffer: header, json, newline */
-	size_t cap;		   /* bytes allocated in buf */
+	char *dir;		     /* the state directory as given, for messages */
+	int dirfd;		     /* the state directory, O_DIRECTORY */
+	int lockfd;		     /* "lock", flock'ed for the life of this handle */
+	pthread_mutex_t mu;	     /* guards every field below */
+	pthread_cond_t cond;	     /* signalled when `syncing` drops (a compaction waits) */
+	int fd;			     /* journal.<gen>, O_RDWR|O_APPEND; swapped by compaction only
+				      * while it holds `syncing`, so a leader's copy stays valid */
+	uint64_t gen;		     /* snapshot generation; journal.<gen> is the current journal */
+	uint64_t jbytes;	     /* bytes of complete records in the journal */
+	int64_t appended;	     /* seq of the last record written */
+	int64_t durable;	     /* every seq <= this is on disk */
+	int syncing;		     /* a leader is in (or handed) fdatasync, or compaction runs */
+	struct sync_waiter *waiters; /* writers waiting for a sync, oldest first */
+	int failed;		     /* sticky negative errno after a failed fsync, else 0 */
+	char failmsg[CFS_ERR_MAX];   /* the reason of `failed` */
+	int scanned;		     /* the journal was validated (torn tail cut) since open */
+	json_t *snap;		     /* snapshot state read at open, until persist_load takes it */
+	struct reader *reader;	     /* the journal reader thread started by open, or NULL */
+	char *buf;		     /* record buffer: header, json, newline */
+	size_t cap;		     /* bytes allocated in buf */
 };
 
 /* ---- crc32 (IEEE 802.3, as zlib), slicing by 8 ---- */
@@ -960,6 +965,59 @@ out:
 	return rc;
 }
 
+/* A writer waiting for its record to be durable while another thread syncs: queued on
+ * p->waiters, woken by its own semaphore once it is covered (or the journal failed), or
+ * told to lead the next fdatasync. Waking one waiter per post, instead of broadcasting a
+ * condition every waiter then retakes p->mu for, keeps eight writers off each other. */
+struct sync_waiter {
+	int64_t seq;
+	enum { WAIT_QUEUED, WAIT_DONE, WAIT_LEAD } state; /* written under p->mu */
+	int failed;					  /* WAIT_DONE because the journal failed */
+	sem_t sem;
+	struct sync_waiter *next;
+};
+
+/* After a sync or a compaction, mu held: every queued waiter that is covered now (or
+ * will never be: the journal failed) is taken off the queue and marked done, and the
+ * first one that is not is told to lead, keeping `syncing` set for it so nobody else
+ * starts a sync meanwhile. Returns the waiters to post once mu is dropped. */
+static struct sync_waiter *finish_sync(struct persist *p)
+{
+	struct sync_waiter *wake = NULL, **tail = &wake, **pp = &p->waiters, *leader = NULL;
+	p->syncing = 0;
+	while (*pp) {
+		struct sync_waiter *w = *pp;
+		if (p->failed || w->seq <= p->durable) {
+			w->state = WAIT_DONE;
+			w->failed = w->seq > p->durable;
+		} else if (!leader) {
+			leader = w;
+			w->state = WAIT_LEAD;
+			p->syncing = 1;
+		} else {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		w->next = NULL;
+		*tail = w;
+		tail = &w->next;
+	}
+	if (!p->syncing)
+		pthread_cond_broadcast(&p->cond); /* a compaction waiting for the descriptor */
+	return wake;
+}
+
+/* mu not held. After sem_post the waiter may return and its frame be gone. */
+static void post_waiters(struct sync_waiter *w)
+{
+	while (w) {
+		struct sync_waiter *next = w->next;
+		sem_post(&w->sem);
+		w = next;
+	}
+}
+
 int persist_sync(struct persist *p, int64_t seq, struct cfs_err *err)
 {
 	int rc = 0;
@@ -970,33 +1028,51 @@ int persist_sync(struct persist *p, int64_t seq, struct cfs_err *err)
 				(long long)seq);
 		goto out;
 	}
-	while (p->durable < seq) {
-		if (p->failed) {
-			rc = failed_err(p, err);
-			break;
-		}
-		if (p->syncing) {
-			pthread_cond_wait(&p->cond, &p->mu);
-			continue;
-		}
-		/* Lead: one fdatasync for everything appended so far. */
-		int64_t target = p->appended;
-		int fd = p->fd;
-		p->syncing = 1;
+	if (p->durable >= seq || p->failed)
+		goto out;
+	if (p->syncing) {
+		struct sync_waiter w = {seq, WAIT_QUEUED, 0, {{0}}, NULL}, **tail = &p->waiters;
+		sem_init(&w.sem, 0, 0);
+		while (*tail) /* oldest first: it leads the next sync (at most one per thread) */
+			tail = &(*tail)->next;
+		*tail = &w;
 		pthread_mutex_unlock(&p->mu);
-		int r = sync_fd(fd, 1);
+		while (sem_wait(&w.sem) < 0) /* EINTR only */
+			;
+		sem_destroy(&w.sem);
+		/* w.state was written under p->mu before the post. */
+		if (w.state == WAIT_DONE && !w.failed)
+			return 0;
 		pthread_mutex_lock(&p->mu);
-		p->syncing = 0;
-		if (r < 0) {
-			char name[64];
-			journal_name(name, sizeof(name), p->gen);
-			set_failed(p, NULL, name, -r);
-		} else if (target > p->durable) {
-			p->durable = target;
-		}
-		pthread_cond_broadcast(&p->cond);
+		if (w.state == WAIT_DONE)
+			goto out;
+		/* WAIT_LEAD: `syncing` was kept set for us. */
+	} else {
+		p->syncing = 1;
 	}
+	/* Lead: one fdatasync for everything appended so far, then hand the next one to the
+	 * oldest waiter it did not cover. */
+	int64_t target = p->appended;
+	int fd = p->fd;
+	pthread_mutex_unlock(&p->mu);
+	int r = sync_fd(fd, 1);
+	pthread_mutex_lock(&p->mu);
+	if (r < 0) {
+		char name[64];
+		journal_name(name, sizeof(name), p->gen);
+		set_failed(p, NULL, name, -r);
+	} else if (target > p->durable) {
+		p->durable = target;
+	}
+	struct sync_waiter *wake = finish_sync(p);
+	if (p->durable < seq)
+		rc = failed_err(p, err);
+	pthread_mutex_unlock(&p->mu);
+	post_waiters(wake);
+	return rc;
 out:
+	if (!rc && p->durable < seq)
+		rc = failed_err(p, err);
 	pthread_mutex_unlock(&p->mu);
 	return rc;
 }
@@ -1144,9 +1220,9 @@ int persist_compact(struct persist *p, persist_state_fn state, void *ctx, struct
 		/* The snapshot holds the effect of every record appended so far. */
 		p->durable = p->appended;
 	}
-	p->syncing = 0;
-	pthread_cond_broadcast(&p->cond);
+	struct sync_waiter *wake = finish_sync(p);
 	pthread_mutex_unlock(&p->mu);
+	post_waiters(wake);
 	if (rc == 0) {
 		close(oldfd);
 		unlinkat(p->dirfd, oldname, 0); /* if this fails, the next open removes it */

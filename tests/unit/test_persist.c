@@ -24,6 +24,7 @@
 static atomic_int fake_fail;	       /* fail with EIO */
 static atomic_int fake_delay_us;       /* simulated disk latency instead of the syscall */
 static atomic_long fake_calls;	       /* calls so far */
+static atomic_long fake_passed;	       /* calls that went past the failure check */
 static _Atomic long long synced_bytes; /* largest file size a successful call started at */
 
 int fdatasync(int fd)
@@ -35,6 +36,7 @@ int fdatasync(int fd)
 		errno = EIO;
 		return -1;
 	}
+	atomic_fetch_add(&fake_passed, 1);
 	if (atomic_load(&fake_delay_us))
 		usleep((useconds_t)atomic_load(&fake_delay_us));
 	else if (syscall(SYS_fdatasync, fd) < 0)
@@ -54,6 +56,7 @@ static void fake_reset(int no_fsync)
 	atomic_store(&fake_fail, 0);
 	atomic_store(&fake_delay_us, 0);
 	atomic_store(&fake_calls, 0);
+	atomic_store(&fake_passed, 0);
 	atomic_store(&synced_bytes, 0);
 }
 
@@ -1078,6 +1081,69 @@ START_TEST(test_group_commit)
 }
 END_TEST
 
+/* A sync that fails while writers wait for it: every one of them gets EIO with the reason,
+ * none is left waiting, and none is told its record is durable. */
+struct sync_thread {
+	struct persist *p;
+	int64_t seq;
+	int rc;
+	pthread_t thread;
+};
+
+static void *sync_thread_main(void *arg)
+{
+	struct sync_thread *t = arg;
+	struct cfs_err e;
+	t->rc = persist_sync(t->p, t->seq, &e);
+	if (t->rc == -EIO && !strstr(e.msg, "cannot sync journal.0"))
+		t->rc = -EINVAL; /* the reason must come with the errno */
+	return NULL;
+}
+
+START_TEST(test_failed_sync_wakes_every_waiter)
+{
+	enum { N = 6 };
+	struct sync_thread first, ts[N];
+	fake_reset(0);
+	atomic_store(&fake_delay_us, 50000); /* the writers queue behind a slow sync */
+	struct persist *p = open_ok(tmp, 1);
+	first = (struct sync_thread){p, append_n(p, 1), 1, 0};
+	ck_assert_int_eq(pthread_create(&first.thread, NULL, sync_thread_main, &first), 0);
+	while (atomic_load(&fake_passed) == 0) /* its fdatasync started and will succeed */
+		usleep(100);
+	atomic_store(&fake_fail, 1); /* every later one fails */
+	for (int i = 0; i < N; i++)  /* appended after its sync began: not covered by it */
+		ts[i] = (struct sync_thread){p, append_n(p, 2 + i), 1, 0};
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(pthread_create(&ts[i].thread, NULL, sync_thread_main, &ts[i]), 0);
+	pthread_join(first.thread, NULL);
+	ck_assert_int_eq(first.rc, 0);
+	for (int i = 0; i < N; i++) {
+		pthread_join(ts[i].thread, NULL);
+		ck_assert_msg(ts[i].rc == -EIO, "writer %d: %d, want -EIO", i, ts[i].rc);
+	}
+	ck_assert_int_eq(persist_sync(p, first.seq, &err), 0); /* durable before the failure */
+	persist_close(p);
+}
+END_TEST
+
+/* Writers that keep coming while a sync is in flight: the next sync is handed to one of
+ * them, each sync covers every record appended before it started, nobody waits forever. */
+START_TEST(test_sync_handoff_covers_everyone)
+{
+	enum { PER = 200, N = 8 };
+	struct writer ws[N];
+	fake_reset(0);
+	atomic_store(&fake_delay_us, 300);
+	struct persist *p = open_ok(tmp, 1);
+	atomic_store(&fake_calls, 0);
+	run_writers(p, ws, N, 0, PER); /* checks that an fdatasync covered each record */
+	long calls = atomic_load(&fake_calls);
+	ck_assert_msg(calls < N * PER, "%ld fdatasyncs for %d records: not shared", calls, N * PER);
+	persist_close(p);
+}
+END_TEST
+
 /* A compaction waits for a sync in flight and leaves every earlier seq durable. */
 START_TEST(test_compaction_during_sync)
 {
@@ -1210,6 +1276,8 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_append_throughput);
 	tcase_add_test(tc, test_group_commit);
 	tcase_add_test(tc, test_compaction_during_sync);
+	tcase_add_test(tc, test_failed_sync_wakes_every_waiter);
+	tcase_add_test(tc, test_sync_handoff_covers_everyone);
 	tcase_add_test(tc, test_kill_9);
 	suite_add_tcase(s, tc);
 	return s;
