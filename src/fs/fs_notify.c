@@ -213,7 +213,7 @@ static int cmp_u64(const void *a, const void *b)
 
 static void send_inodes_and_polls(struct fs_notify *nf, struct fs_batch *b)
 {
-	size_t i;
+	size_t i, j = 0;
 	if (b->ninos > 1)
 		qsort(b->inos, b->ninos, sizeof(*b->inos), cmp_u64);
 	for (i = 0; i < b->ninos; i++) {
@@ -222,15 +222,19 @@ static void send_inodes_and_polls(struct fs_notify *nf, struct fs_batch *b)
 		/* -ENOENT: the kernel dropped it meanwhile; nothing to do. */
 		fuse_lowlevel_notify_inval_inode(nf->fs->se, b->inos[i], 0, 0);
 	}
-	b->ninos = 0;
 	if (b->nainos > 1)
 		qsort(b->ainos, b->nainos, sizeof(*b->ainos), cmp_u64);
 	for (i = 0; i < b->nainos; i++) {
 		if (i > 0 && b->ainos[i] == b->ainos[i - 1])
 			continue;
+		while (j < b->ninos && b->inos[j] < b->ainos[i])
+			j++;
+		if (j < b->ninos && b->inos[j] == b->ainos[i])
+			continue; /* its attributes went with its pages above */
 		/* offset -1: the attributes only, the pages (a readdir cache) stay */
 		fuse_lowlevel_notify_inval_inode(nf->fs->se, b->ainos[i], -1, 0);
 	}
+	b->ninos = 0;
 	b->nainos = 0;
 	for (i = 0; i < b->npolls; i++) {
 		fuse_lowlevel_notify_poll(b->polls[i]);
