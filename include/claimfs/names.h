@@ -7,6 +7,7 @@
 #ifndef CLAIMFS_NAMES_H
 #define CLAIMFS_NAMES_H
 
+#include <stddef.h>
 #include "claimfs/error.h"
 
 int name_check_subdomain(const char *s, struct cfs_err *err);	/* <= 253, dotted labels */
@@ -15,5 +16,8 @@ int name_check_label_value(const char *s, struct cfs_err *err); /* label values,
 /* Label and annotation keys: [prefix/]name, prefix a subdomain, name <= 63 of
  * [A-Za-z0-9_.-] starting and ending alphanumeric. */
 int name_check_qualified(const char *s, struct cfs_err *err);
+/* The length of name's manifest extension (".yaml", ".yml", ".json") when name is longer
+ * than it, else 0: the names a file written into a kind directory may have. */
+size_t name_manifest_ext(const char *name);
 
 #endif

@@ -35,6 +35,9 @@
  *   The watchdog (src/fs/fs_watchdog.c) is a separate process: it shares no memory and
  *   takes no lock. The timer thread also makes objects cold (store_evict) when the
  *   cluster is idle, holding the cluster lock like any other writer of the store.
+ *   A lookup or create of a manifest file name (x.yaml) in a kind directory takes no lock
+ *   while no object has such a name (store_manifest_named, an atomic counter): the name is
+ *   certainly free, so concurrent `cp`s into one directory do not queue behind an apply.
  *   jansson's allocator (src/core/jsonalloc.c) has spin locks of its own, leaves taken
  *   inside any allocation, under whatever lock the allocating thread holds.
  *   No other locks. Order: handle -> cluster -> persist, and handle -> cluster -> nodes
@@ -50,7 +53,8 @@
  *   fuse_lowlevel_notify_* function; an op that changed the cluster replies only after
  *   the inode invalidations it caused have been sent (src/fs/fs_notify.c has the design).
  *
- * The store itself has no lock: every function here requires the cluster lock.
+ * The store itself has no lock: every function here requires the cluster lock, except
+ * store_manifest_named (an atomic counter).
  * Objects are owned by the store; pointers stay valid until store_remove() of that object.
  * Complexity: get O(1) (hash), insert/remove O(1), list O(1) (returns the kind's array);
  * object_json O(1) when hot, O(text) when cold; evict O(objects made cold + their text). */
@@ -145,6 +149,12 @@ struct object *store_get(struct store *s, const struct kind *k, const char *ns, 
  * order. Borrowed array, valid until the next insert or remove. */
 struct object *const *store_list(struct store *s, const struct kind *k, const char *ns, size_t *n);
 size_t store_count(struct store *s); /* all objects */
+/* How many objects have a name that ends like a manifest file's (name_manifest_ext): while
+ * there are none, no file name being created in a kind directory can be an object's, and
+ * the adapter answers that lookup without the cluster lock. The one function here that
+ * may be called WITHOUT the cluster lock: an atomic counter, changed by insert and remove
+ * under it. */
+size_t store_manifest_named(struct store *s);
 /* obj's index in store_list(kind, NULL) (all_ns, or a cluster-scoped kind) or in
  * store_list(kind, its namespace), valid until the next insert or remove of that kind:
  * to visit a subset found through an index in list order. O(1). */

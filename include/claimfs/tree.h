@@ -123,6 +123,11 @@ int tree_apply(struct cluster *cl, const struct tree_node *node, const char *fil
  * not accept files), -EINVAL (not *.yaml, *.yml or *.json), -EEXIST. LOCKED. */
 int tree_may_create(struct cluster *cl, const struct tree_node *dir, const char *name,
 		    struct cfs_err *err);
+/* 1 when name certainly does not resolve in dir and tree_may_create would allow it, known
+ * WITHOUT the cluster lock: dir accepts new manifest files, name is one (x.yaml), and no
+ * object has such a name (store_manifest_named). 0: ask tree_lookup / tree_may_create.
+ * A directory deleted meanwhile is not noticed: the apply at close refuses then. */
+int tree_manifest_name_free(struct cluster *cl, const struct tree_node *dir, const char *name);
 /* mkdir: creates a namespace in namespaces/ (-EACCES elsewhere). UNLOCKED. */
 int tree_mkdir(struct cluster *cl, const struct tree_node *dir, const char *name,
 	       struct cfs_err *err);

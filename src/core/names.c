@@ -195,3 +195,15 @@ int name_check_qualified(const char *s, struct cfs_err *err)
 		add(&m, "name part ", qname_msg);
 	return finish(&m, err);
 }
+
+size_t name_manifest_ext(const char *name)
+{
+	static const char *const exts[] = {".yaml", ".yml", ".json", NULL};
+	size_t n = strlen(name);
+	for (const char *const *e = exts; *e; e++) {
+		size_t el = strlen(*e);
+		if (n > el && memcmp(name + n - el, *e, el) == 0)
+			return el;
+	}
+	return 0;
+}

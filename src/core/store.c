@@ -10,6 +10,7 @@
 #include "claimfs/jsonpack.h"
 #include "claimfs/jsontext.h"
 #include "claimfs/jsonutil.h"
+#include "claimfs/names.h"
 #include "claimfs/store.h"
 
 struct objvec {
@@ -46,6 +47,7 @@ struct store {
 	json_t *dels;			/* keys removed since the last take */
 	store_hook_fn hook;		/* change hook and its context */
 	void *hook_ctx;
+	_Atomic size_t manifest_named; /* objects whose name ends like a manifest file's */
 };
 
 static void vec_push(struct objvec *v, struct object *o, size_t *slot)
@@ -263,6 +265,11 @@ struct object *const *store_list(struct store *s, const struct kind *k, const ch
 	return b ? b->vec.v : NULL;
 }
 
+size_t store_manifest_named(struct store *s)
+{
+	return s->manifest_named; /* atomic: read without the cluster lock */
+}
+
 size_t store_count(struct store *s)
 {
 	return s->count;
@@ -427,6 +434,8 @@ static struct object *insert(struct store *s, const struct kind *k, json_t *json
 	hot_push(s, o);
 	o->name = xstrdup(jname(json));
 	o->ns = ns ? xstrdup(ns) : NULL;
+	if (name_manifest_ext(o->name))
+		s->manifest_named++;
 	o->id = s->next_id++;
 	o->mtime_ms = now_ms;
 	if (rv) {
@@ -484,6 +493,8 @@ void store_remove(struct store *s, struct object *o)
 	if (*pp)
 		*pp = o->hnext;
 	s->count--;
+	if (name_manifest_ext(o->name))
+		s->manifest_named--;
 
 	struct kindslot *ks = s->kinds[o->kind->index];
 	vec_remove(&ks->all, o->kind_slot, 0);

@@ -193,6 +193,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	memset(&tn, 0, sizeof(tn));
 	if (dir.temp) {
 		rc = -ENOTDIR;
+	} else if (tree_manifest_name_free(fs->cl, &dir.tn, name)) {
+		rc = -ENOENT; /* cp's lookup before its create: no wait behind an apply */
 	} else {
 		cluster_lock(fs->cl);
 		rc = tree_lookup(fs->cl, &dir.tn, name, &tn);
@@ -577,7 +579,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 	if (dir.temp || dir.tn.type != TREE_DIR) {
 		rc = -ENOTDIR;
-	} else {
+	} else if (!tree_manifest_name_free(fs->cl, &dir.tn, name)) {
 		cluster_lock(fs->cl);
 		rc = still_there(fs, &dir);
 		if (rc == 0)

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include "claimfs/names.h"
 #include "tree_internal.h"
 
 /* A written value longer than this is not one value. */
@@ -95,15 +96,8 @@ int tree_store(struct cluster *cl, const struct tree_node *node, const char *buf
 /* "name.yaml" -> "name" for *.yaml, *.yml, *.json; NULL for anything else. */
 static char *manifest_base(const char *name)
 {
-	static const char *const exts[] = {".yaml", ".yml", ".json", NULL};
-	const char *const *e;
-	size_t n = strlen(name);
-	for (e = exts; *e; e++) {
-		size_t el = strlen(*e);
-		if (n > el && strcmp(name + n - el, *e) == 0)
-			return xstrndup(name, n - el);
-	}
-	return NULL;
+	size_t el = name_manifest_ext(name);
+	return el ? xstrndup(name, strlen(name) - el) : NULL;
 }
 
 int tree_apply(struct cluster *cl, const struct tree_node *node, const char *filename,
@@ -167,6 +161,12 @@ int tree_may_create(struct cluster *cl, const struct tree_node *dir, const char 
 		return cfs_errorf(err, -EEXIST, "cannot create %s: it exists", name);
 	}
 	return 0;
+}
+
+int tree_manifest_name_free(struct cluster *cl, const struct tree_node *dir, const char *name)
+{
+	return dir->type == TREE_DIR && (dir->flags & TREE_CREATE) && name_manifest_ext(name) &&
+	       store_manifest_named(cluster_store(cl)) == 0;
 }
 
 int tree_mkdir(struct cluster *cl, const struct tree_node *dir, const char *name,

@@ -14,7 +14,7 @@
 #   - protection: a claim in use stays Terminating until its pod is gone
 #   - WaitForFirstConsumer
 #   - real manifests of kubernetes/examples, applied unchanged
-#   - 8 concurrent writers
+#   - 8 concurrent writers; a claim named like a manifest file (odd.yaml)
 #   - state across a remount and a kill -9
 # Run at the project's root: bash tests/integration/test_storage.sh
 set -u
@@ -741,6 +741,23 @@ PY
 check "concurrent: every Bound PV's claim exists and names it back ($(echo "$inv" | head -1 | cut -d' ' -f1) Bound PVs)" test "$(echo "$inv" | head -1 | cut -d' ' -f2)" = 0
 [ "$(echo "$inv" | head -1 | cut -d' ' -f2)" = 0 ] || echo "$inv" | tail -n +2
 check "concurrent: scripts/check-invariants.py --settled holds" python3 scripts/check-invariants.py --settled --quiet "$MNT"
+
+# A claim named like a manifest file (a valid name: dots are allowed): cp's lookup and
+# create of such a name cannot take the lock-free answer then (store_manifest_named).
+# Through /apply, so that the kernel has not looked the name up before the open.
+claim odd.yaml 10Mi >"$MNT/apply"
+same "$(errno_of "    open(sys.argv[1], 'w').write('x')" "$PVCS/odd.yaml")" EISDIR "manifest-like name: a claim called odd.yaml: writing a file of its name fails with EISDIR"
+check "manifest-like name: ... it is a directory" test -d "$PVCS/odd.yaml"
+same "$(rd "$PVCS/odd.yaml/phase")" Bound "manifest-like name: ... Bound"
+claim after-odd 10Mi >"$Y/after-odd.yaml"
+cp "$Y/after-odd.yaml" "$PVCS/"
+same "$(rd "$PVCS/after-odd/phase")" Bound "manifest-like name: other files still apply meanwhile"
+rmdir "$PVCS/odd.yaml"
+check "manifest-like name: gone after rmdir" test ! -e "$PVCS/odd.yaml"
+claim odd 10Mi >"$Y/odd-file.yaml"
+cp "$Y/odd-file.yaml" "$PVCS/odd.yaml"
+same "$(rd "$PVCS/odd/phase")" Bound "manifest-like name: then odd.yaml is a file name again (claim odd applied)"
+check "manifest-like name: ... which leaves no file behind" test ! -e "$PVCS/odd.yaml"
 
 # ============================================================================ 12. state
 snap() { # a line per claim (name phase volumeName uid storage), per PV (phase), per pool

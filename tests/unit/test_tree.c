@@ -988,6 +988,43 @@ START_TEST(test_apply_scopes)
 }
 END_TEST
 
+/* The lock-free answer for cp's lookup and create of a manifest file name: only while no
+ * object has a name like one, only in directories that take manifest files. */
+START_TEST(test_manifest_name_free)
+{
+	struct tree_node n, dir, file;
+	seed();
+	dir = must(NS "configmaps");
+	ck_assert(tree_manifest_name_free(fx.cl, &dir, "new.yaml"));
+	ck_assert(tree_manifest_name_free(fx.cl, &dir, "new.json"));
+	ck_assert(!tree_manifest_name_free(fx.cl, &dir, "new"));       /* an object's name */
+	ck_assert(!tree_manifest_name_free(fx.cl, &dir, ".yaml"));     /* not a manifest */
+	ck_assert(!tree_manifest_name_free(fx.cl, &dir, "notes.txt")); /* nor this */
+	file = must(PVC);
+	ck_assert(!tree_manifest_name_free(fx.cl, &file, "x.yaml")); /* takes no files */
+	/* An object called like a manifest file: then every such name goes to the lookup. */
+	ck_assert_int_eq(write_to("apply",
+				  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+				  "  name: app.yaml\n  namespace: default\ndata: {a: b}\n"),
+			 0);
+	ck_assert_int_eq(store_manifest_named(cluster_store(fx.cl)), 1);
+	ck_assert(!tree_manifest_name_free(fx.cl, &dir, "app.yaml"));
+	ck_assert(!tree_manifest_name_free(fx.cl, &dir, "other.yaml"));
+	cluster_lock(fx.cl);
+	ck_assert_int_eq(tree_may_create(fx.cl, &dir, "app.yaml", &fx.err), -EEXIST);
+	cluster_unlock(fx.cl);
+	n = must(NS "configmaps/app.yaml");
+	ck_assert_int_eq(n.type, TREE_DIR);
+	tree_node_release(&n);
+	/* gone again: back to the lock-free answer */
+	ck_assert_int_eq(tree_rmdir(fx.cl, &dir, "app.yaml", &fx.err), 0);
+	ck_assert_int_eq(store_manifest_named(cluster_store(fx.cl)), 0);
+	ck_assert(tree_manifest_name_free(fx.cl, &dir, "app.yaml"));
+	tree_node_release(&file);
+	tree_node_release(&dir);
+}
+END_TEST
+
 START_TEST(test_mkdir_rmdir_unlink)
 {
 	struct tree_node n, stale_dir, stale_table;
@@ -1145,6 +1182,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_deployment_files);
 	tcase_add_test(tc, test_apply_scopes);
 	tcase_add_test(tc, test_mkdir_rmdir_unlink);
+	tcase_add_test(tc, test_manifest_name_free);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fed");
 	tcase_add_checked_fixture(tc, setup_fed, teardown);
@@ -1152,6 +1190,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_mtimes);
 	tcase_add_test(tc, test_inode_stability);
 	tcase_add_test(tc, test_mkdir_rmdir_unlink);
+	tcase_add_test(tc, test_manifest_name_free);
 	suite_add_tcase(s, tc);
 	return s;
 }
