@@ -1046,7 +1046,15 @@ int persist_sync(struct persist *p, int64_t seq, struct cfs_err *err)
 		pthread_mutex_lock(&p->mu);
 		if (w.state == WAIT_DONE)
 			goto out;
-		/* WAIT_LEAD: `syncing` was kept set for us. */
+		/* WAIT_LEAD: `syncing` was kept set for us. An append that failed meanwhile
+		 * made the journal fail for good: then nobody syncs again. */
+		if (p->failed) {
+			struct sync_waiter *wake = finish_sync(p);
+			rc = failed_err(p, err);
+			pthread_mutex_unlock(&p->mu);
+			post_waiters(wake);
+			return rc;
+		}
 	} else {
 		p->syncing = 1;
 	}
