@@ -1020,6 +1020,7 @@ static void post_waiters(struct sync_waiter *w)
 
 int persist_sync(struct persist *p, int64_t seq, struct cfs_err *err)
 {
+	struct sync_waiter *wake = NULL;
 	int rc = 0;
 
 	pthread_mutex_lock(&p->mu);
@@ -1046,42 +1047,33 @@ int persist_sync(struct persist *p, int64_t seq, struct cfs_err *err)
 		pthread_mutex_lock(&p->mu);
 		if (w.state == WAIT_DONE)
 			goto out;
-		/* WAIT_LEAD: `syncing` was kept set for us. An append that failed meanwhile
-		 * made the journal fail for good: then nobody syncs again. */
-		if (p->failed) {
-			struct sync_waiter *wake = finish_sync(p);
-			rc = failed_err(p, err);
-			pthread_mutex_unlock(&p->mu);
-			post_waiters(wake);
-			return rc;
-		}
+		/* WAIT_LEAD: `syncing` was kept set for us. */
 	} else {
 		p->syncing = 1;
 	}
-	/* Lead: one fdatasync for everything appended so far, then hand the next one to the
-	 * oldest waiter it did not cover. */
-	int64_t target = p->appended;
-	int fd = p->fd;
-	pthread_mutex_unlock(&p->mu);
-	int r = sync_fd(fd, 1);
-	pthread_mutex_lock(&p->mu);
-	if (r < 0) {
-		char name[64];
-		journal_name(name, sizeof(name), p->gen);
-		set_failed(p, NULL, name, -r);
-	} else if (target > p->durable) {
-		p->durable = target;
+	/* Lead: one fdatasync for everything appended so far (none once an append has made
+	 * the journal fail meanwhile), then hand the next one to the oldest waiter it did
+	 * not cover. */
+	if (!p->failed) {
+		int64_t target = p->appended;
+		int fd = p->fd;
+		pthread_mutex_unlock(&p->mu);
+		int r = sync_fd(fd, 1);
+		pthread_mutex_lock(&p->mu);
+		if (r < 0) {
+			char name[64];
+			journal_name(name, sizeof(name), p->gen);
+			set_failed(p, NULL, name, -r);
+		} else if (target > p->durable) {
+			p->durable = target;
+		}
 	}
-	struct sync_waiter *wake = finish_sync(p);
-	if (p->durable < seq)
-		rc = failed_err(p, err);
-	pthread_mutex_unlock(&p->mu);
-	post_waiters(wake);
-	return rc;
+	wake = finish_sync(p);
 out:
 	if (!rc && p->durable < seq)
 		rc = failed_err(p, err);
 	pthread_mutex_unlock(&p->mu);
+	post_waiters(wake);
 	return rc;
 }
 
