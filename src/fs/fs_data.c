@@ -577,11 +577,6 @@ void data_reply_err(fuse_req_t req, int rc)
 
 /* ---- entering a view ---- */
 
-static struct fs *fs_of(fuse_req_t req)
-{
-	return fuse_req_userdata(req);
-}
-
 static void owner_of(fuse_req_t req, struct vnode_owner *o)
 {
 	const struct fuse_ctx *c = fuse_req_ctx(req);

@@ -18,11 +18,6 @@
 #include <unistd.h>
 #include "fs_data.h"
 
-static struct fs *fs_of(fuse_req_t req)
-{
-	return fuse_req_userdata(req);
-}
-
 /* The handle of a request on an open file (fs_fh_enter, fs_internal.h); the request
  * calls fs_fh_leave(&h->sync) after its last access, but for the release, which frees it. */
 static struct dfile *file_of(const struct fuse_file_info *fi)

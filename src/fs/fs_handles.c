@@ -23,6 +23,7 @@ struct fs_handle *fs_handle_new(enum fs_hkind kind, uint64_t ino, const struct f
 	struct fs_handle *h = xcalloc(1, sizeof(*h));
 	h->kind = kind;
 	h->ino = ino;
+	h->opener = fs_caller;
 	pthread_mutex_init(&h->lock, NULL);
 	tree_node_copy(&h->ni.tn, &ni->tn);
 	h->ni.parent = ni->parent;

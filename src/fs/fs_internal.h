@@ -54,6 +54,8 @@ struct fs {
 	struct fs_stale {
 		uint64_t dir;  /* the directory that holds the name again */
 		uint64_t hash; /* of the name */
+		uint64_t node; /* the node that held the name before (the one found gone) */
+		pid_t pid;     /* the thread whose syscall got the answer */
 		int64_t ms;    /* CLOCK_MONOTONIC ms of the answer */
 	} stale[64];
 	unsigned stale_next;
@@ -91,6 +93,16 @@ struct fs_node_info {
 	int64_t looked_ms;   /* CLOCK_MONOTONIC ms of the kernel's last lookup of it */
 };
 void fs_node_info_release(struct fs_node_info *ni);
+
+/* The thread whose syscall made the request this thread answers: fs_of records it at the
+ * start of every op (0 on threads that answer none), fs_gone tells by it that the VFS's
+ * retry of a syscall met the same stale node again. */
+extern __thread pid_t fs_caller;
+static inline struct fs *fs_of(fuse_req_t req)
+{
+	fs_caller = fuse_req_ctx(req)->pid;
+	return fuse_req_userdata(req);
+}
 
 /* A node looked up this recently was looked up by the syscall that meets it gone (fs_gone). */
 #define FS_FRESH_LOOKUP_MS 100
@@ -157,6 +169,10 @@ uint64_t fs_nodes_inval_count(struct fs_nodes *t, uint64_t ino);
 void fs_nodes_handle_add(struct fs_nodes *t, struct fs_handle *h);
 /* Unregisters h (and its page cache claim, if any); the caller frees it. */
 void fs_nodes_handle_del(struct fs_nodes *t, struct fs_handle *h);
+/* Does thread pid hold inode ino open (a handle it opened, not released yet)? 1 or 0;
+ * then *dir tells a directory, and *len is what a FS_H_READ handle reads (else 0).
+ * O(open handles): asked only when a node is gone. */
+int fs_nodes_opened_by(struct fs_nodes *t, uint64_t ino, pid_t pid, int *dir, size_t *len);
 /* Page cache versions (design at the top of fs_nodes.c): may read handle h (its snapshot
  * one page at most) use the page cache? FS_PC_KEEP: yes, with what it holds (keep_cache);
  * FS_PC_FRESH: yes, opened without keep_cache (the kernel drops the inode's pages at
@@ -241,6 +257,7 @@ struct fs_handle {
 	enum fs_hkind kind;
 	pthread_mutex_t lock;	/* serialises ops on this handle (taken before the cluster lock) */
 	uint64_t ino;		/* the inode it was opened on */
+	pid_t opener;		/* the thread that opened it (fs_caller then) */
 	struct fs_node_info ni; /* the node (for a created file: its directory in ni.tn) */
 	char *filename;		/* created file: its name in the directory; owned */
 	struct fs_blob *snap;	/* FS_H_READ / readable FS_H_STORE: the content at open */

@@ -628,6 +628,24 @@ void fs_nodes_handle_del(struct fs_nodes *t, struct fs_handle *h)
 	pthread_mutex_unlock(&t->lock);
 }
 
+int fs_nodes_opened_by(struct fs_nodes *t, uint64_t ino, pid_t pid, int *dir, size_t *len)
+{
+	const struct fs_handle *h;
+	int found = 0;
+	if (!pid)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	for (h = t->handles; h && !found; h = h->hnext) {
+		if (h->ino != ino || h->opener != pid)
+			continue;
+		found = 1;
+		*dir = h->kind == FS_H_DIR;
+		*len = h->kind == FS_H_READ && h->snap ? h->snap->len : 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return found;
+}
+
 enum fs_pc fs_nodes_cache_open(struct fs_nodes *t, struct fs_handle *h)
 {
 	enum fs_pc pc = FS_PC_DIRECT;

@@ -10,7 +10,12 @@
  * path up again, LOOKUP_REVAL, and finds it), ENOENT when the path names nothing any more
  * (so an open or stat that loses the race with a removal twice does not hand ESTALE to
  * the caller); an unknown name answers ENOENT without a negative entry, so a created
- * object is visible at once. A directory removed after opendir lists what it held then.
+ * object is visible at once. A directory removed after opendir lists what it held then;
+ * fstat of a descriptor whose object went away describes what it still reads (the
+ * opener is known by its thread: fs_caller), and a lookup under a directory descriptor
+ * whose object is gone answers ENOENT once the VFS's retry met the same node again.
+ * cp's lookup and create of x.yaml in a kind directory take no lock while no object has
+ * such a name (tree_manifest_name_free).
  * Inodes below a TREE_DATA node (volume data) are handed to fs_data*.c as they come.
  * Complexity: every op is O(1) lookups plus the rendering or listing it returns. */
 #include <errno.h>
@@ -23,11 +28,6 @@
 #include <unistd.h>
 #include "claimfs/manifest.h"
 #include "fs_internal.h"
-
-static struct fs *fs_of(fuse_req_t req)
-{
-	return fuse_req_userdata(req);
-}
 
 /* The handle of a request on an open file (fs_fh_enter: every access by an earlier
  * request happens before); the request calls handle_leave after its last access. */
@@ -55,26 +55,33 @@ static int node_of(struct fs *fs, fuse_ino_t ino, struct fs_node_info *ni)
 	return fs_nodes_get(fs->nodes, ino, ni) < 0 ? -ESTALE : 0;
 }
 
-/* Does a node looked up at looked_ms come from the VFS's walk again after an ESTALE:
- * was ESTALE answered for the same name in the same directory within the last second,
- * before that lookup? If not, records this ESTALE answer. LOCKED (the cluster lock
+__thread pid_t fs_caller;
+
+/* Is this the VFS's walk again after an ESTALE? Was ESTALE answered for the same name in
+ * the same directory within the last second, and either the node (looked up at
+ * looked_ms) was looked up after that answer, or the same caller meets the same old node
+ * again: its walk starts below that name (openat on a directory descriptor, as find
+ * does), so walking again can never help, and ENOENT is what a local file system answers
+ * in a removed directory. If not, records this ESTALE answer. LOCKED (the cluster lock
  * guards the ring). */
 #define STALE_RETRY_MS 1000
-static int walked_again(struct fs *fs, uint64_t dir, const char *name, int64_t looked_ms,
-			int64_t now_ms)
+static int walked_again(struct fs *fs, uint64_t dir, const char *name, uint64_t node,
+			int64_t looked_ms, int64_t now_ms)
 {
 	uint64_t h = fs_hash(name, strlen(name));
 	unsigned i;
 	for (i = 0; i < sizeof(fs->stale) / sizeof(fs->stale[0]); i++) {
 		const struct fs_stale *s = &fs->stale[i];
 		if (s->dir == dir && s->hash == h && now_ms - s->ms < STALE_RETRY_MS &&
-		    looked_ms >= s->ms)
+		    (looked_ms >= s->ms || (fs_caller && s->pid == fs_caller && s->node == node)))
 			return 1;
 	}
 	struct fs_stale *s =
 	    &fs->stale[fs->stale_next++ % (sizeof(fs->stale) / sizeof(fs->stale[0]))];
 	s->dir = dir;
 	s->hash = h;
+	s->node = node;
+	s->pid = fs_caller;
 	s->ms = now_ms;
 	return 0;
 }
@@ -110,8 +117,9 @@ int fs_gone(struct fs *fs, const struct fs_node_info *ni)
 		int lrc = dir.temp ? -ENOTDIR : tree_lookup(fs->cl, &dir.tn, cur.name, &tn);
 		if (lrc == 0)
 			tree_node_release(&tn);
-		if (lrc == 0 && (now_ms - cur.looked_ms < FS_FRESH_LOOKUP_MS ||
-				 walked_again(fs, cur.parent, cur.name, cur.looked_ms, now_ms))) {
+		if (lrc == 0 &&
+		    (now_ms - cur.looked_ms < FS_FRESH_LOOKUP_MS ||
+		     walked_again(fs, cur.parent, cur.name, cur.tn.ino, cur.looked_ms, now_ms))) {
 			fs_node_info_release(&dir);
 			rc = -ENOENT; /* made again since a lookup of this syscall: see above */
 			break;
@@ -279,10 +287,16 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		else if (rc == 0)
 			rc = fs_attr_get(fs, &ni, &st, &to);
 		cluster_unlock(fs->cl);
-		if (rc < 0 && h && h->snap) {
-			/* fstat of an open file whose object went away: what it still reads. */
-			fs_attr_temp(fs, ino, h->snap->len, &st);
-			st.st_mode = S_IFREG | (ni.tn.mode & 07777);
+		size_t len = h && h->snap ? h->snap->len : 0;
+		int dir = 0;
+		if (rc < 0 && (h ? h->snap != NULL
+				 : fs_nodes_opened_by(fs->nodes, ino, fs_caller, &dir, &len))) {
+			/* fstat of an open file or directory whose object went away: what it still
+			 * reads. The kernel sends the handle only with a read's size check;
+			 * fstat(2) comes without one, from the thread that opened it, and has no
+			 * retry: ESTALE would reach the caller (cat, opendir's fstat). */
+			fs_attr_temp(fs, ino, len, &st);
+			st.st_mode = (dir ? S_IFDIR : S_IFREG) | (ni.tn.mode & 07777);
 			to = 0;
 			rc = 0;
 		}

@@ -6,7 +6,8 @@
 # of an attribute follows its own content, st_size is exact for every file, inode numbers
 # are stable while an object lives, and changes made by the timer (simulated delays)
 # reach repeated reads. Each check first warms the caches with the old state. Last, what
-# a warm ls -l costs in FUSE requests (counted in the daemon's -d output).
+# a warm ls -l costs in FUSE requests (counted in the daemon's -d output), reads of files
+# that flap, and what descriptors opened before an object was made again answer.
 # Run at the project's root: bash tests/integration/test_freshness.sh
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -293,5 +294,58 @@ PY
 reads=${got% *}
 same "${got#* }" 0 "reads of flapping files ($reads) are never cut or padded to another version's size"
 check "the walkers read many times (${reads:-0})" test "${reads:-0}" -gt 1000
+# --- an object removed and made again under an open descriptor (its path names a new
+# object now): fstat(2) of the descriptor answers what it still reads (cat and opendir
+# call it; it has no retry, so ESTALE would reach them), and a lookup relative to a
+# descriptor of a directory whose namespace was made again answers ENOENT, as a local
+# file system does in a removed directory (the VFS's retry of ESTALE starts at the same
+# descriptor, so it could never help). The path itself names the new object.
+got=$(python3 - "$MNT" <<'PY'
+import errno, os, stat, sys, time
+mnt = sys.argv[1]
+pvcs = os.path.join(mnt, "namespaces/default/persistentvolumeclaims")
+def claim(d, name):
+    with open(os.path.join(d, name + ".yaml"), "w") as f:
+        f.write("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: %s\n"
+                "spec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n"
+                "      storage: 1Mi\n" % name)
+def err(fn):
+    try:
+        fn()
+        return "OK"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+out = []
+claim(pvcs, "again")
+fd = os.open(os.path.join(pvcs, "again/phase"), os.O_RDONLY)
+data = os.read(fd, 4096)
+dfd = os.open(os.path.join(pvcs, "again"), os.O_RDONLY | os.O_DIRECTORY)
+os.rmdir(os.path.join(pvcs, "again"))
+claim(pvcs, "again")
+time.sleep(0.3)
+out.append(err(lambda: os.fstat(fd)))
+st = os.fstat(fd) if out[-1] == "OK" else None
+out.append("reg %d size %d" % (stat.S_ISREG(st.st_mode), st.st_size == len(data)) if st else "-")
+out.append(err(lambda: os.fstat(dfd)))
+st = os.fstat(dfd) if out[-1] == "OK" else None
+out.append("dir %d" % stat.S_ISDIR(st.st_mode) if st else "-")
+os.close(fd); os.close(dfd)
+ns = os.path.join(mnt, "namespaces/again-ns")
+os.mkdir(ns)
+claim(os.path.join(ns, "persistentvolumeclaims"), "c1")
+kfd = os.open(os.path.join(ns, "persistentvolumeclaims"), os.O_RDONLY | os.O_DIRECTORY)
+os.rmdir(ns)
+os.mkdir(ns)
+claim(os.path.join(ns, "persistentvolumeclaims"), "c1")
+time.sleep(0.3)
+out.append(err(lambda: os.stat("c1", dir_fd=kfd)))
+out.append(err(lambda: os.close(os.open("c1/phase", os.O_RDONLY, dir_fd=kfd))))
+out.append(err(lambda: os.stat(os.path.join(ns, "persistentvolumeclaims/c1/phase"))))
+os.close(kfd)
+print(" | ".join(out))
+PY
+)
+same "$got" "OK | reg 1 size 1 | OK | dir 1 | ENOENT | ENOENT | OK" "made again under open descriptors: fstat of a file and a directory, lookups under an old directory descriptor, the path itself"
+
 t_umount
 t_report
