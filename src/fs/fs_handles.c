@@ -57,6 +57,15 @@ int fs_handle_log_refresh(struct fs *fs, struct fs_handle *h)
 	return h->log_base + h->log.len > h->read_end;
 }
 
+uint64_t fs_handle_log_size(struct fs *fs, struct fs_handle *h)
+{
+	pthread_mutex_lock(&h->lock);
+	fs_handle_log_refresh(fs, h);
+	uint64_t end = h->log_base + h->log.len;
+	pthread_mutex_unlock(&h->lock);
+	return end;
+}
+
 /* The reader went back below what it has read: tail -f does that when the file shrank
  * (the log dropped its oldest quarter: "file truncated", then it reads from 0 again), and
  * the handle may have dropped that text already (log_trim). Start over as a fresh open:

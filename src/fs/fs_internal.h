@@ -167,8 +167,14 @@ uint64_t fs_nodes_inval_count(struct fs_nodes *t, uint64_t ino);
 /* Open files: every handle is registered from open to release (add/del), so that those
  * the kernel never released are freed with the table (fs_nodes_free). Nodes lock. */
 void fs_nodes_handle_add(struct fs_nodes *t, struct fs_handle *h);
-/* Unregisters h (and its page cache claim, if any); the caller frees it. */
-void fs_nodes_handle_del(struct fs_nodes *t, struct fs_handle *h);
+/* Unregisters h (and its page cache claim, if any). Returns 1 when the caller frees it
+ * now, 0 when it is pinned: its last fs_nodes_unpin frees it. */
+int fs_nodes_handle_del(struct fs_nodes *t, struct fs_handle *h);
+/* The log handle (FS_H_LOG) thread pid opened on ino and has not released, the newest if
+ * several, pinned so that a release meanwhile does not free it; NULL if none. Release it
+ * with fs_nodes_unpin. O(open handles): asked by GETATTR of log files only. */
+struct fs_handle *fs_nodes_pin_log(struct fs_nodes *t, uint64_t ino, pid_t pid);
+void fs_nodes_unpin(struct fs_nodes *t, struct fs_handle *h);
 /* Does thread pid hold inode ino open (a handle it opened, not released yet)? 1 or 0;
  * then *dir tells a directory, and *len is what a FS_H_READ handle reads (else 0).
  * O(open handles): asked only when a node is gone. */
@@ -266,6 +272,8 @@ struct fs_handle {
 				   in its node: fs_nodes_cache_open) */
 	int fresh;		/* cached, opened without keep_cache, no read yet */
 	struct fs_handle *hnext, *hprev; /* fs_nodes' list of open handles (nodes lock) */
+	unsigned pins;			 /* fs_nodes_pin_log holders (nodes lock) */
+	int released;			 /* off the list; the last unpin frees it (nodes lock) */
 	/* FS_H_LOG */
 	struct strbuf log; /* rendered lines not yet dropped */
 	uint64_t log_base; /* file offset of log.buf[0] */
@@ -292,6 +300,10 @@ size_t fs_handle_read(struct fs *fs, struct fs_handle *h, off_t off, size_t size
 /* Renders the log events added since the handle's cursor (takes the cluster lock).
  * Returns 1 when the reader has unread bytes. Handle lock held. */
 int fs_handle_log_refresh(struct fs *fs, struct fs_handle *h);
+/* The size of a log handle's stream: its offsets run on from its open (or its restart)
+ * over every event rendered into it, dropped from the log's history or not, so they can
+ * pass the kept history's size. Refreshes first; takes the handle lock. */
+uint64_t fs_handle_log_size(struct fs *fs, struct fs_handle *h);
 /* Buffers a write of an FS_H_APPLY handle: 0, -EFBIG beyond MANIFEST_MAX_BYTES. */
 int fs_handle_write(struct fs_handle *h, const char *buf, size_t size, off_t off);
 int fs_handle_truncate(struct fs_handle *h, off_t size);

@@ -60,7 +60,9 @@
  * read its version cut to (or padded with NULs up to) the new size (microseconds).
  *
  * Open handles: every handle is on one list (add at open, del at release), so that the
- * handles the kernel never released when the session ends are freed with the table.
+ * handles the kernel never released when the session ends are freed with the table. A
+ * request without the handle may pin one found on the list (fs_nodes_pin_log: fstat(2)
+ * of an open log file); a handle released while pinned is freed by its last unpin.
  *
  * Locking: one mutex (the nodes lock) guards everything here. It is taken alone or under
  * the cluster lock (fs_nodes_render, the watch callbacks), never the other way round; the
@@ -609,8 +611,9 @@ void fs_nodes_handle_add(struct fs_nodes *t, struct fs_handle *h)
 	pthread_mutex_unlock(&t->lock);
 }
 
-void fs_nodes_handle_del(struct fs_nodes *t, struct fs_handle *h)
+int fs_nodes_handle_del(struct fs_nodes *t, struct fs_handle *h)
 {
+	int free_now;
 	pthread_mutex_lock(&t->lock);
 	if (h->hprev)
 		h->hprev->hnext = h->hnext;
@@ -625,7 +628,34 @@ void fs_nodes_handle_del(struct fs_nodes *t, struct fs_handle *h)
 			n->ncached--;
 		h->cached = 0;
 	}
+	h->released = 1;
+	free_now = h->pins == 0;
 	pthread_mutex_unlock(&t->lock);
+	return free_now;
+}
+
+struct fs_handle *fs_nodes_pin_log(struct fs_nodes *t, uint64_t ino, pid_t pid)
+{
+	struct fs_handle *h;
+	if (!pid)
+		return NULL;
+	pthread_mutex_lock(&t->lock);
+	for (h = t->handles; h; h = h->hnext)
+		if (h->ino == ino && h->opener == pid && h->kind == FS_H_LOG)
+			break; /* the newest: the list starts with the last opened */
+	if (h)
+		h->pins++;
+	pthread_mutex_unlock(&t->lock);
+	return h;
+}
+
+void fs_nodes_unpin(struct fs_nodes *t, struct fs_handle *h)
+{
+	pthread_mutex_lock(&t->lock);
+	int free_now = --h->pins == 0 && h->released;
+	pthread_mutex_unlock(&t->lock);
+	if (free_now)
+		fs_handle_free(h);
 }
 
 int fs_nodes_opened_by(struct fs_nodes *t, uint64_t ino, pid_t pid, int *dir, size_t *len)

@@ -151,8 +151,8 @@ static int still_there(struct fs *fs, const struct fs_node_info *ni)
 /* Handles live on fs_nodes' list from open to release. */
 static void handle_done(struct fs *fs, struct fs_handle *h)
 {
-	fs_nodes_handle_del(fs->nodes, h);
-	fs_handle_free(h);
+	if (fs_nodes_handle_del(fs->nodes, h))
+		fs_handle_free(h);
 }
 
 static mode_t type_bits(enum tree_type t)
@@ -255,6 +255,27 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 
 /* ---- attributes ---- */
 
+/* st_size of a log file (/events, an object's events) for a reader holding it open: the
+ * end of that reader's own stream, not the kept history's size. A follower's offsets run
+ * on across the history's drops (fs_handles.c); GNU tail -f compares st_size with its
+ * offset, and reads exactly the difference on a FUSE file, so a history that shrank under
+ * it looked like a truncation (it read the history again) or like no news (it lagged by
+ * what was dropped, for good). The reader is the handle the kernel sends (a read's size
+ * check, lseek SEEK_END) or, for fstat(2), which comes without one, the log handle the
+ * calling thread opened. A fresh open's stream is the kept history: cat and stat agree. */
+static void log_stream_size(struct fs *fs, fuse_ino_t ino, struct fs_handle *h, struct stat *st)
+{
+	struct fs_handle *pinned = NULL;
+	if (!h || h->kind != FS_H_LOG)
+		h = pinned = fs_nodes_pin_log(fs->nodes, ino, fs_caller);
+	if (!h)
+		return;
+	st->st_size = (off_t)fs_handle_log_size(fs, h);
+	st->st_blocks = (blkcnt_t)((st->st_size + 511) / 512);
+	if (pinned)
+		fs_nodes_unpin(fs->nodes, pinned);
+}
+
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
@@ -301,6 +322,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 			rc = 0;
 		}
 	}
+	if (rc == 0 && (ni.tn.flags & TREE_LOG))
+		log_stream_size(fs, ino, h, &st);
 	handle_leave(h);
 	fs_node_info_release(&ni);
 	if (rc < 0)
