@@ -14,9 +14,10 @@
  *      the cluster lock (write and flush call the UNLOCKED tree_store/tree_apply while
  *      holding it; read and readdir take the cluster lock under it), never under it.
  *   4. nodes lock (struct fs_nodes): the adapter's inode table, object index, render
- *      cache, the list of open handles and the page-cache version counters. Taken under
- *      the cluster lock (rendering, the cluster_watch callbacks) or alone; the cluster
- *      lock is never taken while holding it.
+ *      cache, the list of open handles with their pin counts and the page-cache version
+ *      counters. Taken under the cluster lock (rendering, the cluster_watch callbacks) or
+ *      alone; neither the cluster lock nor a handle lock is taken while holding it (a
+ *      GETATTR pins a log handle found on the list, unlocks, then takes its lock).
  *   5. notify lock (struct fs_notify): invalidation queues, the async batch and poll
  *      registrations. A leaf: taken under the cluster and/or nodes lock or alone.
  *   Volume data (include/claimfs/volume.h, src/fs/fs_data.h) adds five, none of them ever
