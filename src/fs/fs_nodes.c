@@ -634,15 +634,23 @@ int fs_nodes_handle_del(struct fs_nodes *t, struct fs_handle *h)
 	return free_now;
 }
 
-struct fs_handle *fs_nodes_pin_log(struct fs_nodes *t, uint64_t ino, pid_t pid)
+/* The newest handle thread pid opened on ino and has not released (the list starts with
+ * the last opened), or NULL. Nodes lock held. */
+static struct fs_handle *opened_by(struct fs_nodes *t, uint64_t ino, pid_t pid)
 {
 	struct fs_handle *h;
-	if (!pid)
-		return NULL;
+	for (h = t->handles; pid && h; h = h->hnext)
+		if (h->ino == ino && h->opener == pid)
+			return h;
+	return NULL;
+}
+
+struct fs_handle *fs_nodes_pin_log(struct fs_nodes *t, uint64_t ino, pid_t pid)
+{
 	pthread_mutex_lock(&t->lock);
-	for (h = t->handles; h; h = h->hnext)
-		if (h->ino == ino && h->opener == pid && h->kind == FS_H_LOG)
-			break; /* the newest: the list starts with the last opened */
+	struct fs_handle *h = opened_by(t, ino, pid);
+	if (h && h->kind != FS_H_LOG)
+		h = NULL;
 	if (h)
 		h->pins++;
 	pthread_mutex_unlock(&t->lock);
@@ -660,20 +668,14 @@ void fs_nodes_unpin(struct fs_nodes *t, struct fs_handle *h)
 
 int fs_nodes_opened_by(struct fs_nodes *t, uint64_t ino, pid_t pid, int *dir, size_t *len)
 {
-	const struct fs_handle *h;
-	int found = 0;
-	if (!pid)
-		return 0;
 	pthread_mutex_lock(&t->lock);
-	for (h = t->handles; h && !found; h = h->hnext) {
-		if (h->ino != ino || h->opener != pid)
-			continue;
-		found = 1;
+	const struct fs_handle *h = opened_by(t, ino, pid);
+	if (h) {
 		*dir = h->kind == FS_H_DIR;
 		*len = h->kind == FS_H_READ && h->snap ? h->snap->len : 0;
 	}
 	pthread_mutex_unlock(&t->lock);
-	return found;
+	return h != NULL;
 }
 
 enum fs_pc fs_nodes_cache_open(struct fs_nodes *t, struct fs_handle *h)
