@@ -19,6 +19,7 @@
 #include "claimfs/error.h"
 #include "claimfs/store.h"
 #include "claimfs/events.h"
+#include "claimfs/persist.h"
 
 struct cluster_options {
 	const char *state_dir;	    /* required; created 0700 */
@@ -78,6 +79,15 @@ struct apply_scope {
  * scope may be NULL (/apply). UNLOCKED. */
 int cluster_apply(struct cluster *cl, const char *buf, size_t len, const char *source,
 		  const struct apply_scope *scope, struct cfs_err *err);
+/* cluster_apply in two halves, for a caller that must neither wait for the disk with its
+ * own locks held nor keep a thread waiting (the FUSE adapter's close): applies the same
+ * way and returns 0 or the refusal without waiting; *seq is the journal record that makes
+ * the change durable (0: nothing to wait for), for cluster_sync_async. UNLOCKED. */
+int cluster_apply_nowait(struct cluster *cl, const char *buf, size_t len, const char *source,
+			 const struct apply_scope *scope, struct cfs_err *err, int64_t *seq);
+/* Sets w->seq to seq and hands w to group commit (persist_sync_async): w->done runs once,
+ * at once when seq is 0. UNLOCKED (done may run in this thread before it returns). */
+void cluster_sync_async(struct cluster *cl, int64_t seq, struct persist_waiter *w);
 /* Applies a merge patch (borrowed) to one object, with the same validation as apply
  * (used by writable attribute files: replicas, storage). UNLOCKED. */
 int cluster_patch(struct cluster *cl, const struct kind *k, const char *ns, const char *name,

@@ -13,8 +13,8 @@
  *
  * Locking: persist has its own mutex for the file and a condition for group commit.
  * persist_append is called under the caller's lock so records keep its order; persist_sync
- * is called without it and blocks until the record is on disk; concurrent syncs share one
- * fdatasync. */
+ * is called without it and blocks until the record is on disk (persist_sync_async calls
+ * back instead); concurrent syncs share one fdatasync. */
 #ifndef CLAIMFS_PERSIST_H
 #define CLAIMFS_PERSIST_H
 
@@ -50,6 +50,26 @@ int64_t persist_append(struct persist *p, const json_t *record, struct cfs_err *
 /* Blocks until every record up to seq is durable (fdatasync). Group commit: one call's
  * fdatasync covers all records appended before it. */
 int persist_sync(struct persist *p, int64_t seq, struct cfs_err *err);
+/* A wait for durability that holds no thread: the caller fills seq and done and keeps the
+ * waiter alive until done runs. */
+struct persist_waiter {
+	int64_t seq; /* every record up to this one */
+	/* Called exactly once: rc 0 once durable, else a negative errno with its reason
+	 * (-EIO: the journal failed for good; -EINVAL: seq was never appended). It runs
+	 * outside persist's lock in whichever thread made the record durable: a caller of
+	 * persist_sync_async or persist_sync, or persist's committer thread (which also
+	 * runs those a compaction covered: the compaction's caller holds its own locks). It
+	 * must be short and take no lock a caller of persist_sync may hold. It may free w. */
+	void (*done)(struct persist_waiter *w, int rc, const char *msg);
+	/* persist's own */
+	struct persist_waiter *next;
+	int rc;
+};
+/* persist_sync without the wait: queues w and returns, or leads the fdatasync itself when
+ * none is in flight (then done may run before this returns, and this thread goes on
+ * leading while others wait, which takes the wake-up of a thread per write off group
+ * commit). */
+void persist_sync_async(struct persist *p, struct persist_waiter *w);
 /* Writes the state's JSON text: state(ctx, w) appends exactly one JSON value to w
  * (jsontext.h; w may flush to the file as it fills). */
 struct jsontext_writer;

@@ -8,6 +8,9 @@
  *      It is never held while replying to FUSE and never while waiting for fsync.
  *   2. persist lock (inside struct persist): guards the journal file and group-commit
  *      state. May be taken while holding the cluster lock (append), never the reverse.
+ *      A wait handed to group commit (persist_sync_async: a close's reply) completes
+ *      outside it, in the thread whose fdatasync covered it, never under the cluster
+ *      lock (what a compaction covers goes to persist's committer thread).
  *   The FUSE adapter (src/fs) adds three:
  *   3. handle lock (struct fs_handle, one per open file or directory): serialises the ops
  *      on one open file (its snapshot, log cursor, write buffer, listing). Taken BEFORE

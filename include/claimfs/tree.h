@@ -116,9 +116,11 @@ int tree_store(struct cluster *cl, const struct tree_node *node, const char *buf
 /* Applies a manifest written into a TREE_APPLY file (node) or into a new file `filename`
  * created in a TREE_CREATE directory (node is the directory). All documents or none.
  * -EINVAL, -EEXIST, -ENOENT, -EPERM, -ENOSPC, -EFBIG; the refusal is also reported as a
- * FailedApply event by the cluster. UNLOCKED. */
+ * FailedApply event by the cluster. Returns once the change is durable, unless seq is
+ * non-NULL: then it does not wait and *seq is the journal record to wait for with
+ * cluster_sync_async (0: nothing). UNLOCKED. */
 int tree_apply(struct cluster *cl, const struct tree_node *node, const char *filename,
-	       const char *buf, size_t len, struct cfs_err *err);
+	       const char *buf, size_t len, struct cfs_err *err, int64_t *seq);
 /* May a file called name be created in dir (to be applied at close)? 0, -EACCES (dir does
  * not accept files), -EINVAL (not *.yaml, *.yml or *.json), -EEXIST. LOCKED. */
 int tree_may_create(struct cluster *cl, const struct tree_node *dir, const char *name,

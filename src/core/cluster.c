@@ -398,6 +398,15 @@ int64_t cluster_commit(struct cluster *cl, struct cfs_err *err)
 	return seq;
 }
 
+void cluster_sync_async(struct cluster *cl, int64_t seq, struct persist_waiter *w)
+{
+	w->seq = seq;
+	if (seq <= 0)
+		w->done(w, 0, NULL);
+	else
+		persist_sync_async(cl->persist, w);
+}
+
 int cluster_unlock_and_sync(struct cluster *cl, int64_t seq, struct cfs_err *err)
 {
 	cluster_unlock(cl);

@@ -439,13 +439,14 @@ static int finish(struct cluster *cl, struct cfs_err *err)
 	return cluster_unlock_and_sync(cl, seq, err);
 }
 
-int cluster_apply(struct cluster *cl, const char *buf, size_t len, const char *source,
-		  const struct apply_scope *scope, struct cfs_err *err)
+int cluster_apply_nowait(struct cluster *cl, const char *buf, size_t len, const char *source,
+			 const struct apply_scope *scope, struct cfs_err *err, int64_t *seq)
 {
 	struct manifest m;
 	struct cfs_err local;
 	int rc;
 
+	*seq = 0;
 	if (!err)
 		err = &local;
 	err->msg[0] = '\0';
@@ -466,9 +467,23 @@ int cluster_apply(struct cluster *cl, const char *buf, size_t len, const char *s
 		return rc;
 	}
 	cluster_settle(cl);
-	int64_t seq = cluster_commit(cl, err);
+	int64_t s = cluster_commit(cl, err);
 	manifest_release(&m);
-	return cluster_unlock_and_sync(cl, seq, err);
+	cluster_unlock(cl);
+	if (s < 0)
+		return (int)s;
+	*seq = s;
+	return 0;
+}
+
+int cluster_apply(struct cluster *cl, const char *buf, size_t len, const char *source,
+		  const struct apply_scope *scope, struct cfs_err *err)
+{
+	int64_t seq;
+	int rc = cluster_apply_nowait(cl, buf, len, source, scope, err, &seq);
+	if (rc < 0 || seq == 0)
+		return rc;
+	return persist_sync(cl->persist, seq, err);
 }
 
 int cluster_patch(struct cluster *cl, const struct kind *k, const char *ns, const char *name,

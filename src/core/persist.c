@@ -7,13 +7,17 @@
  *   O_APPEND descriptor under p->mu. A failed or short write is cut off again with
  *   ftruncate, so no garbage ever sits in front of a later record (a load would stop
  *   there and drop acknowledged records).
- * - Group commit: persist_sync takes p->mu; while another thread is in fdatasync it queues
- *   itself on p->waiters and sleeps on its own semaphore; otherwise it leads: notes the
- *   last appended seq, drops p->mu, fdatasyncs, retakes p->mu, marks that seq durable,
- *   takes every waiter it covered off the queue and hands the next sync to the oldest
- *   waiter it did not cover, then posts them (one wake-up each, none of them needs p->mu
- *   again). Appends go on during the fdatasync (they hold p->mu only for the write) and
- *   are covered by the next leader.
+ * - Group commit: a wait for seq (persist_sync, persist_sync_async) takes p->mu; while
+ *   another thread is in fdatasync it queues on p->waiters (persist_sync then sleeps on its
+ *   own semaphore, persist_sync_async returns at once); otherwise it leads: notes the last
+ *   appended seq, drops p->mu, fdatasyncs, retakes p->mu, marks that seq durable, takes
+ *   every waiter it covered off the queue and completes them after dropping p->mu (one
+ *   post or one done() each, none of them needs p->mu again). Waiters it did not cover
+ *   (appended during the fdatasync) need another sync: an asynchronous caller's thread
+ *   leads on for them (nobody waits for that thread), a blocking caller returns as soon as
+ *   its own record is durable and hands the next sync to the oldest blocking waiter, or,
+ *   when only asynchronous ones are left, to the committer thread (started on first
+ *   need). Appends go on during the fdatasync (they hold p->mu only for the write).
  * - A failed fsync/fdatasync sets p->failed = -EIO for good: the kernel may have dropped
  *   the dirty pages, so a later fsync that succeeds would prove nothing.
  * - Compaction (generation G -> G+1): write snapshot.json.tmp and fsync it; create an empty
@@ -59,26 +63,32 @@
 int persist_test_no_fsync;
 
 struct persist {
-	char *dir;		     /* the state directory as given, for messages */
-	int dirfd;		     /* the state directory, O_DIRECTORY */
-	int lockfd;		     /* "lock", flock'ed for the life of this handle */
-	pthread_mutex_t mu;	     /* guards every field below */
-	pthread_cond_t cond;	     /* signalled when `syncing` drops (a compaction waits) */
-	int fd;			     /* journal.<gen>, O_RDWR|O_APPEND; swapped by compaction only
-				      * while it holds `syncing`, so a leader's copy stays valid */
-	uint64_t gen;		     /* snapshot generation; journal.<gen> is the current journal */
-	uint64_t jbytes;	     /* bytes of complete records in the journal */
-	int64_t appended;	     /* seq of the last record written */
-	int64_t durable;	     /* every seq <= this is on disk */
-	int syncing;		     /* a leader is in (or handed) fdatasync, or compaction runs */
-	struct sync_waiter *waiters; /* writers waiting for a sync, oldest first */
-	int failed;		     /* sticky negative errno after a failed fsync, else 0 */
-	char failmsg[CFS_ERR_MAX];   /* the reason of `failed` */
-	int scanned;		     /* the journal was validated (torn tail cut) since open */
-	json_t *snap;		     /* snapshot state read at open, until persist_load takes it */
-	struct reader *reader;	     /* the journal reader thread started by open, or NULL */
-	char *buf;		     /* record buffer: header, json, newline */
-	size_t cap;		     /* bytes allocated in buf */
+	char *dir;	     /* the state directory as given, for messages */
+	int dirfd;	     /* the state directory, O_DIRECTORY */
+	int lockfd;	     /* "lock", flock'ed for the life of this handle */
+	pthread_mutex_t mu;  /* guards every field below */
+	pthread_cond_t cond; /* signalled when `syncing` drops (a compaction waits) */
+	int fd;		     /* journal.<gen>, O_RDWR|O_APPEND; swapped by compaction only
+			      * while it holds `syncing`, so a leader's copy stays valid */
+	uint64_t gen;	     /* snapshot generation; journal.<gen> is the current journal */
+	uint64_t jbytes;     /* bytes of complete records in the journal */
+	int64_t appended;    /* seq of the last record written */
+	int64_t durable;     /* every seq <= this is on disk */
+	int syncing;	     /* a leader is in (or handed) fdatasync, or compaction runs */
+	struct persist_waiter *waiters;	    /* waits for a sync, oldest first */
+	pthread_t committer;		    /* runs syncs nobody else can (committer_main) */
+	int committer_started;		    /* committer was created (joined by close) */
+	int committer_lead;		    /* the committer is to lead the next sync */
+	struct persist_waiter *to_complete; /* completions the committer runs (compaction's) */
+	int closing;			    /* persist_close: the committer ends */
+	pthread_cond_t committer_cond;	    /* signals committer_lead, to_complete and closing */
+	int failed;			    /* sticky negative errno after a failed fsync, else 0 */
+	char failmsg[CFS_ERR_MAX];	    /* the reason of `failed` */
+	int scanned;	       /* the journal was validated (torn tail cut) since open */
+	json_t *snap;	       /* snapshot state read at open, until persist_load takes it */
+	struct reader *reader; /* the journal reader thread started by open, or NULL */
+	char *buf;	       /* record buffer: header, json, newline */
+	size_t cap;	       /* bytes allocated in buf */
 };
 
 /* ---- crc32 (IEEE 802.3, as zlib), slicing by 8 ---- */
@@ -746,6 +756,7 @@ int persist_open(const char *dir, struct persist **out, int *is_new, struct cfs_
 	p->dirfd = p->lockfd = p->fd = -1;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cond, NULL);
+	pthread_cond_init(&p->committer_cond, NULL);
 	p->cap = BUF_INITIAL;
 	p->buf = xmalloc(p->cap);
 
@@ -965,115 +976,260 @@ out:
 	return rc;
 }
 
-/* A writer waiting for its record to be durable while another thread syncs: queued on
- * p->waiters, woken by its own semaphore once it is covered (or the journal failed), or
- * told to lead the next fdatasync. Waking one waiter per post, instead of broadcasting a
- * condition every waiter then retakes p->mu for, keeps eight writers off each other. */
-struct sync_waiter {
-	int64_t seq;
-	enum { WAIT_QUEUED, WAIT_DONE, WAIT_LEAD } state; /* written under p->mu */
-	int failed;					  /* WAIT_DONE because the journal failed */
+/* ---- group commit ----
+ *
+ * A wait (struct persist_waiter) is either a thread's, in persist_sync (blocking: it
+ * sleeps on its own semaphore and can be told to lead the next sync), or a caller's that
+ * did not stay (persist_sync_async: nobody sleeps on it, its done() is the whole
+ * completion). Waking one blocking waiter per post, instead of broadcasting a condition
+ * every waiter then retakes p->mu for, keeps eight writers off each other; completing an
+ * asynchronous wait from the leader spares the wake-up of a thread that would only reply
+ * and go back to waiting for work. */
+
+#define WAIT_LEAD 1 /* rc handed to a blocking waiter's done(): lead the next sync */
+
+struct blocking_wait {
+	struct persist_waiter w; /* first: done() gets &w */
 	sem_t sem;
-	struct sync_waiter *next;
+	int rc; /* 0, a negative errno, or WAIT_LEAD */
 };
 
-/* After a sync or a compaction, mu held: every queued waiter that is covered now (or
- * will never be: the journal failed) is taken off the queue and marked done, and the
- * first one that is not is told to lead, keeping `syncing` set for it so nobody else
- * starts a sync meanwhile. Returns the waiters to post once mu is dropped. */
-static struct sync_waiter *finish_sync(struct persist *p)
+static void blocking_done(struct persist_waiter *w, int rc, const char *msg)
 {
-	struct sync_waiter *wake = NULL, **tail = &wake, **pp = &p->waiters, *leader = NULL;
-	p->syncing = 0;
+	struct blocking_wait *b = (struct blocking_wait *)w;
+	(void)msg;
+	b->rc = rc;
+	sem_post(&b->sem); /* after this the waiter may return and its frame be gone */
+}
+
+static int is_blocking(const struct persist_waiter *w)
+{
+	return w->done == blocking_done;
+}
+
+static void *committer_main(void *arg);
+
+/* mu held. 0 once the committer runs, -1 when it cannot be started. */
+static int start_committer(struct persist *p)
+{
+	if (!p->committer_started) {
+		if (pthread_create(&p->committer, NULL, committer_main, p) != 0)
+			return -1;
+		p->committer_started = 1;
+	}
+	return 0;
+}
+
+/* Finds someone to run the next sync for the waiters still queued, mu held and `syncing`
+ * kept set for them: the oldest blocking waiter (taken off the queue and put on *done
+ * with WAIT_LEAD), else the committer thread (started on first need). Returns 0, or -1
+ * when neither is possible (no thread could be started): the caller leads on. */
+static int hand_over(struct persist *p, struct persist_waiter ***done_tail)
+{
+	for (struct persist_waiter **pp = &p->waiters; *pp; pp = &(*pp)->next) {
+		struct persist_waiter *w = *pp;
+		if (!is_blocking(w))
+			continue;
+		*pp = w->next;
+		w->next = NULL;
+		w->rc = WAIT_LEAD;
+		**done_tail = w;
+		*done_tail = &w->next;
+		return 0;
+	}
+	if (start_committer(p) < 0)
+		return -1;
+	p->committer_lead = 1;
+	pthread_cond_signal(&p->committer_cond);
+	return 0;
+}
+
+/* After a sync or a compaction, mu held: every queued waiter that is covered now (or will
+ * never be: the journal failed) is taken off the queue, with its result in rc. The rest
+ * need another sync: *stay is set when the caller runs it (can_stay: the thread may go on
+ * leading for others, as an asynchronous caller's or the committer may), else it is
+ * handed over (hand_over); `syncing` stays set for whoever runs it, and drops once nobody
+ * waits. Returns the waiters to complete once mu is dropped, oldest first. */
+static struct persist_waiter *finish_sync(struct persist *p, int can_stay, int *stay)
+{
+	struct persist_waiter *done = NULL, **tail = &done, **pp = &p->waiters;
+	*stay = 0;
 	while (*pp) {
-		struct sync_waiter *w = *pp;
-		if (p->failed || w->seq <= p->durable) {
-			w->state = WAIT_DONE;
-			w->failed = w->seq > p->durable;
-		} else if (!leader) {
-			leader = w;
-			w->state = WAIT_LEAD;
-			p->syncing = 1;
-		} else {
+		struct persist_waiter *w = *pp;
+		if (!p->failed && w->seq > p->durable) {
 			pp = &w->next;
 			continue;
 		}
+		w->rc = p->failed ? p->failed : 0;
 		*pp = w->next;
 		w->next = NULL;
 		*tail = w;
 		tail = &w->next;
 	}
-	if (!p->syncing)
+	if (!p->waiters) {
+		p->syncing = 0;
 		pthread_cond_broadcast(&p->cond); /* a compaction waiting for the descriptor */
-	return wake;
+	} else if (can_stay || hand_over(p, &tail) < 0) {
+		*stay = 1;
+	}
+	return done;
 }
 
-/* mu not held. After sem_post the waiter may return and its frame be gone. */
-static void post_waiters(struct sync_waiter *w)
+/* mu not held. Each done() may free its waiter. */
+static void complete(struct persist *p, struct persist_waiter *w)
 {
 	while (w) {
-		struct sync_waiter *next = w->next;
-		sem_post(&w->sem);
+		struct persist_waiter *next = w->next;
+		w->done(w, w->rc, w->rc < 0 ? p->failmsg : NULL);
 		w = next;
 	}
 }
 
+/* Leads: one fdatasync for everything appended so far (none once an append has made the
+ * journal fail meanwhile), then completes what it covered; again while waiters are left
+ * and the caller may stay (finish_sync). mu held and `syncing` set for the caller on
+ * entry; returns with mu dropped. */
+static void lead(struct persist *p, int can_stay)
+{
+	int stay;
+	do {
+		if (!p->failed) {
+			int64_t target = p->appended;
+			int fd = p->fd;
+			pthread_mutex_unlock(&p->mu);
+			int r = sync_fd(fd, 1);
+			pthread_mutex_lock(&p->mu);
+			if (r < 0) {
+				char name[64];
+				journal_name(name, sizeof(name), p->gen);
+				set_failed(p, NULL, name, -r);
+			} else if (target > p->durable) {
+				p->durable = target;
+			}
+		}
+		struct persist_waiter *done = finish_sync(p, can_stay, &stay);
+		pthread_mutex_unlock(&p->mu);
+		complete(p, done);
+		if (stay)
+			pthread_mutex_lock(&p->mu);
+	} while (stay);
+}
+
+/* The committer: runs the syncs that a blocking leader leaves to nobody (only
+ * asynchronous waiters are queued behind it: they have no thread to lead with), and the
+ * completions of asynchronous waits that a compaction covered (it runs under the cluster
+ * lock, which is never held while the FUSE adapter replies). */
+static void *committer_main(void *arg)
+{
+	struct persist *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->committer_lead && !p->to_complete && !p->closing)
+			pthread_cond_wait(&p->committer_cond, &p->mu);
+		if (p->to_complete) {
+			struct persist_waiter *done = p->to_complete;
+			p->to_complete = NULL;
+			pthread_mutex_unlock(&p->mu);
+			complete(p, done);
+			pthread_mutex_lock(&p->mu);
+			continue;
+		}
+		if (!p->committer_lead)
+			break;
+		p->committer_lead = 0;
+		lead(p, 1);
+		pthread_mutex_lock(&p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* mu held. Is seq durable already, or never going to be? Sets *rc when so. */
+static int settled(struct persist *p, int64_t seq, int *rc)
+{
+	if (seq > p->appended)
+		*rc = -EINVAL;
+	else if (p->durable >= seq)
+		*rc = 0;
+	else if (p->failed)
+		*rc = p->failed;
+	else
+		return 0;
+	return 1;
+}
+
+static void enqueue(struct persist *p, struct persist_waiter *w)
+{
+	struct persist_waiter **tail = &p->waiters;
+	while (*tail) /* oldest first */
+		tail = &(*tail)->next;
+	w->next = NULL;
+	*tail = w;
+}
+
+void persist_sync_async(struct persist *p, struct persist_waiter *w)
+{
+	int rc;
+	pthread_mutex_lock(&p->mu);
+	if (settled(p, w->seq, &rc)) {
+		pthread_mutex_unlock(&p->mu);
+		w->done(w, rc,
+			rc == -EINVAL ? "persist_sync_async: that sequence was never appended"
+			: rc < 0      ? p->failmsg
+				      : NULL);
+		return;
+	}
+	enqueue(p, w);
+	if (p->syncing) {
+		pthread_mutex_unlock(&p->mu);
+		return;
+	}
+	p->syncing = 1;
+	lead(p, 1); /* this caller's thread is free to go on for the others */
+}
+
 int persist_sync(struct persist *p, int64_t seq, struct cfs_err *err)
 {
-	struct sync_waiter *wake = NULL;
+	struct blocking_wait b;
 	int rc = 0;
 
 	pthread_mutex_lock(&p->mu);
-	if (seq > p->appended) {
-		rc = cfs_errorf(err, -EINVAL, "persist_sync: sequence %lld was never appended",
-				(long long)seq);
-		goto out;
-	}
-	if (p->durable >= seq || p->failed)
-		goto out;
-	if (p->syncing) {
-		struct sync_waiter w = {seq, WAIT_QUEUED, 0, {{0}}, NULL}, **tail = &p->waiters;
-		sem_init(&w.sem, 0, 0);
-		while (*tail) /* oldest first: it leads the next sync (at most one per thread) */
-			tail = &(*tail)->next;
-		*tail = &w;
+	if (settled(p, seq, &rc)) {
+		if (rc == -EINVAL)
+			rc = cfs_errorf(err, -EINVAL,
+					"persist_sync: sequence %lld was never appended",
+					(long long)seq);
+		else if (rc < 0)
+			rc = failed_err(p, err);
 		pthread_mutex_unlock(&p->mu);
-		while (sem_wait(&w.sem) < 0) /* EINTR only */
+		return rc;
+	}
+	b.w.seq = seq;
+	b.w.done = blocking_done;
+	b.rc = 0;
+	if (p->syncing) {
+		sem_init(&b.sem, 0, 0);
+		enqueue(p, &b.w);
+		pthread_mutex_unlock(&p->mu);
+		while (sem_wait(&b.sem) < 0) /* EINTR only */
 			;
-		sem_destroy(&w.sem);
-		/* w.state was written under p->mu before the post. */
-		if (w.state == WAIT_DONE && !w.failed)
+		sem_destroy(&b.sem);
+		if (b.rc != WAIT_LEAD) {
+			if (b.rc < 0)
+				return cfs_errorf(err, b.rc, "%s", p->failmsg); /* sticky: stable */
 			return 0;
-		pthread_mutex_lock(&p->mu);
-		if (w.state == WAIT_DONE)
-			goto out;
-		/* WAIT_LEAD: `syncing` was kept set for us. */
+		}
+		pthread_mutex_lock(&p->mu); /* `syncing` was kept set for us */
 	} else {
 		p->syncing = 1;
 	}
-	/* Lead: one fdatasync for everything appended so far (none once an append has made
-	 * the journal fail meanwhile), then hand the next one to the oldest waiter it did
-	 * not cover. */
-	if (!p->failed) {
-		int64_t target = p->appended;
-		int fd = p->fd;
-		pthread_mutex_unlock(&p->mu);
-		int r = sync_fd(fd, 1);
-		pthread_mutex_lock(&p->mu);
-		if (r < 0) {
-			char name[64];
-			journal_name(name, sizeof(name), p->gen);
-			set_failed(p, NULL, name, -r);
-		} else if (target > p->durable) {
-			p->durable = target;
-		}
-	}
-	wake = finish_sync(p);
-out:
-	if (!rc && p->durable < seq)
+	/* Lead once for everyone queued so far; what is left goes to the next leader, so this
+	 * caller returns as soon as its own record is durable. */
+	lead(p, 0);
+	pthread_mutex_lock(&p->mu);
+	if (p->durable < seq)
 		rc = failed_err(p, err);
 	pthread_mutex_unlock(&p->mu);
-	post_waiters(wake);
 	return rc;
 }
 
@@ -1191,6 +1347,32 @@ undo:
 	return rc;
 }
 
+/* mu held. Moves the asynchronous waits off done onto the committer's to_complete
+ * (unless it cannot be started: then they stay) and returns the rest. */
+static struct persist_waiter *pass_async_on(struct persist *p, struct persist_waiter *done)
+{
+	struct persist_waiter *keep = NULL, **kt = &keep, **at = &p->to_complete;
+	if (start_committer(p) < 0)
+		return done;
+	while (*at)
+		at = &(*at)->next;
+	while (done) {
+		struct persist_waiter *w = done;
+		done = w->next;
+		w->next = NULL;
+		if (is_blocking(w)) {
+			*kt = w;
+			kt = &w->next;
+		} else {
+			*at = w;
+			at = &w->next;
+		}
+	}
+	if (p->to_complete)
+		pthread_cond_signal(&p->committer_cond);
+	return keep;
+}
+
 int persist_compact(struct persist *p, persist_state_fn state, void *ctx, struct cfs_err *err)
 {
 	int rc, newfd = -1, oldfd;
@@ -1220,9 +1402,14 @@ int persist_compact(struct persist *p, persist_state_fn state, void *ctx, struct
 		/* The snapshot holds the effect of every record appended so far. */
 		p->durable = p->appended;
 	}
-	struct sync_waiter *wake = finish_sync(p);
-	pthread_mutex_unlock(&p->mu);
-	post_waiters(wake);
+	int stay;
+	struct persist_waiter *done = finish_sync(p, 0, &stay);
+	done = pass_async_on(p, done);
+	if (stay) /* nobody could take the next sync over: this thread runs it */
+		lead(p, 0);
+	else
+		pthread_mutex_unlock(&p->mu);
+	complete(p, done);
 	if (rc == 0) {
 		close(oldfd);
 		unlinkat(p->dirfd, oldname, 0); /* if this fails, the next open removes it */
@@ -1255,14 +1442,22 @@ void persist_close(struct persist *p)
 		int64_t last = p->appended;
 		pthread_mutex_unlock(&p->mu);
 		persist_sync(p, last, NULL); /* what was acknowledged is durable already */
-		close(p->fd);
 	}
+	pthread_mutex_lock(&p->mu);
+	p->closing = 1;
+	pthread_cond_signal(&p->committer_cond);
+	pthread_mutex_unlock(&p->mu);
+	if (p->committer_started)
+		pthread_join(p->committer, NULL); /* after its last sync: it uses p->fd */
+	if (p->fd >= 0)
+		close(p->fd);
 	if (p->lockfd >= 0)
 		close(p->lockfd); /* releases the flock */
 	if (p->dirfd >= 0)
 		close(p->dirfd);
 	json_decref(p->snap);
 	pthread_cond_destroy(&p->cond);
+	pthread_cond_destroy(&p->committer_cond);
 	pthread_mutex_destroy(&p->mu);
 	free(p->buf);
 	free(p->dir);

@@ -1,6 +1,6 @@
 /* fs_data_io.c - open data files and directories (design in fs_data.h): create, open,
  * read (spliced from the backing descriptor: fuse_reply_data with an fd buffer), write
- * (write_buf: the request's pipe spliced into the backing file, within the capacity),
+ * (write_buf: the request's buffer written to the backing file, within the capacity),
  * flush, release, fsync, fallocate, poll; opendir, readdir and readdirplus (a stream
  * over the backing directory, positions are its d_off cookies), fsyncdir; statfs (the
  * volume's capacity and usage) and user xattrs.

@@ -779,14 +779,15 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
-static int apply_buffer(struct fs *fs, struct fs_handle *h, struct cfs_err *err)
+/* Applies what was written into an apply handle; seq as for tree_apply. */
+static int apply_buffer(struct fs *fs, struct fs_handle *h, struct cfs_err *err, int64_t *seq)
 {
 	h->dirty = 0;	/* once per dirty buffer, whatever the outcome */
 	if (h->too_big) /* refused whole (EFBIG, FailedApply): the decoder checks the length
 			   before it reads anything */
-		return tree_apply(fs->cl, &h->ni.tn, h->filename, "", h->too_big, err);
+		return tree_apply(fs->cl, &h->ni.tn, h->filename, "", h->too_big, err, seq);
 	return tree_apply(fs->cl, &h->ni.tn, h->filename, h->wbuf.buf ? h->wbuf.buf : "",
-			  h->wbuf.len, err);
+			  h->wbuf.len, err, seq);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
@@ -845,6 +846,21 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	free(mem);
 }
 
+/* A FLUSH answered once its change is durable, by whichever thread's fdatasync covers it
+ * (group commit): the worker that applied it goes back to the kernel for work meanwhile. */
+struct flush_wait {
+	struct persist_waiter w; /* first: done() gets &w */
+	fuse_req_t req;
+};
+
+static void flush_durable(struct persist_waiter *w, int rc, const char *msg)
+{
+	struct flush_wait *fw = (struct flush_wait *)w;
+	(void)msg; /* the journal's failure is in /events and the daemon's log already */
+	reply_err(fw->req, rc);
+	free(fw);
+}
+
 /* close(2) of each descriptor: a dirty manifest buffer is applied here, so cp, cat >,
  * tee, dd and Python get the errno from close. */
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -852,6 +868,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs *fs = fs_of(req);
 	struct cfs_err err = {{0}};
 	struct fs_op op = {NULL, 0};
+	int64_t seq = 0;
 	int rc = 0;
 	if (fs_is_data(ino)) {
 		fs_data_flush(req, ino, fi);
@@ -862,13 +879,22 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pthread_mutex_lock(&h->lock);
 		if (h->dirty) {
 			fs_op_begin(fs, &op, 0);
-			rc = apply_buffer(fs, h, &err);
-			fs_op_before_reply(fs, &op);
+			rc = apply_buffer(fs, h, &err, &seq);
+			fs_op_before_reply(fs, &op); /* visible before close returns */
 		}
 		pthread_mutex_unlock(&h->lock);
 	}
 	handle_leave(h);
-	reply_err(req, rc);
+	if (rc < 0 || seq <= 0) {
+		reply_err(req, rc);
+	} else {
+		/* Waited for with no lock held: this thread may lead the fdatasync and go on
+		 * for other writers. */
+		struct flush_wait *fw = xmalloc(sizeof(*fw));
+		fw->req = req;
+		fw->w.done = flush_durable;
+		cluster_sync_async(fs->cl, seq, &fw->w);
+	}
 	fs_op_after_reply(fs, &op);
 }
 
@@ -887,7 +913,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		/* Written after the last flush (mmap, or a flush that never came): the error
 		 * can only go to /events now. */
 		fs_op_begin(fs, &op, 0);
-		apply_buffer(fs, h, &err);
+		apply_buffer(fs, h, &err, NULL);
 		fs_op_before_reply(fs, &op);
 	}
 	fuse_reply_err(req, 0);

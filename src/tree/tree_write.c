@@ -100,8 +100,17 @@ static char *manifest_base(const char *name)
 	return el ? xstrndup(name, strlen(name) - el) : NULL;
 }
 
+/* cluster_apply, or its first half when the caller waits for the disk itself. */
+static int apply(struct cluster *cl, const char *buf, size_t len, const char *source,
+		 const struct apply_scope *scope, struct cfs_err *err, int64_t *seq)
+{
+	if (seq)
+		return cluster_apply_nowait(cl, buf, len, source, scope, err, seq);
+	return cluster_apply(cl, buf, len, source, scope, err);
+}
+
 int tree_apply(struct cluster *cl, const struct tree_node *node, const char *filename,
-	       const char *buf, size_t len, struct cfs_err *err)
+	       const char *buf, size_t len, struct cfs_err *err, int64_t *seq)
 {
 	struct apply_scope scope = {NULL, NULL, NULL, NULL};
 	struct strbuf source = STRBUF_INIT;
@@ -109,9 +118,10 @@ int tree_apply(struct cluster *cl, const struct tree_node *node, const char *fil
 	char *base = NULL;
 	int rc;
 
+	if (seq)
+		*seq = 0;
 	if (node->role == ROLE_APPLY) {
-		rc = cluster_apply(cl, buf, len, "apply", NULL, err);
-		return rc;
+		return apply(cl, buf, len, "apply", NULL, err, seq);
 	}
 	tree_node_path(node, &source);
 	if (a && (a->flags & TREE_APPLY)) {
@@ -135,7 +145,7 @@ int tree_apply(struct cluster *cl, const struct tree_node *node, const char *fil
 		sb_release(&source);
 		return cfs_errorf(err, -EACCES, "manifests cannot be written here");
 	}
-	rc = cluster_apply(cl, buf, len, sb_str(&source), &scope, err);
+	rc = apply(cl, buf, len, sb_str(&source), &scope, err, seq);
 	free(base);
 	sb_release(&source);
 	return rc;

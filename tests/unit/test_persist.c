@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -999,7 +1000,54 @@ struct writer {
 	int check_cover; /* also check that an fdatasync covered each record */
 	int bad;	 /* failed appends/syncs, syncs that returned too early */
 	pthread_t thread;
+	int async; /* waits with persist_sync_async, as the FUSE adapter's close does */
 };
+
+/* An asynchronous wait: done() runs in whichever thread's fdatasync covered the record. */
+struct async_wait {
+	struct persist_waiter w; /* first: done() gets &w */
+	uint64_t end;		 /* the journal's size once the record was appended */
+	atomic_int calls;	 /* done() calls */
+	int rc;
+	int covered; /* an fdatasync that started at `end` or later had returned */
+	pthread_t by;
+	sem_t sem;
+};
+
+static void async_done(struct persist_waiter *w, int rc, const char *msg)
+{
+	struct async_wait *a = (struct async_wait *)w;
+	a->rc = rc;
+	if (rc == -EIO && (!msg || !strstr(msg, "cannot sync journal.0")))
+		a->rc = -EINVAL; /* the reason must come with the errno */
+	a->covered = (uint64_t)atomic_load(&synced_bytes) >= a->end;
+	a->by = pthread_self();
+	atomic_fetch_add(&a->calls, 1);
+	sem_post(&a->sem);
+}
+
+static void async_start(struct async_wait *a, struct persist *p, int64_t seq, uint64_t end)
+{
+	memset(a, 0, sizeof(*a));
+	sem_init(&a->sem, 0, 0);
+	a->w.seq = seq;
+	a->w.done = async_done;
+	a->end = end;
+	persist_sync_async(p, &a->w);
+}
+
+/* Waits up to 5 s for done(); returns its rc, or -ETIMEDOUT. */
+static int async_wait_done(struct async_wait *a)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	while (sem_timedwait(&a->sem, &ts) < 0)
+		if (errno != EINTR)
+			return -ETIMEDOUT;
+	sem_destroy(&a->sem);
+	return a->rc;
+}
 
 static void *writer_main(void *arg)
 {
@@ -1012,7 +1060,13 @@ static void *writer_main(void *arg)
 		uint64_t end = persist_journal_bytes(w->p);
 		pthread_mutex_unlock(w->lock);
 		json_decref(r);
-		if (seq <= 0 || persist_sync(w->p, seq, &e) != 0)
+		if (seq > 0 && w->async) {
+			struct async_wait a;
+			async_start(&a, w->p, seq, end);
+			if (async_wait_done(&a) != 0 || atomic_load(&a.calls) != 1 ||
+			    (w->check_cover && !a.covered))
+				w->bad++;
+		} else if (seq <= 0 || persist_sync(w->p, seq, &e) != 0)
 			w->bad++;
 		else if (w->check_cover && (uint64_t)atomic_load(&synced_bytes) < end)
 			w->bad++; /* returned before an fdatasync covered the record */
@@ -1026,7 +1080,7 @@ static double run_writers(struct persist *p, struct writer *ws, int n, int first
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	double t0 = now_s();
 	for (int i = 0; i < n; i++) {
-		ws[i] = (struct writer){p, &lock, first_id + i, count, 1, 0, 0};
+		ws[i] = (struct writer){p, &lock, first_id + i, count, 1, 0, 0, ws[i].async};
 		ck_assert_int_eq(pthread_create(&ws[i].thread, NULL, writer_main, &ws[i]), 0);
 	}
 	for (int i = 0; i < n; i++)
@@ -1040,7 +1094,7 @@ static double run_writers(struct persist *p, struct writer *ws, int n, int first
 START_TEST(test_group_commit)
 {
 	enum { PER = 40, N = 8 };
-	struct writer ws[N];
+	struct writer ws[N] = {{0}};
 	fake_reset(0);
 	atomic_store(&fake_delay_us, 5000); /* a 5 ms disk */
 	struct persist *p = open_ok(tmp, 1);
@@ -1132,7 +1186,7 @@ END_TEST
 START_TEST(test_sync_handoff_covers_everyone)
 {
 	enum { PER = 200, N = 8 };
-	struct writer ws[N];
+	struct writer ws[N] = {{0}};
 	fake_reset(0);
 	atomic_store(&fake_delay_us, 300);
 	struct persist *p = open_ok(tmp, 1);
@@ -1148,14 +1202,14 @@ END_TEST
 START_TEST(test_compaction_during_sync)
 {
 	enum { N = 4, PER = 30 };
-	struct writer ws[N];
+	struct writer ws[N] = {{0}};
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	fake_reset(0);
 	atomic_store(&fake_delay_us, 1000);
 	struct persist *p = open_ok(tmp, 1);
 	for (int i = 0; i < N; i++) {
 		/* compaction makes records durable without an fdatasync: no cover check */
-		ws[i] = (struct writer){p, &lock, i, PER, 0, 0, 0};
+		ws[i] = (struct writer){p, &lock, i, PER, 0, 0, 0, i % 2};
 		ck_assert_int_eq(pthread_create(&ws[i].thread, NULL, writer_main, &ws[i]), 0);
 	}
 	json_t *state = json_pack("{s:s}", "compacted", "yes");
@@ -1183,6 +1237,95 @@ START_TEST(test_compaction_during_sync)
 	json_decref(snap);
 	json_decref(state);
 	persist_close(p);
+}
+END_TEST
+
+/* Asynchronous waits beside blocking ones (the FUSE adapter's close beside rm and echo):
+ * each done() runs once, after an fdatasync covered its record, and syncs are shared. */
+START_TEST(test_async_group_commit)
+{
+	enum { PER = 200, N = 8 };
+	struct writer ws[N] = {{0}};
+	fake_reset(0);
+	atomic_store(&fake_delay_us, 300);
+	struct persist *p = open_ok(tmp, 1);
+	for (int i = 0; i < N; i++)
+		ws[i].async = i % 2;
+	run_writers(p, ws, N, 0, PER); /* checks each wait's cover and its single done() */
+	long calls = atomic_load(&fake_calls);
+	ck_assert_msg(calls < N * PER / 2, "%ld fdatasyncs for %d records: not shared", calls,
+		      N * PER);
+	persist_close(p);
+}
+END_TEST
+
+/* A wait for what is durable already, or for what was never appended, completes in the
+ * caller's thread before persist_sync_async returns. */
+START_TEST(test_async_settled_at_once)
+{
+	struct async_wait a;
+	fake_reset(0);
+	struct persist *p = open_ok(tmp, 1);
+	int64_t s1 = append_n(p, 1);
+	ck_assert_int_eq(persist_sync(p, s1, &err), 0);
+	async_start(&a, p, s1, 0);
+	ck_assert_int_eq(atomic_load(&a.calls), 1);
+	ck_assert(pthread_equal(a.by, pthread_self()));
+	ck_assert_int_eq(async_wait_done(&a), 0);
+	async_start(&a, p, s1 + 5, 0);
+	ck_assert_int_eq(atomic_load(&a.calls), 1);
+	ck_assert_int_eq(async_wait_done(&a), -EINVAL);
+	persist_close(p);
+}
+END_TEST
+
+/* Asynchronous waits queued behind a blocking caller's sync: the caller returns once its
+ * own record is durable, without leading the next sync for them (they have no thread of
+ * their own to lead it, the committer does); a failure of that sync reaches them. */
+static void async_behind_blocking(int fail)
+{
+	enum { N = 3 };
+	struct async_wait as[N];
+	fake_reset(0);
+	atomic_store(&fake_delay_us, 50000); /* a slow disk: the waits queue */
+	struct persist *p = open_ok(tmp, 1);
+	struct sync_thread b = {p, append_n(p, 1), 1, 0};
+	ck_assert_int_eq(pthread_create(&b.thread, NULL, sync_thread_main, &b), 0);
+	while (atomic_load(&fake_passed) == 0) /* its fdatasync is under way */
+		usleep(100);
+	if (fail)
+		atomic_store(&fake_fail, 1); /* the next one fails */
+	for (int i = 0; i < N; i++) {
+		int64_t seq = append_n(p, 2 + i);
+		async_start(&as[i], p, seq, persist_journal_bytes(p));
+		ck_assert_int_eq(atomic_load(&as[i].calls), 0); /* queued, not led */
+	}
+	pthread_join(b.thread, NULL);
+	ck_assert_int_eq(b.rc, 0);
+	for (int i = 0; !fail && i < N; i++) {
+		/* the next sync takes 50 ms: the caller did not wait for it (a failing one
+		 * returns at once) */
+		ck_assert_int_eq(atomic_load(&as[i].calls), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(async_wait_done(&as[i]), fail ? -EIO : 0);
+		ck_assert_int_eq(atomic_load(&as[i].calls), 1);
+		ck_assert(fail || as[i].covered);
+		ck_assert(!pthread_equal(as[i].by, pthread_self()));
+	}
+	ck_assert_int_eq(atomic_load(&fake_calls), 2); /* one sync covered all three */
+	persist_close(p);
+}
+
+START_TEST(test_async_behind_blocking_leader)
+{
+	async_behind_blocking(0);
+}
+END_TEST
+
+START_TEST(test_async_behind_failed_sync)
+{
+	async_behind_blocking(1);
 }
 END_TEST
 
@@ -1278,6 +1421,10 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_compaction_during_sync);
 	tcase_add_test(tc, test_failed_sync_wakes_every_waiter);
 	tcase_add_test(tc, test_sync_handoff_covers_everyone);
+	tcase_add_test(tc, test_async_group_commit);
+	tcase_add_test(tc, test_async_settled_at_once);
+	tcase_add_test(tc, test_async_behind_blocking_leader);
+	tcase_add_test(tc, test_async_behind_failed_sync);
 	tcase_add_test(tc, test_kill_9);
 	suite_add_tcase(s, tc);
 	return s;

@@ -291,7 +291,7 @@ static int create_in(const char *dir, const char *file, const char *yaml)
 	int rc = tree_may_create(fx.cl, &n, file, &fx.err);
 	cluster_unlock(fx.cl);
 	if (rc == 0)
-		rc = tree_apply(fx.cl, &n, file, yaml, strlen(yaml), &fx.err);
+		rc = tree_apply(fx.cl, &n, file, yaml, strlen(yaml), &fx.err, NULL);
 	tree_node_release(&n);
 	return rc;
 }
@@ -300,7 +300,7 @@ static int create_in(const char *dir, const char *file, const char *yaml)
 static int write_to(const char *path, const char *yaml)
 {
 	struct tree_node n = must(path);
-	int rc = tree_apply(fx.cl, &n, NULL, yaml, strlen(yaml), &fx.err);
+	int rc = tree_apply(fx.cl, &n, NULL, yaml, strlen(yaml), &fx.err, NULL);
 	tree_node_release(&n);
 	return rc;
 }
@@ -925,7 +925,8 @@ START_TEST(test_apply_scopes)
 		ck_assert_msg(tree_may_create(fx.cl, &n, "x.yaml", &fx.err) == -EACCES, "%s",
 			      no_files[i]);
 		cluster_unlock(fx.cl);
-		ck_assert_int_eq(tree_apply(fx.cl, &n, "x.yaml", "a: b\n", 5, &fx.err), -EACCES);
+		ck_assert_int_eq(tree_apply(fx.cl, &n, "x.yaml", "a: b\n", 5, &fx.err, NULL),
+				 -EACCES);
 		tree_node_release(&n);
 	}
 	/* a manifest.yaml belongs to its object */
