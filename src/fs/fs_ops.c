@@ -856,7 +856,7 @@ struct flush_wait {
 static void flush_durable(struct persist_waiter *w, int rc, const char *msg)
 {
 	struct flush_wait *fw = (struct flush_wait *)w;
-	(void)msg; /* the journal's failure is in /events and the daemon's log already */
+	(void)msg; /* close(2) gets the errno, as from a blocking sync */
 	reply_err(fw->req, rc);
 	free(fw);
 }
