@@ -1351,13 +1351,15 @@ undo:
  * (unless it cannot be started: then they stay) and returns the rest. */
 static struct persist_waiter *pass_async_on(struct persist *p, struct persist_waiter *done)
 {
-	struct persist_waiter *keep = NULL, **kt = &keep, **at = &p->to_complete;
-	if (start_committer(p) < 0)
+	struct persist_waiter *keep = NULL, **kt = &keep, **at = &p->to_complete, *w;
+	for (w = done; w && is_blocking(w); w = w->next)
+		;
+	if (!w || start_committer(p) < 0) /* no asynchronous wait: no thread needed */
 		return done;
 	while (*at)
 		at = &(*at)->next;
 	while (done) {
-		struct persist_waiter *w = done;
+		w = done;
 		done = w->next;
 		w->next = NULL;
 		if (is_blocking(w)) {
