@@ -7,11 +7,13 @@
  * scalars are null (~, null, empty), booleans (true/false/yes/no/on/off, any case as in
  * YAML 1.1), integers, floats, else strings. Mapping keys are always strings.
  * Limits (each refused with -EINVAL and a reason with line:column): nesting deeper than
- * MANIFEST_MAX_DEPTH, more than MANIFEST_MAX_NODES nodes after alias expansion (alias
- * bombs), duplicate mapping keys, non-mapping documents, invalid UTF-8, NUL bytes,
- * anchors on unknown names. Inputs longer than MANIFEST_MAX_BYTES are -EFBIG (checked
- * before buf is read, so a caller may pass the length of a stream it refused to buffer).
- * Empty documents (only comments, "---" alone) are skipped.
+ * MANIFEST_MAX_DEPTH, more than MANIFEST_MAX_NODES nodes, MANIFEST_MAX_BYTES bytes of
+ * scalars and keys or MANIFEST_MAX_LEVELS levels of nesting summed over the nodes (which
+ * bounds the indentation of what is shown for them) after alias expansion (alias bombs,
+ * deep nodes repeated), duplicate mapping keys, non-mapping
+ * documents, invalid UTF-8, NUL bytes, anchors on unknown names. Inputs longer than
+ * MANIFEST_MAX_BYTES are -EFBIG (checked before buf is read, so a caller may pass the length of a
+ * stream it refused to buffer). Empty documents (only comments, "---" alone) are skipped.
  *
  * Ownership: a struct manifest owns its documents and positions; manifest_release()
  * frees them. The json_t values may be taken with json_incref(). No locking: one thread
@@ -28,6 +30,7 @@
 #define MANIFEST_MAX_BYTES (16u << 20) /* 16 MiB per written stream */
 #define MANIFEST_MAX_DEPTH 128	       /* nesting of mappings and sequences */
 #define MANIFEST_MAX_NODES 4000000     /* nodes in a stream, counting alias expansions */
+#define MANIFEST_MAX_LEVELS 16000000   /* the depths of a stream's nodes summed, likewise */
 
 struct manifest_pos; /* opaque: node -> (line, column) */
 

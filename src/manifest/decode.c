@@ -4,9 +4,10 @@
  * libyaml's event parser drives a stack of open collections; each finished node goes to
  * its parent. Limits are checked while the events arrive, so a hostile input stops early:
  * nesting (libyaml itself slows down quadratically on deep flow nesting, so we must stop
- * it, not just judge the result), nodes counted with alias expansions (alias bombs), and
- * bytes. The bytes are checked for UTF-8 and control characters before libyaml sees them,
- * which gives exact positions where libyaml's reader would only give an offset.
+ * it, not just judge the result), nodes and the bytes of scalars and keys counted with
+ * alias expansions (alias bombs: a long scalar repeated by aliases), and input bytes. The bytes are
+ * checked for UTF-8 and control characters before libyaml sees them, which gives exact positions
+ * where libyaml's reader would only give an offset.
  *
  * Aliases first share the anchored node (a reference); when the document is complete and
  * within the limits, every node that sits in more than one place is replaced by a deep
@@ -30,11 +31,19 @@ struct keypos {
 	int col;
 };
 
+/* What a stream, or an anchored node, holds once its aliases are expanded. */
+struct tally {
+	size_t nodes;  /* scalars and collections */
+	size_t bytes;  /* of scalars and keys */
+	size_t levels; /* the depths of its nodes summed (from the anchored node for an
+			* anchor): what indentation its files will show */
+};
+
 struct frame {
 	json_t *node;	       /* the object or array being filled; owned until delivered */
 	int is_map;	       /* object (mapping) or array (sequence) */
 	int line, col;	       /* where the collection starts */
-	size_t nodes_at_start; /* dec.nodes when it started, to size its anchor */
+	struct tally at_start; /* dec.counted before this node, to size its anchor */
 	int height;	       /* levels of collections below this one so far */
 	long anchor;	       /* index in dec.anchors of the anchor on this node, or -1 */
 	/* mappings only */
@@ -48,10 +57,10 @@ struct frame {
 };
 
 struct anchor {
-	json_t *node; /* a reference */
-	size_t nodes; /* nodes in the anchored subtree, expansions included */
-	int height;   /* collection levels in it (0 for a scalar) */
-	int pending;  /* still open: an alias to it would make a cycle */
+	json_t *node;	   /* a reference */
+	struct tally size; /* of the anchored subtree, expansions included */
+	int height;	   /* collection levels in it (0 for a scalar) */
+	int pending;	   /* still open: an alias to it would make a cycle */
 };
 
 struct dec {
@@ -65,7 +74,7 @@ struct dec {
 	struct anchor *anchors;			/* of the current document */
 	size_t nanchors, aanchors;
 	json_t *anchor_index; /* anchor name -> index in anchors */
-	size_t nodes;	      /* in the stream so far, alias expansions included */
+	struct tally counted; /* the stream so far, alias expansions included */
 	json_t *root;	      /* the current document's root, once complete */
 	int doc_line;	      /* where the current document starts */
 	size_t adocs;
@@ -313,14 +322,31 @@ static const char *type_name(const json_t *v)
 	}
 }
 
-static int count_nodes(struct dec *d, size_t n, yaml_mark_t mk)
+/* Counts what a node adds to the stream (levels already from the top). Without aliases
+ * the bytes never pass the input's length; with them a long scalar repeated would, and
+ * deep nodes repeated would make files of gigabytes from a page of YAML. */
+static int count_nodes(struct dec *d, struct tally add, yaml_mark_t mk)
 {
-	if (n > MANIFEST_MAX_NODES || d->nodes > MANIFEST_MAX_NODES - n)
+	struct tally *t = &d->counted;
+	if (add.nodes > MANIFEST_MAX_NODES || t->nodes > MANIFEST_MAX_NODES - add.nodes)
 		return errat(d, MARK(mk),
 			     "stream has more than %d nodes (MANIFEST_MAX_NODES) counting alias "
 			     "expansions",
 			     MANIFEST_MAX_NODES);
-	d->nodes += n;
+	if (add.bytes > MANIFEST_MAX_BYTES || t->bytes > MANIFEST_MAX_BYTES - add.bytes)
+		return errat(d, MARK(mk),
+			     "stream has more than %u bytes of scalars and keys (16 MiB, "
+			     "MANIFEST_MAX_BYTES) counting alias expansions",
+			     MANIFEST_MAX_BYTES);
+	if (add.levels > MANIFEST_MAX_LEVELS || t->levels > MANIFEST_MAX_LEVELS - add.levels)
+		return errat(d, MARK(mk),
+			     "stream has more than %d levels of nesting summed over its nodes "
+			     "(MANIFEST_MAX_LEVELS: a node N levels deep counts N) counting alias "
+			     "expansions",
+			     MANIFEST_MAX_LEVELS);
+	t->nodes += add.nodes;
+	t->bytes += add.bytes;
+	t->levels += add.levels;
 	return 0;
 }
 
@@ -455,7 +481,7 @@ static long anchor_add(struct dec *d, const char *name, json_t *node, int pendin
 	}
 	struct anchor *a = &d->anchors[d->nanchors];
 	a->node = json_incref(node);
-	a->nodes = 1;
+	a->size = (struct tally){1, 0, 0}; /* a scalar's bytes: set by on_scalar */
 	a->height = 0;
 	a->pending = pending;
 	/* A later anchor of the same name hides the earlier one, as YAML says. */
@@ -602,7 +628,12 @@ static int set_key(struct dec *d, char *key, int merge, yaml_mark_t mk)
 {
 	struct frame *f = &d->stack[d->depth - 1];
 	char b[80];
+	int rc;
 
+	if ((rc = count_nodes(d, (struct tally){0, strlen(key), 0}, mk)) != 0) {
+		free(key);
+		return rc;
+	}
 	if (!merge && json_object_get(f->node, key)) {
 		int line = 0;
 		for (size_t i = 0; i < f->nkeys; i++)
@@ -643,7 +674,8 @@ static int on_collection_start(struct dec *d, const yaml_event_t *ev, int is_map
 		return errat(d, MARK(ev->start_mark),
 			     "nesting deeper than %d levels (MANIFEST_MAX_DEPTH)",
 			     MANIFEST_MAX_DEPTH);
-	if ((rc = count_nodes(d, 1, ev->start_mark)) != 0)
+	struct tally before = d->counted;
+	if ((rc = count_nodes(d, (struct tally){1, 0, (size_t)d->depth}, ev->start_mark)) != 0)
 		return rc;
 	struct frame *f = &d->stack[d->depth++];
 	memset(f, 0, sizeof(*f));
@@ -651,7 +683,7 @@ static int on_collection_start(struct dec *d, const yaml_event_t *ev, int is_map
 	f->is_map = is_map;
 	f->line = (int)ev->start_mark.line + 1;
 	f->col = (int)ev->start_mark.column + 1;
-	f->nodes_at_start = d->nodes - 1;
+	f->at_start = before;
 	f->anchor = anchor ? anchor_add(d, anchor, f->node, 1) : -1;
 	mpos_put(d->m->pos, f->node, f->line, f->col);
 	return 0;
@@ -669,7 +701,11 @@ static int on_collection_end(struct dec *d)
 	if (f->anchor >= 0) {
 		struct anchor *a = &d->anchors[f->anchor];
 		a->pending = 0;
-		a->nodes = d->nodes - f->nodes_at_start;
+		a->size.nodes = d->counted.nodes - f->at_start.nodes;
+		a->size.bytes = d->counted.bytes - f->at_start.bytes;
+		/* from the anchored node, which sits d->depth - 1 levels deep */
+		a->size.levels =
+		    d->counted.levels - f->at_start.levels - a->size.nodes * (size_t)(d->depth - 1);
 		a->height = height;
 	}
 	f->node = NULL;
@@ -686,8 +722,10 @@ static int on_scalar(struct dec *d, const yaml_event_t *ev)
 
 	if (!(v = make_scalar(d, ev)))
 		return -EINVAL;
-	if (anchor)
-		anchor_add(d, anchor, v, 0);
+	if (anchor) {
+		long i = anchor_add(d, anchor, v, 0); /* it may move d->anchors */
+		d->anchors[i].size.bytes = ev->data.scalar.length;
+	}
 	if (in_key_position(d)) {
 		const char *s = (const char *)ev->data.scalar.value;
 		const char *tag = (const char *)ev->data.scalar.tag;
@@ -698,7 +736,8 @@ static int on_scalar(struct dec *d, const yaml_event_t *ev)
 	}
 	if (d->depth == 0 && json_is_null(v))
 		return 0; /* an empty document: "---" alone, or only comments */
-	if ((rc = count_nodes(d, 1, ev->start_mark)) != 0) {
+	struct tally add = {1, ev->data.scalar.length, (size_t)d->depth};
+	if ((rc = count_nodes(d, add, ev->start_mark)) != 0) {
 		json_decref(v);
 		return rc;
 	}
@@ -731,7 +770,9 @@ static int on_alias(struct dec *d, const yaml_event_t *ev)
 			     "nesting deeper than %d levels (MANIFEST_MAX_DEPTH) once alias *%s is "
 			     "expanded",
 			     MANIFEST_MAX_DEPTH, shown(name, b, sizeof(b)));
-	if ((rc = count_nodes(d, a->nodes, ev->start_mark)) != 0)
+	struct tally add = a->size;
+	add.levels += add.nodes * (size_t)d->depth;
+	if ((rc = count_nodes(d, add, ev->start_mark)) != 0)
 		return rc;
 	return deliver(d, json_incref(a->node), a->height, ev->start_mark);
 }
@@ -870,9 +911,9 @@ static int run(struct dec *d)
 }
 
 /* Decodes buf[0..len) into out (whose source is set; pos, docs are made here): the
- * stream in one pass. On failure out keeps its source and nothing else. *nodes gets the
- * nodes counted. */
-static int decode_stream(const char *buf, size_t len, struct manifest *out, size_t *nodes,
+ * stream in one pass. On failure out keeps its source and nothing else. *counted gets
+ * what was counted. */
+static int decode_stream(const char *buf, size_t len, struct manifest *out, struct tally *counted,
 			 struct cfs_err *err)
 {
 	struct dec d;
@@ -901,7 +942,7 @@ static int decode_stream(const char *buf, size_t len, struct manifest *out, size
 	free(d.anchors);
 	json_decref(d.anchor_index);
 	yaml_parser_delete(&d.parser);
-	*nodes = d.nodes;
+	*counted = d.counted;
 	return rc;
 }
 
@@ -970,7 +1011,7 @@ struct half {
 	const char *buf;
 	size_t len;
 	struct manifest m;
-	size_t nodes;
+	struct tally counted;
 	struct cfs_err err;
 	int rc;
 };
@@ -978,7 +1019,7 @@ struct half {
 static void *half_main(void *arg)
 {
 	struct half *h = arg;
-	h->rc = decode_stream(h->buf, h->len, &h->m, &h->nodes, &h->err);
+	h->rc = decode_stream(h->buf, h->len, &h->m, &h->counted, &h->err);
 	return NULL;
 }
 
@@ -988,9 +1029,9 @@ static int decode_split(const char *buf, size_t len, struct manifest *out)
 {
 	size_t at = split_point(buf, len);
 	long lines = at ? lines_before(buf, at) : -1;
-	struct half h = {buf + at, len - at, {0}, 0, {{0}}, 0};
+	struct half h = {buf + at, len - at, {0}, {0, 0, 0}, {{0}}, 0};
 	struct cfs_err err1 = {{0}};
-	size_t nodes1 = 0;
+	struct tally t1 = {0, 0, 0};
 	pthread_t th;
 
 	if (!at || lines < 0)
@@ -998,9 +1039,11 @@ static int decode_split(const char *buf, size_t len, struct manifest *out)
 	json_decref(json_object()); /* jansson's hash seed, before a second thread uses it */
 	if (pthread_create(&th, NULL, half_main, &h) != 0)
 		return 1;
-	int rc1 = decode_stream(buf, at, out, &nodes1, &err1);
+	int rc1 = decode_stream(buf, at, out, &t1, &err1);
 	pthread_join(th, NULL);
-	if (rc1 || h.rc || nodes1 + h.nodes > MANIFEST_MAX_NODES) {
+	if (rc1 || h.rc || t1.nodes + h.counted.nodes > MANIFEST_MAX_NODES ||
+	    t1.bytes + h.counted.bytes > MANIFEST_MAX_BYTES ||
+	    t1.levels + h.counted.levels > MANIFEST_MAX_LEVELS) {
 		drop_contents(out);
 		manifest_release(&h.m);
 		return 1;
@@ -1022,7 +1065,7 @@ static int decode_split(const char *buf, size_t len, struct manifest *out)
 int manifest_decode(const char *buf, size_t len, const char *source, struct manifest *out,
 		    struct cfs_err *err)
 {
-	size_t nodes;
+	struct tally counted;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -1037,7 +1080,7 @@ int manifest_decode(const char *buf, size_t len, const char *source, struct mani
 	}
 	if (buf && len >= SPLIT_MIN_BYTES && decode_split(buf, len, out) == 0)
 		return 0;
-	rc = decode_stream(buf, len, out, &nodes, err);
+	rc = decode_stream(buf, len, out, &counted, err);
 	if (rc)
 		manifest_release(out);
 	return rc;

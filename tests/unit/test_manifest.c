@@ -42,6 +42,13 @@ static void decode_bad(const char *yaml, size_t len, const char *prefix, const c
 	ck_assert_ptr_null(m.pos);
 }
 
+/* Adds text n times. */
+static void add_times(struct strbuf *sb, const char *text, int n)
+{
+	for (int i = 0; i < n; i++)
+		sb_adds(sb, text);
+}
+
 static json_t *doc0_get(struct manifest *m, const char *key)
 {
 	return json_object_get(m->docs[0], key);
@@ -458,8 +465,7 @@ START_TEST(quote_values)
 	ck_assert_str_eq(manifest_quote(longer, buf, sizeof(buf)), want);
 	/* Characters, not bytes: 70 two-byte characters give 64 whole ones. */
 	struct strbuf sb = STRBUF_INIT, w = STRBUF_INIT;
-	for (int i = 0; i < 70; i++)
-		sb_adds(&sb, "\xc3\xa9");
+	add_times(&sb, "\xc3\xa9", 70);
 	for (int i = 0; i < 64; i++)
 		sb_adds(&w, "\xc3\xa9");
 	sb_adds(&w, "...");
@@ -770,8 +776,8 @@ START_TEST(split_stream_is_one_stream)
 		decode_bad(sb_str(&sb), sb.len, prefix, "mapping key \"k\" already defined");
 	}
 
-	/* two halves each under the node limit, together over it: the one pass's refusal, at
-	 * the alias of the second bomb that crosses it */
+	/* two halves each under the limits, together over the one on levels: the one pass's
+	 * refusal, at the alias of the second bomb that crosses it */
 	sb_reset(&sb);
 	int bomb_line = 0;
 	for (int b = 0; b < 2; b++) {
@@ -789,12 +795,12 @@ START_TEST(split_stream_is_one_stream)
 		bomb_line = 1;
 		for (size_t i = 0; i < sb.len; i++)
 			bomb_line += sb.buf[i] == '\n';
-		sb_adds(&sb, "g: [*f, *f, *f, *f]\n");
+		sb_adds(&sb, "g: [*f]\n");
 	}
 	ck_assert_uint_gt(sb.len, 256u << 10);
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "t.yaml:%d:", bomb_line);
-	decode_bad(sb_str(&sb), sb.len, prefix, "MANIFEST_MAX_NODES");
+	decode_bad(sb_str(&sb), sb.len, prefix, "MANIFEST_MAX_LEVELS");
 	sb_release(&sb);
 }
 END_TEST
@@ -864,34 +870,26 @@ START_TEST(nesting_limit)
 	/* 128 levels are fine; 129 are not. */
 	struct strbuf sb = STRBUF_INIT;
 	sb_adds(&sb, "a: ");
-	for (int i = 0; i < 127; i++)
-		sb_addc(&sb, '[');
-	for (int i = 0; i < 127; i++)
-		sb_addc(&sb, ']');
+	add_times(&sb, "[", 127);
+	add_times(&sb, "]", 127);
 	struct manifest m;
 	decode_ok(sb_str(&sb), &m, 1);
 	manifest_release(&m);
 	sb_reset(&sb);
 	sb_adds(&sb, "a: ");
-	for (int i = 0; i < 128; i++)
-		sb_addc(&sb, '[');
-	for (int i = 0; i < 128; i++)
-		sb_addc(&sb, ']');
+	add_times(&sb, "[", 128);
+	add_times(&sb, "]", 128);
 	decode_bad(sb_str(&sb), sb.len, "t.yaml:1:131: ", "nesting deeper");
 
 	/* Aliases cannot stack nesting past the limit either. */
 	sb_reset(&sb);
 	sb_adds(&sb, "a: &x ");
-	for (int i = 0; i < 100; i++)
-		sb_addc(&sb, '[');
-	for (int i = 0; i < 100; i++)
-		sb_addc(&sb, ']');
+	add_times(&sb, "[", 100);
+	add_times(&sb, "]", 100);
 	sb_adds(&sb, "\nb: ");
-	for (int i = 0; i < 50; i++)
-		sb_addc(&sb, '[');
+	add_times(&sb, "[", 50);
 	sb_adds(&sb, "*x");
-	for (int i = 0; i < 50; i++)
-		sb_addc(&sb, ']');
+	add_times(&sb, "]", 50);
 	sb_addc(&sb, '\n');
 	decode_bad(sb_str(&sb), sb.len, "t.yaml:2:54: ", "once alias *x is expanded");
 	sb_release(&sb);
@@ -911,8 +909,105 @@ START_TEST(alias_bomb)
 		sb_adds(&sb, "]\n");
 	}
 	clock_t t0 = clock();
-	decode_bad(sb_str(&sb), sb.len, "t.yaml:7:", "MANIFEST_MAX_NODES");
+	/* nine levels deep: the nodes' levels pass their limit before their number does */
+	decode_bad(sb_str(&sb), sb.len, "t.yaml:7:", "MANIFEST_MAX_LEVELS");
 	ck_assert_msg((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0, "alias bomb is slow");
+
+	/* flat: a sequence of 1,000 repeated 5,000 times, two or three levels deep */
+	sb_reset(&sb);
+	sb_adds(&sb, "a: &a [1");
+	add_times(&sb, ",1", 999);
+	sb_adds(&sb, "]\nb: [*a");
+	add_times(&sb, ",*a", 4999);
+	sb_adds(&sb, "]\n");
+	decode_bad(sb_str(&sb), sb.len, "t.yaml:2:", "MANIFEST_MAX_NODES");
+	sb_release(&sb);
+}
+END_TEST
+
+/* A long scalar (or key) repeated by aliases: few nodes, many bytes. Each level below
+ * holds nine aliases of the one above: 729 copies of 4,000 bytes decode, 6,561 do not. */
+static void bytes_bomb(struct strbuf *sb, int levels, int as_key)
+{
+	char big[4001];
+	memset(big, 'x', 4000);
+	big[4000] = '\0';
+	if (as_key)
+		sb_addf(sb, "a: &a\n  ? %s\n  : 1\n", big); /* a key of 1024+ must be explicit */
+	else
+		sb_addf(sb, "a: &a %s\n", big);
+	for (int l = 1; l <= levels; l++) {
+		sb_addf(sb, "%c: &%c [", 'a' + l, 'a' + l);
+		for (int i = 0; i < 9; i++)
+			sb_addf(sb, "%s*%c", i ? "," : "", 'a' + l - 1);
+		sb_adds(sb, "]\n");
+	}
+}
+
+START_TEST(alias_bytes_bomb)
+{
+	for (int as_key = 0; as_key < 2; as_key++) {
+		struct strbuf sb = STRBUF_INIT;
+		struct manifest m;
+		struct cfs_err err = {{0}};
+		bytes_bomb(&sb, 3, as_key);
+		ck_assert_int_eq(manifest_decode(sb_str(&sb), sb.len, "t.yaml", &m, &err), 0);
+		ck_assert_uint_eq(json_array_size(json_object_get(m.docs[0], "d")), 9);
+		manifest_release(&m);
+		sb_reset(&sb);
+		bytes_bomb(&sb, 4, as_key);
+		decode_bad(sb_str(&sb), sb.len,
+			   as_key ? "t.yaml:7:" : "t.yaml:5:", "bytes of scalars and keys");
+		sb_release(&sb);
+	}
+}
+END_TEST
+
+/* A node 100 levels deep repeated by aliases (nine copies of nine of nine, then
+ * last_copies of those): each copy adds about 5,000 levels. */
+static void deep_repeated(struct strbuf *sb, int last_copies)
+{
+	sb_adds(sb, "d: &d ");
+	add_times(sb, "{a: ", 100);
+	sb_adds(sb, "1");
+	add_times(sb, "}", 100);
+	sb_adds(sb, "\n");
+	for (int l = 1; l <= 4; l++) {
+		sb_addf(sb, "l%d: &l%d [", l, l);
+		for (int i = 0; i < (l < 4 ? 9 : last_copies); i++)
+			if (l == 1)
+				sb_addf(sb, "%s*d", i ? ", " : "");
+			else
+				sb_addf(sb, "%s*l%d", i ? ", " : "", l - 1);
+		sb_adds(sb, "]\n");
+	}
+}
+
+/* Nine copies at the last level are refused at the third, with the nodes far under
+ * MANIFEST_MAX_NODES. */
+START_TEST(alias_levels_bomb)
+{
+	struct strbuf sb = STRBUF_INIT;
+	deep_repeated(&sb, 9);
+	decode_bad(sb_str(&sb), sb.len, "t.yaml:5:", "MANIFEST_MAX_LEVELS");
+	sb_release(&sb);
+}
+END_TEST
+
+/* Within the limits, a deep object can still show as more than 16 MiB (indentation, as
+ * kubectl's): writing it back is refused as any stream that large. */
+START_TEST(deep_object_shows_over_limit)
+{
+	struct strbuf sb = STRBUF_INIT, shown = STRBUF_INIT;
+	struct manifest m, back;
+	struct cfs_err err = {{0}};
+	deep_repeated(&sb, 2);
+	ck_assert_int_eq(manifest_decode(sb_str(&sb), sb.len, "t.yaml", &m, &err), 0);
+	manifest_emit_yaml(m.docs[0], &shown);
+	ck_assert_uint_gt(shown.len, MANIFEST_MAX_BYTES);
+	ck_assert_int_eq(manifest_decode(shown.buf, shown.len, "t.yaml", &back, &err), -EFBIG);
+	manifest_release(&m);
+	sb_release(&shown);
 	sb_release(&sb);
 }
 END_TEST
@@ -1431,6 +1526,9 @@ Suite *make_suite(void)
 	tcase_add_loop_test(bad, bad_input, 0, (int)(sizeof(bad_inputs) / sizeof(bad_inputs[0])));
 	tcase_add_test(bad, nesting_limit);
 	tcase_add_test(bad, alias_bomb);
+	tcase_add_test(bad, alias_bytes_bomb);
+	tcase_add_test(bad, alias_levels_bomb);
+	tcase_add_test(bad, deep_object_shows_over_limit);
 	tcase_add_test(bad, too_big);
 	suite_add_tcase(s, bad);
 
