@@ -4,10 +4,11 @@
  * libyaml's event parser drives a stack of open collections; each finished node goes to
  * its parent. Limits are checked while the events arrive, so a hostile input stops early:
  * nesting (libyaml itself slows down quadratically on deep flow nesting, so we must stop
- * it, not just judge the result), nodes and the bytes of scalars and keys counted with
- * alias expansions (alias bombs: a long scalar repeated by aliases), and input bytes. The bytes are
- * checked for UTF-8 and control characters before libyaml sees them, which gives exact positions
- * where libyaml's reader would only give an offset.
+ * it, not just judge the result), input bytes, and, counted with alias expansions (alias
+ * bombs), nodes, the bytes of scalars and keys (a long scalar repeated) and the depths of
+ * the nodes summed (deep nodes repeated: the indentation of what is shown for them). The
+ * input bytes are checked for UTF-8 and control characters before libyaml sees them,
+ * which gives exact positions where libyaml's reader would only give an offset.
  *
  * Aliases first share the anchored node (a reference); when the document is complete and
  * within the limits, every node that sits in more than one place is replaced by a deep
@@ -322,6 +323,13 @@ static const char *type_name(const json_t *v)
 	}
 }
 
+/* Do a and b together stay within the limits count_nodes checks? */
+static int within_limits(struct tally a, struct tally b)
+{
+	return a.nodes + b.nodes <= MANIFEST_MAX_NODES && a.bytes + b.bytes <= MANIFEST_MAX_BYTES &&
+	       a.levels + b.levels <= MANIFEST_MAX_LEVELS;
+}
+
 /* Counts what a node adds to the stream (levels already from the top). Without aliases
  * the bytes never pass the input's length; with them a long scalar repeated would, and
  * deep nodes repeated would make files of gigabytes from a page of YAML. */
@@ -473,7 +481,8 @@ static void forget_dying(struct dec *d, json_t *v)
 
 /* ---- anchors ------------------------------------------------------------------------ */
 
-static long anchor_add(struct dec *d, const char *name, json_t *node, int pending)
+/* bytes: a scalar's length (a collection's size is set when it ends). */
+static long anchor_add(struct dec *d, const char *name, json_t *node, size_t bytes, int pending)
 {
 	if (d->nanchors == d->aanchors) {
 		d->aanchors = d->aanchors ? d->aanchors * 2 : 16;
@@ -481,7 +490,7 @@ static long anchor_add(struct dec *d, const char *name, json_t *node, int pendin
 	}
 	struct anchor *a = &d->anchors[d->nanchors];
 	a->node = json_incref(node);
-	a->size = (struct tally){1, 0, 0}; /* a scalar's bytes: set by on_scalar */
+	a->size = (struct tally){1, bytes, 0};
 	a->height = 0;
 	a->pending = pending;
 	/* A later anchor of the same name hides the earlier one, as YAML says. */
@@ -684,7 +693,7 @@ static int on_collection_start(struct dec *d, const yaml_event_t *ev, int is_map
 	f->line = (int)ev->start_mark.line + 1;
 	f->col = (int)ev->start_mark.column + 1;
 	f->at_start = before;
-	f->anchor = anchor ? anchor_add(d, anchor, f->node, 1) : -1;
+	f->anchor = anchor ? anchor_add(d, anchor, f->node, 0, 1) : -1;
 	mpos_put(d->m->pos, f->node, f->line, f->col);
 	return 0;
 }
@@ -722,10 +731,8 @@ static int on_scalar(struct dec *d, const yaml_event_t *ev)
 
 	if (!(v = make_scalar(d, ev)))
 		return -EINVAL;
-	if (anchor) {
-		long i = anchor_add(d, anchor, v, 0); /* it may move d->anchors */
-		d->anchors[i].size.bytes = ev->data.scalar.length;
-	}
+	if (anchor)
+		anchor_add(d, anchor, v, ev->data.scalar.length, 0);
 	if (in_key_position(d)) {
 		const char *s = (const char *)ev->data.scalar.value;
 		const char *tag = (const char *)ev->data.scalar.tag;
@@ -1041,9 +1048,7 @@ static int decode_split(const char *buf, size_t len, struct manifest *out)
 		return 1;
 	int rc1 = decode_stream(buf, at, out, &t1, &err1);
 	pthread_join(th, NULL);
-	if (rc1 || h.rc || t1.nodes + h.counted.nodes > MANIFEST_MAX_NODES ||
-	    t1.bytes + h.counted.bytes > MANIFEST_MAX_BYTES ||
-	    t1.levels + h.counted.levels > MANIFEST_MAX_LEVELS) {
+	if (rc1 || h.rc || !within_limits(t1, h.counted)) {
 		drop_contents(out);
 		manifest_release(&h.m);
 		return 1;

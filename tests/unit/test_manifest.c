@@ -925,6 +925,21 @@ START_TEST(alias_bomb)
 }
 END_TEST
 
+/* Lines "l1: &l1 [*base, ...]", "l2: &l2 [*l1, ...]" ... up to l<levels>: nine aliases of
+ * the level above on each, last_copies on the last one. */
+static void add_alias_levels(struct strbuf *sb, const char *base, int levels, int last_copies)
+{
+	for (int l = 1; l <= levels; l++) {
+		sb_addf(sb, "l%d: &l%d [", l, l);
+		for (int i = 0; i < (l < levels ? 9 : last_copies); i++)
+			if (l == 1)
+				sb_addf(sb, "%s*%s", i ? ", " : "", base);
+			else
+				sb_addf(sb, "%s*l%d", i ? ", " : "", l - 1);
+		sb_adds(sb, "]\n");
+	}
+}
+
 /* A long scalar (or key) repeated by aliases: few nodes, many bytes. Each level below
  * holds nine aliases of the one above: 729 copies of 4,000 bytes decode, 6,561 do not. */
 static void bytes_bomb(struct strbuf *sb, int levels, int as_key)
@@ -936,12 +951,7 @@ static void bytes_bomb(struct strbuf *sb, int levels, int as_key)
 		sb_addf(sb, "a: &a\n  ? %s\n  : 1\n", big); /* a key of 1024+ must be explicit */
 	else
 		sb_addf(sb, "a: &a %s\n", big);
-	for (int l = 1; l <= levels; l++) {
-		sb_addf(sb, "%c: &%c [", 'a' + l, 'a' + l);
-		for (int i = 0; i < 9; i++)
-			sb_addf(sb, "%s*%c", i ? "," : "", 'a' + l - 1);
-		sb_adds(sb, "]\n");
-	}
+	add_alias_levels(sb, "a", levels, 9);
 }
 
 START_TEST(alias_bytes_bomb)
@@ -952,7 +962,7 @@ START_TEST(alias_bytes_bomb)
 		struct cfs_err err = {{0}};
 		bytes_bomb(&sb, 3, as_key);
 		ck_assert_int_eq(manifest_decode(sb_str(&sb), sb.len, "t.yaml", &m, &err), 0);
-		ck_assert_uint_eq(json_array_size(json_object_get(m.docs[0], "d")), 9);
+		ck_assert_uint_eq(json_array_size(json_object_get(m.docs[0], "l3")), 9);
 		manifest_release(&m);
 		sb_reset(&sb);
 		bytes_bomb(&sb, 4, as_key);
@@ -972,15 +982,7 @@ static void deep_repeated(struct strbuf *sb, int last_copies)
 	sb_adds(sb, "1");
 	add_times(sb, "}", 100);
 	sb_adds(sb, "\n");
-	for (int l = 1; l <= 4; l++) {
-		sb_addf(sb, "l%d: &l%d [", l, l);
-		for (int i = 0; i < (l < 4 ? 9 : last_copies); i++)
-			if (l == 1)
-				sb_addf(sb, "%s*d", i ? ", " : "");
-			else
-				sb_addf(sb, "%s*l%d", i ? ", " : "", l - 1);
-		sb_adds(sb, "]\n");
-	}
+	add_alias_levels(sb, "d", 4, last_copies);
 }
 
 /* Nine copies at the last level are refused at the third, with the nodes far under
