@@ -31,6 +31,8 @@ struct cluster_options {
 	size_t hot_objects;	    /* objects kept decoded when idle, the rest as compact
 				       text (store.h, cold objects; 0: 2,048) */
 	int evict_at_unlock;	    /* 1: down to hot_objects at every unlock (tests) */
+	uint64_t compact_min_bytes; /* journal bytes before a compaction (0: 64 MiB; tests
+				       lower it to get snapshots of small states) */
 	int quiet;		    /* 1: do not copy FailedApply reasons to stderr */
 };
 

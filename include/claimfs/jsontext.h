@@ -65,5 +65,11 @@ void jsontext_list(struct jsontext_writer *w, size_t n,
  * valid JSON value (then json_loadb gives the verdict and its message). Strings without
  * escapes go to jansson straight from the text. */
 json_t *jsontext_parse(const char *text, size_t len);
+/* The one value at the start of text[0..len) (white space before it skipped) as a new
+ * reference, with *used set to the bytes up to its end; NULL when no valid value starts
+ * there (*used is then meaningless). depth: the containers already open around it, which
+ * count against jansson's nesting limit as in a whole document. For reading the values
+ * of a larger text one by one (persist streams a snapshot's objects). */
+json_t *jsontext_parse_some(const char *text, size_t len, int depth, size_t *used);
 
 #endif

@@ -40,8 +40,13 @@ int persist_load(struct persist *p, json_t **snapshot, int (*replay)(void *ctx, 
  * no snapshot), then replay for each record. persist_open has started a thread that
  * parses the journal meanwhile (when the snapshot's header names its generation), so the
  * caller's work on the snapshot and on each record overlaps with the parse of the next
- * ones. A non-zero return of either callback stops the load with that error (positive:
- * -EINVAL). */
+ * ones. A snapshot as claimfs writes it (the state's "objects" last) is parsed by that
+ * thread too, in parts: snapshot_fn is then called once per part, each a state object
+ * with a slice of the objects ({"objects":[...]}), in order, and last with the state's
+ * other members (and "objects":[]); the parts together are the state. A corrupt snapshot
+ * is then reported here rather than by persist_open (the same -EIO and message), after
+ * the parts before the damage were handed over. A non-zero return of either callback
+ * stops the load with that error (positive: -EINVAL). */
 int persist_load_with(struct persist *p, int (*snapshot_fn)(void *ctx, json_t *state),
 		      int (*replay)(void *ctx, json_t *record), void *ctx, struct cfs_err *err);
 /* Appends a record with write(2), not waiting for the disk. Returns its sequence number

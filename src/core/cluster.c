@@ -389,7 +389,8 @@ int64_t cluster_commit(struct cluster *cl, struct cfs_err *err)
 	if (seq < 0)
 		return seq;
 	uint64_t jbytes = persist_journal_bytes(cl->persist);
-	if (jbytes > COMPACT_MIN_BYTES && jbytes > 2 * cl->snapshot_bytes) {
+	uint64_t min = cl->opts.compact_min_bytes ? cl->opts.compact_min_bytes : COMPACT_MIN_BYTES;
+	if (jbytes > min && jbytes > 2 * cl->snapshot_bytes) {
 		int rc = compact(cl, err);
 		cl->snapshot_bytes = jbytes; /* an upper bound of the snapshot's size */
 		if (rc < 0)

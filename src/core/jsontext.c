@@ -403,6 +403,15 @@ json_t *jsontext_parse(const char *text, size_t len)
 	return v;
 }
 
+json_t *jsontext_parse_some(const char *text, size_t len, int depth, size_t *used)
+{
+	struct jp s = {text, text + len, depth, NULL, 0, 0};
+	json_t *v = jp_value(&s);
+	free(s.tmp);
+	*used = (size_t)(s.p - text);
+	return v;
+}
+
 /* Non-zero when one of the 8 bytes of x is a control character, '"' or '\\' (the
  * has-less and has-zero byte tricks; a false alarm only sends that block through the
  * byte loop). */

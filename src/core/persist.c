@@ -86,6 +86,7 @@ struct persist {
 	char failmsg[CFS_ERR_MAX];	    /* the reason of `failed` */
 	int scanned;	       /* the journal was validated (torn tail cut) since open */
 	json_t *snap;	       /* snapshot state read at open, until persist_load takes it */
+	int snap_streamed;     /* the reader thread parses the snapshot instead (snap NULL) */
 	struct reader *reader; /* the journal reader thread started by open, or NULL */
 	char *buf;	       /* record buffer: header, json, newline */
 	size_t cap;	       /* bytes allocated in buf */
@@ -531,7 +532,12 @@ static int scan_journal(struct persist *p, int (*replay)(void *ctx, json_t *reco
  * through its own descriptor and mapping. When the snapshot turns out to name another
  * generation, or the journal persist_open settles on is another file, its work is thrown
  * away and the journal is read again as without it. The torn-tail cut stays with
- * persist_load, under mu. */
+ * persist_load, under mu.
+ * A snapshot that ends as claimfs writes it (`]}}`: the state's objects last) is parsed
+ * by the same thread, before the journal and in parts (stream_snapshot), and applied part
+ * by part as the thread hands them over: a mount's work on the snapshot's objects
+ * overlaps with the parse of the next ones instead of following the parse of all of
+ * them (a mount of 100,000 claims: 1.9 -> 1.5 s without FUSE). */
 struct reader {
 	pthread_t th;
 	pthread_mutex_t mu;  /* guards everything below */
@@ -540,15 +546,216 @@ struct reader {
 	uint64_t gen;	     /* the generation read */
 	json_t **recs;	     /* parsed records; taken ones are NULL */
 	uint64_t *offs;	     /* each record's offset in the file */
-	size_t n, cap;	     /* records parsed, slots allocated */
-	uint64_t valid;	     /* bytes of complete records, once done */
-	uint64_t size;	     /* the file's size when it was mapped */
-	dev_t dev;	     /* the file read (missing: no journal then) */
+	int stream_snap;     /* parse snapshot.json first, in parts (read_snapshot_parts) */
+	json_t **parts;	     /* the snapshot's state in parts; taken ones are NULL */
+	size_t nparts, capparts;
+	int snap_end;	/* 1: every part is in; -1: the snapshot cannot be streamed */
+	size_t n, cap;	/* records parsed, slots allocated */
+	uint64_t valid; /* bytes of complete records, once done */
+	uint64_t size;	/* the file's size when it was mapped */
+	dev_t dev;	/* the file read (missing: no journal then) */
 	ino_t ino;
 	int missing;
 	int done; /* the thread has ended */
 	int stop; /* asks the thread to end */
 };
+
+#define SNAP_PART_OBJECTS 512 /* objects per part of a streamed snapshot */
+
+/* Hands a part of the streamed snapshot over (stolen). Returns 0, or -1 when the thread
+ * is asked to stop. */
+static int push_part(struct reader *r, json_t *part)
+{
+	pthread_mutex_lock(&r->mu);
+	if (r->nparts == r->capparts) {
+		r->capparts = r->capparts ? 2 * r->capparts : 64;
+		r->parts = xrealloc(r->parts, r->capparts * sizeof(*r->parts));
+	}
+	r->parts[r->nparts++] = part;
+	int stop = r->stop;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->mu);
+	return stop ? -1 : 0;
+}
+
+/* A cursor over the snapshot's text, read value by value (jsontext_parse_some). */
+struct scan {
+	const char *p, *end;
+};
+
+static void scan_ws(struct scan *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
+		c->p++;
+}
+
+/* Skips white space; then takes byte b if it is next. */
+static int scan_byte(struct scan *c, char b)
+{
+	scan_ws(c);
+	if (c->p < c->end && *c->p == b) {
+		c->p++;
+		return 1;
+	}
+	return 0;
+}
+
+/* The next value, inside depth containers; NULL when none is valid there. */
+static json_t *scan_value(struct scan *c, int depth)
+{
+	size_t used;
+	json_t *v = jsontext_parse_some(c->p, (size_t)(c->end - c->p), depth, &used);
+	if (v)
+		c->p += used;
+	return v;
+}
+
+/* A member's key and its colon (NULL at anything else), inside depth containers. */
+static json_t *scan_key(struct scan *c, int depth)
+{
+	json_t *k = scan_value(c, depth);
+	if (!json_is_string(k) || !scan_byte(c, ':')) {
+		json_decref(k);
+		return NULL;
+	}
+	return k;
+}
+
+/* Appends the members of an object: "{" already taken, up to its "}". member(ctx, key, c)
+ * reads each value; returns 0 or -1. */
+static int scan_members(struct scan *c, int depth,
+			int (*member)(void *ctx, const char *key, struct scan *c), void *ctx)
+{
+	if (scan_byte(c, '}'))
+		return 0;
+	do {
+		json_t *key = scan_key(c, depth);
+		int rc = key ? member(ctx, json_string_value(key), c) : -1;
+		json_decref(key);
+		if (rc < 0)
+			return -1;
+	} while (scan_byte(c, ','));
+	return scan_byte(c, '}') ? 0 : -1;
+}
+
+struct stream {
+	struct reader *r;
+	json_t *rest;	 /* the state's members but its objects: the last part */
+	json_t *batch;	 /* objects not handed over yet */
+	int seen_format; /* the top level's keys that must come once */
+	int seen_gen;
+	int seen_state;
+	int seen_objects; /* the state's */
+};
+
+static int stream_objects(struct stream *st, struct scan *c)
+{
+	if (scan_byte(c, ']'))
+		return 0;
+	do {
+		json_t *o = scan_value(c, 3);
+		if (!o)
+			return -1;
+		if (!st->batch)
+			st->batch = json_array();
+		json_array_append_new(st->batch, o);
+		if (json_array_size(st->batch) == SNAP_PART_OBJECTS) {
+			json_t *part = json_pack("{s:o}", "objects", st->batch);
+			st->batch = NULL;
+			if (push_part(st->r, part) < 0)
+				return -1;
+		}
+	} while (scan_byte(c, ','));
+	return scan_byte(c, ']') ? 0 : -1;
+}
+
+static int state_member(void *ctx, const char *key, struct scan *c)
+{
+	struct stream *st = ctx;
+	if (strcmp(key, "objects") == 0) {
+		if (st->seen_objects++)
+			return -1; /* the later one would win: its objects cannot be taken back */
+		if (scan_byte(c, '[')) {
+			json_object_set_new(st->rest, "objects", json_array());
+			return stream_objects(st, c);
+		}
+	}
+	json_t *v = scan_value(c, 2);
+	if (!v)
+		return -1;
+	json_object_set_new(st->rest, key, v); /* a later duplicate wins, as in jansson */
+	return 0;
+}
+
+static int top_member(void *ctx, const char *key, struct scan *c)
+{
+	struct stream *st = ctx;
+	if (strcmp(key, "state") == 0)
+		return st->seen_state++ || !scan_byte(c, '{')
+			   ? -1
+			   : scan_members(c, 2, state_member, st);
+	json_t *v = scan_value(c, 1);
+	int rc = v ? 0 : -1;
+	if (strcmp(key, "claimfs") == 0 &&
+	    (st->seen_format++ || json_integer_value(v) != SNAPSHOT_FORMAT || !json_is_integer(v)))
+		rc = -1;
+	if (strcmp(key, "gen") == 0 && (st->seen_gen++ || !json_is_integer(v) ||
+					json_integer_value(v) != (json_int_t)st->r->gen))
+		rc = -1;
+	json_decref(v);
+	return rc;
+}
+
+/* Parses snapshot.json (text[0..len)) and hands its state over in parts: its objects
+ * SNAP_PART_OBJECTS at a time ({"objects":[...]}), then its other members (with
+ * "objects":[]). The text is checked as jsontext_parse checks it; what a parse of the
+ * whole would settle by letting a later key win cannot be settled once objects are handed
+ * over, so a second "claimfs", "gen", "state" or state "objects", or a generation other
+ * than the header's, fails here too. Returns 0 or -1 (persist_load_with then reads the
+ * file whole, for its verdict). */
+static int stream_snapshot(struct reader *r, const char *text, size_t len)
+{
+	struct scan c = {text, text + len};
+	struct stream st = {r, json_object(), NULL, 0, 0, 0, 0};
+	int rc = scan_byte(&c, '{') ? scan_members(&c, 1, top_member, &st) : -1;
+	scan_ws(&c);
+	if (c.p != c.end || !st.seen_format || !st.seen_gen || !st.seen_state)
+		rc = -1;
+	if (rc == 0 && st.batch) {
+		rc = push_part(r, json_pack("{s:o}", "objects", st.batch));
+		st.batch = NULL;
+	}
+	if (rc == 0) {
+		rc = push_part(r, st.rest);
+		st.rest = NULL;
+	}
+	json_decref(st.batch);
+	json_decref(st.rest);
+	return rc;
+}
+
+/* The thread's first task when the snapshot is streamed: every part handed over, then
+ * snap_end set (1, or -1 when it cannot be streamed). */
+static void read_snapshot_parts(struct reader *r)
+{
+	int rc = -1;
+	struct stat st;
+	int fd = openat(r->dirfd, SNAPSHOT, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m != MAP_FAILED) {
+			madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+			rc = stream_snapshot(r, m, (size_t)st.st_size);
+			munmap(m, (size_t)st.st_size);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	pthread_mutex_lock(&r->mu);
+	r->snap_end = rc == 0 ? 1 : -1;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->mu);
+}
 
 static void *reader_main(void *arg)
 {
@@ -558,6 +765,8 @@ static void *reader_main(void *arg)
 	const char *map = NULL;
 	uint64_t off = 0, rsize;
 
+	if (r->stream_snap)
+		read_snapshot_parts(r);
 	journal_name(name, sizeof(name), r->gen);
 	int fd = openat(r->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) < 0) {
@@ -638,13 +847,36 @@ static int peek_gen(struct persist *p, uint64_t *gen)
 	return 0;
 }
 
-static void reader_start(struct persist *p, uint64_t gen)
+/* Does snapshot.json end as claimfs writes it, with the state's objects last ("]}}" and
+ * white space)? Only such a snapshot is streamed: one that ends otherwise may be laid
+ * out in ways whose meaning a parse of the whole settles (a key given twice). */
+static int snapshot_streamable(struct persist *p)
+{
+	char buf[64];
+	struct stat st;
+	int fd = openat(p->dirfd, SNAPSHOT, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), ok = 0;
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		off_t at = st.st_size > (off_t)sizeof(buf) ? st.st_size - (off_t)sizeof(buf) : 0;
+		ssize_t n = pread(fd, buf, sizeof(buf), at);
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\r' ||
+				 buf[n - 1] == '\t'))
+			n--;
+		ok = n >= 3 && memcmp(buf + n - 3, "]}}", 3) == 0;
+	}
+	close(fd);
+	return ok;
+}
+
+static void reader_start(struct persist *p, uint64_t gen, int stream_snap)
 {
 	struct reader *r = xcalloc(1, sizeof(*r));
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	r->dirfd = p->dirfd;
 	r->gen = gen;
+	r->stream_snap = stream_snap;
 	json_decref(json_object()); /* jansson's hash seed, before a second thread uses it */
 	if (pthread_create(&r->th, NULL, reader_main, r) != 0) {
 		pthread_cond_destroy(&r->cond);
@@ -668,8 +900,11 @@ static void reader_free(struct persist *p)
 	pthread_join(r->th, NULL);
 	for (i = 0; i < r->n; i++)
 		json_decref(r->recs[i]);
+	for (i = 0; i < r->nparts; i++)
+		json_decref(r->parts[i]);
 	free(r->recs);
 	free(r->offs);
+	free(r->parts);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
@@ -783,9 +1018,18 @@ int persist_open(const char *dir, struct persist **out, int *is_new, struct cfs_
 	if (rc < 0)
 		goto fail;
 	uint64_t peeked;
-	if (peek_gen(p, &peeked) == 0)
-		reader_start(p, peeked); /* parses the journal while we parse the snapshot */
-	rc = read_snapshot(p, &p->snap, &p->gen, err);
+	if (peek_gen(p, &peeked) == 0) {
+		/* The thread parses the journal while we parse the snapshot, or streams the
+		 * snapshot first (its generation is then the header's). */
+		p->snap_streamed = snapshot_streamable(p);
+		reader_start(p, peeked, p->snap_streamed);
+		if (!p->reader)
+			p->snap_streamed = 0;
+	}
+	if (p->snap_streamed)
+		p->gen = peeked;
+	else
+		rc = read_snapshot(p, &p->snap, &p->gen, err);
 	if (rc < 0)
 		goto fail;
 	rc = clean_generations(p, err);
@@ -797,16 +1041,61 @@ int persist_open(const char *dir, struct persist **out, int *is_new, struct cfs_
 	if (created)
 		p->scanned = 1;
 	has_record = 0;
-	if (!p->snap && !created) {
+	if (!p->snap && !p->snap_streamed && !created) {
 		rc = journal_has_record(p, &has_record, err);
 		if (rc < 0)
 			goto fail;
 	}
-	*is_new = !p->snap && !has_record;
+	*is_new = !p->snap && !p->snap_streamed && !has_record;
 	*out = p;
 	return 0;
 fail:
 	persist_close(p);
+	return rc;
+}
+
+/* The snapshot's parts, as the reader hands them over, to snapshot_fn. When the reader
+ * could not stream it, the parts before the trouble are still handed over (what the
+ * caller sees depends on the text only, not on timing), then the file is read whole: its
+ * verdict (a corrupt snapshot), or, when no part came before the trouble, its state as
+ * without streaming. mu held. */
+static int load_streamed(struct persist *p, int (*snapshot_fn)(void *ctx, json_t *state), void *ctx,
+			 struct cfs_err *err)
+{
+	struct reader *r = p->reader;
+	size_t i;
+	int rc = 0, end;
+	for (i = 0;; i++) {
+		pthread_mutex_lock(&r->mu);
+		while (i >= r->nparts && !r->snap_end)
+			pthread_cond_wait(&r->cond, &r->mu);
+		end = r->snap_end;
+		json_t *part = i < r->nparts ? r->parts[i] : NULL;
+		if (part)
+			r->parts[i] = NULL;
+		pthread_mutex_unlock(&r->mu);
+		if (!part)
+			break;
+		if (snapshot_fn)
+			rc = snapshot_fn(ctx, part);
+		json_decref(part);
+		if (rc != 0)
+			return rc;
+	}
+	if (end > 0)
+		return 0;
+	json_t *snap = NULL;
+	uint64_t gen;
+	rc = read_snapshot(p, &snap, &gen, err);
+	if (rc == 0 && (i > 0 || gen != p->gen))
+		rc = cfs_errorf(err, -EIO,
+				"%s/" SNAPSHOT
+				": a key given twice (\"claimfs\", \"gen\", \"state\" "
+				"or the state's \"objects\"): not a snapshot claimfs writes",
+				p->dir);
+	else if (rc == 0 && snapshot_fn)
+		rc = snapshot_fn(ctx, snap);
+	json_decref(snap);
 	return rc;
 }
 
@@ -818,15 +1107,20 @@ int persist_load_with(struct persist *p, int (*snapshot_fn)(void *ctx, json_t *s
 	int rc = 0;
 
 	pthread_mutex_lock(&p->mu);
-	if (p->snap) {
-		snap = p->snap; /* read at open: take over our reference */
-		p->snap = NULL;
+	if (p->snap_streamed) {
+		p->snap_streamed = 0;
+		rc = load_streamed(p, snapshot_fn, ctx, err);
 	} else {
-		rc = read_snapshot(p, &snap, &gen, err); /* a second load */
+		if (p->snap) {
+			snap = p->snap; /* read at open: take over our reference */
+			p->snap = NULL;
+		} else {
+			rc = read_snapshot(p, &snap, &gen, err); /* a second load */
+		}
+		if (rc == 0 && snapshot_fn)
+			rc = snapshot_fn(ctx, snap); /* meanwhile the reader parses the journal */
+		json_decref(snap);
 	}
-	if (rc == 0 && snapshot_fn)
-		rc = snapshot_fn(ctx, snap); /* meanwhile the reader parses the journal */
-	json_decref(snap);
 	if (rc > 0)
 		rc = cfs_errorf(err, -EINVAL, "loading %s/" SNAPSHOT ": state refused", p->dir);
 	if (rc == 0 && p->reader && reader_usable(p))
@@ -840,9 +1134,26 @@ int persist_load_with(struct persist *p, int (*snapshot_fn)(void *ctx, json_t *s
 	return rc;
 }
 
+/* Keeps the state, put together again when it comes in parts (a streamed snapshot). */
 static int keep_snapshot(void *ctx, json_t *state)
 {
-	*(json_t **)ctx = json_incref(state);
+	json_t **kept = ctx;
+	const char *key;
+	json_t *v;
+	if (!json_is_object(state) || !*kept) {
+		json_decref(*kept);
+		*kept = json_is_object(state) ? json_object() : json_incref(state);
+		if (!json_is_object(state))
+			return 0;
+	}
+	json_object_foreach(state, key, v)
+	{
+		json_t *have = json_object_get(*kept, key);
+		if (strcmp(key, "objects") == 0 && json_is_array(have) && json_is_array(v))
+			json_array_extend(have, v);
+		else
+			json_object_set(*kept, key, v);
+	}
 	return 0;
 }
 

@@ -858,6 +858,133 @@ START_TEST(test_load_streams)
 }
 END_TEST
 
+/* A snapshot as claimfs writes it (its state's objects last) is parsed in parts by the
+ * reader thread and handed over part by part: together the same state, then every record. */
+struct parts {
+	struct calls recs; /* first: log_record writes each record's "n" here */
+	size_t calls;	   /* snapshot_fn calls */
+	json_t *objects;   /* every part's objects, in order */
+	json_t *rest;	   /* the members of the last call */
+};
+
+static int collect_part(void *ctx, json_t *state)
+{
+	struct parts *c = ctx;
+	c->calls++;
+	json_array_extend(c->objects, json_object_get(state, "objects"));
+	json_decref(c->rest);
+	c->rest = json_deep_copy(state);
+	json_object_del(c->rest, "objects");
+	return 0;
+}
+
+/* A state of n objects {"i":0}.. and "rv", its objects last. */
+static json_t *objects_state(int n)
+{
+	json_t *objs = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(objs, json_pack("{s:i,s:s}", "i", i, "s", "an object"));
+	return json_pack("{s:i,s:o}", "rv", 7, "objects", objs);
+}
+
+/* snapshot.json (generation 1) holding state, and records 2 and 3 after it. */
+static void write_objects_snapshot(json_t *state)
+{
+	struct persist *p = open_ok(tmp, 1);
+	append_n(p, 1);
+	ck_assert_int_eq(persist_compact_value(p, state, &err), 0);
+	append_n(p, 2);
+	append_n(p, 3);
+	persist_close(p);
+}
+
+START_TEST(test_snapshot_streamed_in_parts)
+{
+	json_t *state = objects_state(1300);
+	write_objects_snapshot(state);
+	struct parts c = {{{0}, 0}, 0, json_array(), NULL};
+	struct persist *p = open_ok(tmp, 0);
+	ck_assert_int_eq(persist_load_with(p, collect_part, log_record, &c, &err), 0);
+	persist_close(p);
+	ck_assert_uint_eq(c.calls, 4); /* 512 + 512 + 276 objects, then the rest */
+	ck_assert(json_equal(c.objects, json_object_get(state, "objects")));
+	ck_assert_int_eq(json_integer_value(json_object_get(c.rest, "rv")), 7);
+	ck_assert_str_eq(c.recs.log, ",2,3");
+	expect_state(tmp, state, "2,3"); /* persist_load puts the parts together again */
+	json_decref(c.objects);
+	json_decref(c.rest);
+	json_decref(state);
+}
+END_TEST
+
+/* Damage inside the streamed objects: the parts before it are handed over, then the load
+ * fails with the verdict and position of a parse of the whole file. */
+START_TEST(test_snapshot_streamed_corrupt)
+{
+	json_t *state = objects_state(1300);
+	write_objects_snapshot(state);
+	json_decref(state);
+	size_t len;
+	char *snap = slurp("snapshot.json", &len);
+	char *at = strstr(snap, "{\"i\":1000,");
+	ck_assert_ptr_nonnull(at);
+	at[1] = 'x'; /* {x"i":1000,... */
+	spill("snapshot.json", snap, len);
+	struct parts c = {{{0}, 0}, 0, json_array(), NULL};
+	struct persist *p = open_ok(tmp, 0);
+	ck_assert_int_eq(persist_load_with(p, collect_part, log_record, &c, &err), -EIO);
+	persist_close(p);
+	ck_assert_msg(strstr(err.msg, "/snapshot.json:1:") && strstr(err.msg, "corrupt snapshot"),
+		      "%s", err.msg);
+	ck_assert_uint_eq(c.calls, 1); /* objects 0..511; the next part holds the damage */
+	ck_assert_uint_eq(json_array_size(c.objects), 512);
+	ck_assert_str_eq(c.recs.log, "");
+	free(snap);
+	json_decref(c.objects);
+	json_decref(c.rest);
+}
+END_TEST
+
+/* Keys given twice in a snapshot that ends like claimfs's: a later state member wins as in
+ * a parse of the whole; so does anything given twice before any part was handed over (the
+ * file is then read whole); a second "objects" after parts of the first were handed over
+ * cannot, and is refused. */
+START_TEST(test_snapshot_streamed_duplicate_keys)
+{
+	size_t l1;
+	char *j1 = journal_bytes(1, 2, &l1);
+	const char *later_rv = "{\"claimfs\":1,\"gen\":1,\"state\":{\"rv\":1,\"rv\":2,"
+			       "\"objects\":[5,6]}}\n";
+	spill("snapshot.json", later_rv, strlen(later_rv));
+	spill("journal.1", j1, l1);
+	json_t *want = json_pack("{s:i,s:[i,i]}", "rv", 2, "objects", 5, 6);
+	expect_state(tmp, want, "1,2");
+	json_decref(want);
+
+	const char *twice = "{\"claimfs\":1,\"gen\":1,\"claimfs\":1,\"state\":{\"objects\":[]}}";
+	spill("snapshot.json", twice, strlen(twice));
+	want = json_pack("{s:[]}", "objects");
+	expect_state(tmp, want, "1,2");
+	json_decref(want);
+
+	/* a second "objects" after a first one long enough to be handed over in part */
+	char two_lists[4096];
+	size_t off = (size_t)snprintf(two_lists, sizeof(two_lists),
+				      "{\"claimfs\":1,\"gen\":1,\"state\":{\"objects\":[0");
+	for (int i = 1; i < 600; i++)
+		off += (size_t)snprintf(two_lists + off, sizeof(two_lists) - off, ",%d", i);
+	snprintf(two_lists + off, sizeof(two_lists) - off, "],\"objects\":[2]}}");
+	spill("snapshot.json", two_lists, strlen(two_lists));
+	struct persist *p = open_ok(tmp, 0);
+	json_t *s = NULL;
+	ck_assert_int_eq(persist_load(p, &s, NULL, NULL, &err), -EIO);
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(err.msg, "a key given twice") != NULL, "%s", err.msg);
+	persist_close(p);
+	free(j1);
+}
+END_TEST
+
 START_TEST(test_corrupt_snapshot)
 {
 	struct persist *q = NULL;
@@ -1412,6 +1539,9 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_snapshot_in_another_layout);
 	tcase_add_test(tc, test_snapshot_header_misleads);
 	tcase_add_test(tc, test_load_streams);
+	tcase_add_test(tc, test_snapshot_streamed_in_parts);
+	tcase_add_test(tc, test_snapshot_streamed_corrupt);
+	tcase_add_test(tc, test_snapshot_streamed_duplicate_keys);
 	tcase_add_test(tc, test_corrupt_snapshot);
 	tcase_add_test(tc, test_replay_error_stops);
 	tcase_add_test(tc, test_failed_fsync_is_sticky);
