@@ -223,4 +223,44 @@ check "the background daemon exits after fusermount -u" sh -c "[ -n '$bgpid' ] &
 check "the background daemon printed nothing" test ! -s "$T_TMP/bg.out"
 check "the foreground daemon printed only FailedApply reasons" sh -c "! grep -v -e '^claimfs: .*' '$T_TMP/daemon.log' | grep -q ."
 
+# --- a snapshot with 1,200 objects, as claimfs writes it (objects last): a mount reads it
+# in parts of 512 (persist.h) and shows all of it; a damaged one is refused with its
+# position, and the refused mount changes nothing
+SNAPSTATE=$T_TMP/state-snap
+mkdir -m 700 "$SNAPSTATE"
+python3 - "$SNAPSTATE" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+meta = lambda name, rv, ns=None: dict({"name": name, "uid": "uid-" + name,
+    "creationTimestamp": "2026-12-07T00:00:00Z", "resourceVersion": str(rv)},
+    **({"namespace": ns} if ns else {}))
+objs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": meta("default", 1),
+         "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}]
+objs += [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("cm-%d" % i, i + 2, "default"),
+          "data": {"i": str(i)}} for i in range(1200)]
+state = {"rv": 1202, "seed": 1, "uids": 1300, "objects": objs}
+for name, text in (("snapshot.json", json.dumps({"claimfs": 1, "gen": 1, "state": state},
+                                                separators=(",", ":")) + "\n"), ("journal.1", "")):
+    fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, text.encode())
+    os.close(fd)
+PY
+MAINSTATE=$STATE
+STATE=$SNAPSTATE
+t_mount
+same "$(ls "$NS/configmaps" | wc -l)" 1200 "a mount of a 1,200-object snapshot shows every ConfigMap"
+same "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["data"]["i"])' "$NS/configmaps/cm-1199/object.json")" 1199 \
+	"the last part's objects are whole (cm-1199)"
+same "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["resourceVersion"])' "$NS/configmaps/cm-600/object.json")" 602 \
+	"an object of the second part keeps its resourceVersion (cm-600)"
+t_umount
+sed -i 's/"name":"cm-1000",/"name":cm-1000",/' "$SNAPSTATE/snapshot.json"
+sums=$(cd "$SNAPSTATE" && md5sum snapshot.json journal.*)
+"$CLAIMFS" -f --state "$SNAPSTATE" "$MNT" >"$T_TMP/damaged.out" 2>&1
+same "$?" 1 "a damaged snapshot (inside its second part) stops the mount: exit 1"
+check "and says where: snapshot.json:1:COLUMN: corrupt snapshot" grep -Eq 'snapshot.json:1:[0-9]+: corrupt snapshot' "$T_TMP/damaged.out"
+check "it did not mount" sh -c "! mountpoint -q '$MNT'"
+same "$(cd "$SNAPSTATE" && md5sum snapshot.json journal.*)" "$sums" "the refused mount changed no state file"
+STATE=$MAINSTATE
+
 t_report
