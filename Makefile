@@ -129,7 +129,7 @@ FUZZ_SECONDS ?= 60
 FUZZ := build-fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -O1 -g $(FUZZ_SAN) $(WARN) -Iinclude -D_GNU_SOURCE -MMD -MP -pthread
-FUZZ_NAMES := fuzz_manifest fuzz_quantity fuzz_apply
+FUZZ_NAMES := fuzz_manifest fuzz_quantity fuzz_apply fuzz_snapshot
 FUZZ_BIN := $(FUZZ_NAMES:%=$(FUZZ)/%)
 FUZZ_CORE_OBJ := $(CORE_SRC:%.c=$(FUZZ)/%.o)
 
@@ -153,6 +153,12 @@ fuzz: fuzz-build
 		if [ $$t = fuzz_quantity ]; then seeds=$(FUZZ)/seeds-quantity; max=128; mkdir -p $$seeds; \
 			for q in 1Gi 1.5Gi 100m 1e3 .001Ki -5Gi 9223372036854775807 8Ei 0.1 1E-9 +12n 5.; do \
 				printf '%s' "$$q" > "$$seeds/$$q"; done; \
+		elif [ $$t = fuzz_snapshot ]; then seeds=$(FUZZ)/seeds-snapshot; max=65536; mkdir -p $$seeds; \
+			printf 'x%s' '1,2,3' > $$seeds/numbers; printf '\001%s' '1,2,3' > $$seeds/numbers-lead; \
+			printf 'x%s' '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","namespace":"default","resourceVersion":"7"},"data":{"k":"v\u00e9"}}' > $$seeds/object; \
+			printf '\001%s' '{"a":[1,{"b":null,"c":1.5e3}]},"x",true' > $$seeds/nested-lead; \
+			printf '\001%s' '1]},"rv":2,"objects":[' > $$seeds/objects-twice-lead; \
+			printf 'x%s' '1]},"gen":2,"x":{"y":[' > $$seeds/gen-twice; \
 		else seeds=tests/data; max=65536; fi; \
 		echo "$$t: $(FUZZ_SECONDS) s"; \
 		if ./$(FUZZ)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=4096 \

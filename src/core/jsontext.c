@@ -255,12 +255,17 @@ static json_t *jp_number(struct jp *s)
 			q++;
 	}
 	s->p = q;
-	char buf[64];
+	char small[64], *buf = small;
 	size_t n = (size_t)(q - start);
-	if (n >= sizeof(buf))
-		return NULL; /* let json_loadb judge such a number */
-	memcpy(buf, start, n);
-	buf[n] = '\0';
+	if (n >= sizeof(small)) { /* many digits: json_loadb reads them, so does this */
+		s->tmplen = 0;
+		jp_tmp_add(s, start, n);
+		jp_tmp_add(s, "", 1);
+		buf = s->tmp;
+	} else {
+		memcpy(buf, start, n);
+		buf[n] = '\0';
+	}
 	errno = 0;
 	if (!real) {
 		long long v = strtoll(buf, NULL, 10);

@@ -21,6 +21,7 @@
 #include "claimfs/cluster.h"
 #include "claimfs/controllers.h"
 #include "claimfs/persist.h"
+#include "fuzz_tmpdir.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,13 +55,9 @@ static void close_cluster(void)
 
 static void open_cluster(void)
 {
-	const char *base = getenv("TMPDIR");
 	struct cfs_err err = {{0}};
 
-	if (!base || !*base)
-		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	snprintf(dir, sizeof(dir), "%s/claimfs-fuzz.XXXXXX", base);
-	if (!mkdtemp(dir))
+	if (fuzz_tmpdir(dir, sizeof(dir), "claimfs-fuzz") < 0)
 		fail("mkdtemp", dir);
 	persist_test_no_fsync = 1;
 	memset(&opts, 0, sizeof(opts));

@@ -256,6 +256,46 @@ START_TEST(packed_text)
 }
 END_TEST
 
+/* The reader behind snapshots and records (jsontext.h): one value of a larger text and
+ * where it ends, nesting counted with the containers around it, and numbers as json_loadb
+ * reads them however many digits they have. */
+START_TEST(jsontext_reader)
+{
+	static const char list[] = " {\"a\":[1,2]} ,3";
+	size_t used = 0;
+	json_t *v = jsontext_parse_some(list, strlen(list), 0, &used);
+	ck_assert(json_is_object(v));
+	ck_assert_uint_eq(used, 12); /* up to the closing brace */
+	json_decref(v);
+
+	const char *numbers[] = {
+	    "[1.00000000000000000000000000000000000000000000000000000000000000000000001,2]",
+	    "[-0.000000000000000000000000000000000000000000000000000000000000000000000012e-3]",
+	    "[123456789012345678901234567890123456789012345678901234567890123456789]",
+	};
+	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+		json_error_t je;
+		json_t *mine = jsontext_parse(numbers[i], strlen(numbers[i]));
+		json_t *theirs = json_loadb(numbers[i], strlen(numbers[i]), 0, &je);
+		ck_assert_msg(mine ? theirs && json_equal(mine, theirs) : !theirs, "%s",
+			      numbers[i]);
+		json_decref(mine);
+		json_decref(theirs);
+	}
+
+	struct strbuf deep = STRBUF_INIT;
+	for (int i = 0; i < JSON_PARSER_MAX_DEPTH - 1; i++)
+		sb_adds(&deep, "[");
+	for (int i = 0; i < JSON_PARSER_MAX_DEPTH - 1; i++)
+		sb_adds(&deep, "]");
+	v = jsontext_parse_some(sb_str(&deep), deep.len, 1, &used);
+	ck_assert_ptr_nonnull(v); /* the limit itself */
+	json_decref(v);
+	ck_assert_ptr_null(jsontext_parse_some(sb_str(&deep), deep.len, 2, &used));
+	sb_release(&deep);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -266,6 +306,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, cold_objects);
 	tcase_add_test(tc, json_slabs);
 	tcase_add_test(tc, packed_text);
+	tcase_add_test(tc, jsontext_reader);
 	suite_add_tcase(s, tc);
 	return s;
 }
