@@ -8,7 +8,7 @@
  *   - a load that succeeds gives the state jansson reads (later duplicate keys win);
  *   - a load that fails returns -EIO with a reason, and jansson refuses the file too, or
  *     the reason says a key was given twice (which streaming cannot settle once a part
- *     was handed over, persist.c). */
+ *     was handed over, persist_reader.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* test_persist.c - the journal, snapshot, compaction, recovery and group commit of
- * persist.c. fdatasync is interposed below so the tests can count syncs, simulate a slow
- * disk and inject a failing one. */
+ * persist.c and persist_reader.c. fdatasync is interposed below so the tests can count syncs,
+ * simulate a slow disk and inject a failing one. */
 #include "unit.h"
 #include "claimfs/jsonalloc.h"
 #include <errno.h>
