@@ -539,10 +539,11 @@ int persist_open(const char *dir, struct persist **out, int *is_new, struct cfs_
 	if (rc < 0)
 		goto fail;
 	uint64_t peeked;
-	if (persist_peek_gen(p, &peeked) == 0) {
+	int streamable;
+	if (persist_peek_snapshot(p, &peeked, &streamable) == 0) {
 		/* The thread parses the journal while we parse the snapshot, or streams the
 		 * snapshot first (its generation is then the header's). */
-		p->snap_streamed = persist_snapshot_streamable(p);
+		p->snap_streamed = streamable;
 		persist_reader_start(p, peeked, p->snap_streamed);
 		if (!p->reader)
 			p->snap_streamed = 0;

@@ -64,8 +64,7 @@ int persist_read_snapshot(struct persist *p, json_t **state, uint64_t *gen, stru
 
 /* persist_reader.c: the thread that parses the journal (and a snapshot written as claimfs
  * writes it, in parts) while a load applies what it has. */
-int persist_peek_gen(struct persist *p, uint64_t *gen);
-int persist_snapshot_streamable(struct persist *p);
+int persist_peek_snapshot(struct persist *p, uint64_t *gen, int *streamable);
 void persist_reader_start(struct persist *p, uint64_t gen, int stream_snap);
 void persist_reader_free(struct persist *p);
 int persist_reader_usable(struct persist *p);

@@ -307,22 +307,36 @@ end:
 	return NULL;
 }
 
-/* The generation named at the start of snapshot.json as this file's writer puts it
- * ({"claimfs":1,"gen":G,...); 0 when there is no snapshot; -1 when the start is something
- * else (the snapshot is then parsed first, and the journal after it). */
-int persist_peek_gen(struct persist *p, uint64_t *gen)
+/* A look at snapshot.json's two ends. Its start, as this file's writer puts it
+ * ({"claimfs":1,"gen":G,...), gives *gen; 0 when there is no snapshot (*gen 0); -1 when
+ * the start is something else (the snapshot is then parsed first, and the journal after
+ * it). *streamable: it also ends as claimfs writes it, with the state's objects last
+ * ("]}}" and white space). Only such a snapshot is streamed: one that ends otherwise may
+ * be laid out in ways whose meaning a parse of the whole settles (a key given twice). */
+int persist_peek_snapshot(struct persist *p, uint64_t *gen, int *streamable)
 {
 	static const char head[] = "{\"claimfs\":1,\"gen\":";
 	char buf[64];
+	struct stat st;
 	int fd = openat(p->dirfd, SNAPSHOT, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	ssize_t n;
 	uint64_t g = 0;
 	size_t i;
 
 	*gen = 0;
+	*streamable = 0;
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n >= (ssize_t)sizeof(head) && fstat(fd, &st) == 0) {
+		char tail[8];
+		off_t at = st.st_size > (off_t)sizeof(tail) ? st.st_size - (off_t)sizeof(tail) : 0;
+		ssize_t t = pread(fd, tail, sizeof(tail), at);
+		while (t > 0 && (tail[t - 1] == '\n' || tail[t - 1] == ' ' || tail[t - 1] == '\r' ||
+				 tail[t - 1] == '\t'))
+			t--;
+		*streamable = t >= 3 && memcmp(tail + t - 3, "]}}", 3) == 0;
+	}
 	close(fd);
 	if (n < (ssize_t)sizeof(head) || memcmp(buf, head, sizeof(head) - 1) != 0)
 		return -1;
@@ -335,28 +349,6 @@ int persist_peek_gen(struct persist *p, uint64_t *gen)
 		return -1;
 	*gen = g;
 	return 0;
-}
-
-/* Does snapshot.json end as claimfs writes it, with the state's objects last ("]}}" and
- * white space)? Only such a snapshot is streamed: one that ends otherwise may be laid
- * out in ways whose meaning a parse of the whole settles (a key given twice). */
-int persist_snapshot_streamable(struct persist *p)
-{
-	char buf[64];
-	struct stat st;
-	int fd = openat(p->dirfd, SNAPSHOT, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), ok = 0;
-	if (fd < 0)
-		return 0;
-	if (fstat(fd, &st) == 0 && st.st_size > 0) {
-		off_t at = st.st_size > (off_t)sizeof(buf) ? st.st_size - (off_t)sizeof(buf) : 0;
-		ssize_t n = pread(fd, buf, sizeof(buf), at);
-		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\r' ||
-				 buf[n - 1] == '\t'))
-			n--;
-		ok = n >= 3 && memcmp(buf + n - 3, "]}}", 3) == 0;
-	}
-	close(fd);
-	return ok;
 }
 
 void persist_reader_start(struct persist *p, uint64_t gen, int stream_snap)
