@@ -8,91 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "claimfs/idmap.h"
 #include "claimfs/volume.h"
 #include "storage_internal.h"
-
-/* ---- id -> pointer map: open addressing, linear probing, backward-shift delete ---- */
-
-struct u64map {
-	uint64_t *keys; /* 0: empty */
-	void **vals;
-	size_t cap, n; /* cap is a power of two */
-};
-
-static size_t u64_slot(uint64_t k, size_t cap)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return (size_t)k & (cap - 1);
-}
-
-static void *u64_get(const struct u64map *m, uint64_t k)
-{
-	size_t i;
-	if (!m->cap)
-		return NULL;
-	for (i = u64_slot(k, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1))
-		if (m->keys[i] == k)
-			return m->vals[i];
-	return NULL;
-}
-
-static void u64_put(struct u64map *m, uint64_t k, void *v);
-
-static void u64_grow(struct u64map *m)
-{
-	struct u64map old = *m;
-	size_t i;
-	m->cap = old.cap ? old.cap * 2 : 64;
-	m->n = 0;
-	m->keys = xcalloc(m->cap, sizeof(*m->keys));
-	m->vals = xcalloc(m->cap, sizeof(*m->vals));
-	for (i = 0; i < old.cap; i++)
-		if (old.keys[i])
-			u64_put(m, old.keys[i], old.vals[i]);
-	free(old.keys);
-	free(old.vals);
-}
-
-static void u64_put(struct u64map *m, uint64_t k, void *v)
-{
-	size_t i;
-	if (2 * (m->n + 1) > m->cap)
-		u64_grow(m);
-	for (i = u64_slot(k, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1))
-		if (m->keys[i] == k) {
-			m->vals[i] = v;
-			return;
-		}
-	m->keys[i] = k;
-	m->vals[i] = v;
-	m->n++;
-}
-
-static void u64_del(struct u64map *m, uint64_t k)
-{
-	size_t i, j, mask = m->cap - 1;
-	if (!m->cap)
-		return;
-	for (i = u64_slot(k, m->cap); m->keys[i] && m->keys[i] != k; i = (i + 1) & mask)
-		;
-	if (!m->keys[i])
-		return;
-	m->keys[i] = 0;
-	m->n--;
-	/* Backward shift: move later members of the run into the hole when their home
-	 * slot allows it. */
-	for (j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
-		size_t home = u64_slot(m->keys[j], m->cap);
-		if (((j - home) & mask) >= ((j - i) & mask)) {
-			m->keys[i] = m->keys[j];
-			m->vals[i] = m->vals[j];
-			m->keys[j] = 0;
-			i = j;
-		}
-	}
-}
 
 /* ---- string -> pointer map: chained ---- */
 
@@ -107,20 +25,12 @@ struct smap {
 	size_t cap, n;
 };
 
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static struct snode **smap_find(struct smap *m, const char *key)
 {
 	struct snode **pp;
 	if (!m->cap)
 		return NULL;
-	for (pp = &m->b[str_hash(key) & (m->cap - 1)]; *pp; pp = &(*pp)->next)
+	for (pp = &m->b[idmap_hash_str(key) & (m->cap - 1)]; *pp; pp = &(*pp)->next)
 		if (strcmp((*pp)->key, key) == 0)
 			return pp;
 	return NULL;
@@ -147,7 +57,7 @@ static void smap_put(struct smap *m, const char *key, void *val)
 			struct snode *x, *next;
 			for (x = m->b[i]; x; x = next) {
 				next = x->next;
-				size_t h = str_hash(x->key) & (ncap - 1);
+				size_t h = idmap_hash_str(x->key) & (ncap - 1);
 				x->next = nb[h];
 				nb[h] = x;
 			}
@@ -159,7 +69,7 @@ static void smap_put(struct smap *m, const char *key, void *val)
 	n = xcalloc(1, sizeof(*n));
 	n->key = xstrdup(key);
 	n->val = val;
-	i = str_hash(key) & (m->cap - 1);
+	i = idmap_hash_str(key) & (m->cap - 1);
 	n->next = m->b[i];
 	m->b[i] = n;
 	m->n++;
@@ -266,7 +176,7 @@ static struct tnode *t_remove(struct tnode *t, struct tnode *n, tcmp_fn cmp)
 /* ---- state ---- */
 
 struct storage_state {
-	struct u64map pvs, pvcs;  /* store id -> pv_entry / pvc_entry */
+	struct idmap pvs, pvcs;	  /* store id -> pv_entry / pvc_entry */
 	struct smap classes;	  /* class name -> struct sclass */
 	struct smap refs;	  /* "ns/name" -> pv_entry chain */
 	struct smap wants;	  /* volumeName -> pvc_entry chain (unbound claims) */
@@ -275,11 +185,11 @@ struct storage_state {
 	int defaults_changed;  /* set when the default set changes */
 	struct sclass **dirty; /* classes to drain (watch enqueues their objects) */
 	size_t ndirty, capdirty;
-	uint32_t rng;		/* treap priorities (xorshift) */
-	int draining;		/* a drain is running */
-	struct smap claimpods;	/* "ns/claim" -> podlink chain */
-	struct u64map podlinks; /* pod id -> its first podlink */
-	int pods_indexed;	/* storage_pod_index is installed */
+	uint32_t rng;	       /* treap priorities (xorshift) */
+	int draining;	       /* a drain is running */
+	struct smap claimpods; /* "ns/claim" -> podlink chain */
+	struct idmap podlinks; /* pod id -> its first podlink */
+	int pods_indexed;      /* storage_pod_index is installed */
 };
 
 struct podlink {
@@ -358,15 +268,12 @@ static void state_fini(void *p)
 		}
 	}
 	free(st->claimpods.b);
-	free(st->podlinks.keys);
-	free(st->podlinks.vals);
+	idmap_release(&st->podlinks);
 	free(st->classes.b);
 	free(st->refs.b);
 	free(st->wants.b);
-	free(st->pvs.keys);
-	free(st->pvs.vals);
-	free(st->pvcs.keys);
-	free(st->pvcs.vals);
+	idmap_release(&st->pvs);
+	idmap_release(&st->pvcs);
 	free(st->defaults);
 	free(st->dirty);
 	free(st);
@@ -441,22 +348,22 @@ int *storage_draining(struct cluster *cl)
 
 struct pv_entry *storage_pv(struct cluster *cl, const struct object *pv)
 {
-	return u64_get(&state(cl)->pvs, pv->id);
+	return idmap_get(&state(cl)->pvs, pv->id);
 }
 
 struct pvc_entry *storage_pvc(struct cluster *cl, const struct object *pvc)
 {
-	return u64_get(&state(cl)->pvcs, pvc->id);
+	return idmap_get(&state(cl)->pvcs, pvc->id);
 }
 
 struct pvc_entry *storage_pvc_by_id(struct cluster *cl, uint64_t id)
 {
-	return u64_get(&state(cl)->pvcs, id);
+	return idmap_get(&state(cl)->pvcs, id);
 }
 
 struct pv_entry *storage_pv_by_id(struct cluster *cl, uint64_t id)
 {
-	return u64_get(&state(cl)->pvs, id);
+	return idmap_get(&state(cl)->pvs, id);
 }
 
 void storage_settled(uint64_t *rv, uint64_t *peer_id, uint64_t *peer_rv, const struct object *self,
@@ -702,31 +609,24 @@ static void presettle(struct cluster *cl, struct pvc_entry *ce, struct pv_entry 
 
 /* ---- signatures: what the watches compare ---- */
 
-static uint64_t mix(uint64_t h, const char *s)
-{
-	for (s = s ? s : "\1"; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (h ^ 0xff) * 1099511628211ULL;
-}
-
 static uint64_t pv_signature(const struct pv_view *v)
 {
-	uint64_t h = 1469598103934665603ULL;
-	h = mix(h, v->phase);
-	h = mix(h, v->rns);
-	h = mix(h, v->rname);
-	h = mix(h, v->ruid);
-	h = mix(h, v->cap);
-	h = mix(h, v->deleting ? "d" : "");
+	uint64_t h = STORAGE_HASH_INIT;
+	h = storage_hash_add(h, v->phase);
+	h = storage_hash_add(h, v->rns);
+	h = storage_hash_add(h, v->rname);
+	h = storage_hash_add(h, v->ruid);
+	h = storage_hash_add(h, v->cap);
+	h = storage_hash_add(h, v->deleting ? "d" : "");
 	return h | 1; /* never 0: 0 means "did not exist" */
 }
 
 static uint64_t pvc_signature(const struct pvc_view *v)
 {
-	uint64_t h = 1469598103934665603ULL;
-	h = mix(h, v->phase);
-	h = mix(h, v->volume);
-	h = mix(h, v->deleting ? "d" : "");
+	uint64_t h = STORAGE_HASH_INIT;
+	h = storage_hash_add(h, v->phase);
+	h = storage_hash_add(h, v->volume);
+	h = storage_hash_add(h, v->deleting ? "d" : "");
 	return h | 1;
 }
 
@@ -781,7 +681,7 @@ static void pv_uncount(struct storage_state *st, struct pv_entry *pe)
 void storage_index_pv(struct cluster *cl, struct object *obj, int removed)
 {
 	struct storage_state *st = state(cl);
-	struct pv_entry *pe = u64_get(&st->pvs, obj->id);
+	struct pv_entry *pe = idmap_get(&st->pvs, obj->id);
 	const json_t *j = object_json(obj);
 	char key[600];
 
@@ -792,7 +692,7 @@ void storage_index_pv(struct cluster *cl, struct object *obj, int removed)
 		pv_unavail(pe);
 		pv_uncount(st, pe);
 		pv_unlink_ref(st, pe);
-		u64_del(&st->pvs, obj->id);
+		idmap_del(&st->pvs, obj->id);
 		free(pe->cap_str);
 		free(pe);
 		return;
@@ -801,7 +701,7 @@ void storage_index_pv(struct cluster *cl, struct object *obj, int removed)
 		pe = xcalloc(1, sizeof(*pe));
 		pe->obj = obj;
 		pe->bytes = -1;
-		u64_put(&st->pvs, obj->id, pe);
+		idmap_put(&st->pvs, obj->id, pe);
 	}
 	struct pv_view v;
 	view_pv(j, &v);
@@ -906,7 +806,7 @@ static void pvc_unpend(struct pvc_entry *ce)
 void storage_index_pvc(struct cluster *cl, struct object *obj, int removed)
 {
 	struct storage_state *st = state(cl);
-	struct pvc_entry *ce = u64_get(&st->pvcs, obj->id);
+	struct pvc_entry *ce = idmap_get(&st->pvcs, obj->id);
 	struct pvc_view v;
 
 	if (removed) {
@@ -915,7 +815,7 @@ void storage_index_pvc(struct cluster *cl, struct object *obj, int removed)
 		pvc_unpend(ce);
 		pvc_unwant(st, ce);
 		storage_reserve(ce, 0);
-		u64_del(&st->pvcs, obj->id);
+		idmap_del(&st->pvcs, obj->id);
 		free(ce->req_str);
 		free(ce->status_str);
 		free(ce);
@@ -927,7 +827,7 @@ void storage_index_pvc(struct cluster *cl, struct object *obj, int removed)
 		ce->obj = obj;
 		ce->request = -1;
 		ce->created_ms = jtime_parse(v.created);
-		u64_put(&st->pvcs, obj->id, ce);
+		idmap_put(&st->pvcs, obj->id, ce);
 	}
 	ce->sig_prev = ce->sig;
 	ce->sig = pvc_signature(&v);
@@ -1053,7 +953,7 @@ void storage_index_sc(struct cluster *cl, struct object *obj, int removed)
 
 static void pod_unlink(struct storage_state *st, struct object *pod)
 {
-	struct podlink *l = u64_get(&st->podlinks, pod->id), *next;
+	struct podlink *l = idmap_get(&st->podlinks, pod->id), *next;
 	for (; l; l = next) {
 		struct podlink *head = smap_get(&st->claimpods, l->key), **pp;
 		next = l->pnext;
@@ -1069,7 +969,7 @@ static void pod_unlink(struct storage_state *st, struct object *pod)
 		free(l->key);
 		free(l);
 	}
-	u64_del(&st->podlinks, pod->id);
+	idmap_del(&st->podlinks, pod->id);
 }
 
 void storage_pod_index(struct cluster *cl, struct object *pod, int removed)
@@ -1084,7 +984,7 @@ void storage_pod_index(struct cluster *cl, struct object *pod, int removed)
 		pod_unlink(st, pod);
 		return;
 	}
-	if (u64_get(&st->podlinks, pod->id))
+	if (idmap_get(&st->podlinks, pod->id))
 		return; /* linked at insertion; a pod's volumes never change */
 	json_array_foreach(jget(object_json(pod), "spec.volumes"), i, v)
 	{
@@ -1102,7 +1002,7 @@ void storage_pod_index(struct cluster *cl, struct object *pod, int removed)
 		first = l;
 	}
 	if (first)
-		u64_put(&st->podlinks, pod->id, first);
+		idmap_put(&st->podlinks, pod->id, first);
 }
 
 size_t storage_claim_pods(struct cluster *cl, const char *ns, const char *claim,

@@ -240,6 +240,11 @@ int storage_pv_bound_to(const json_t *pv, const struct object *pvc);
 int storage_set_phase(struct cluster *cl, json_t *obj, const char *phase, const char *message);
 /* Is (reason, message) different from what *memo recorded? Records it when so. */
 int storage_memo_new(uint64_t *memo, const char *reason, const char *message);
+/* Adds string s (NULL counts as "\1") and a separator to hash h (FNV-1a steps): the
+ * signatures and memos compare a few strings as one 64-bit value. Start from
+ * STORAGE_HASH_INIT. */
+#define STORAGE_HASH_INIT 1469598103934665603ULL
+uint64_t storage_hash_add(uint64_t h, const char *s);
 /* Emits an event unless it repeats the last one recorded in *memo (memo may be NULL). */
 void storage_event_once(struct cluster *cl, const struct object *obj, uint64_t *memo,
 			const char *type, const char *reason, const char *fmt, ...)

@@ -95,16 +95,16 @@ int storage_set_phase(struct cluster *cl, json_t *obj, const char *phase, const 
 	return changed;
 }
 
-static uint64_t hash_str(uint64_t h, const char *s)
+uint64_t storage_hash_add(uint64_t h, const char *s)
 {
-	for (; *s; s++)
+	for (s = s ? s : "\1"; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
 	return (h ^ 0xff) * 1099511628211ULL;
 }
 
 int storage_memo_new(uint64_t *memo, const char *reason, const char *message)
 {
-	uint64_t h = hash_str(hash_str(1469598103934665603ULL, reason), message) | 1;
+	uint64_t h = storage_hash_add(storage_hash_add(STORAGE_HASH_INIT, reason), message) | 1;
 	if (memo && *memo == h)
 		return 0;
 	if (memo)

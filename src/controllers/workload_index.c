@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "claimfs/idmap.h"
 #include "workload_internal.h"
 
 /* ---- an intrusive string-keyed hash: entries embed struct hkey first ---- */
@@ -33,21 +34,13 @@ struct hmap {
 	size_t cap, n;
 };
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static void *hmap_get(const struct hmap *m, const char *key)
 {
 	uint64_t h;
 	struct hkey *k;
 	if (!m->cap)
 		return NULL;
-	h = hash_str(key);
+	h = idmap_hash_str(key);
 	for (k = m->b[h & (m->cap - 1)]; k; k = k->next)
 		if (k->hash == h && strcmp(k->key, key) == 0)
 			return k;
@@ -74,7 +67,7 @@ static void hmap_add(struct hmap *m, struct hkey *e, const char *key)
 		m->cap = ncap;
 	}
 	e->key = xstrdup(key);
-	e->hash = hash_str(key);
+	e->hash = idmap_hash_str(key);
 	e->next = m->b[e->hash & (m->cap - 1)];
 	m->b[e->hash & (m->cap - 1)] = e;
 	m->n++;
@@ -104,80 +97,6 @@ static void hmap_free(struct hmap *m, void (*fn)(struct hkey *))
 		}
 	}
 	free(m->b);
-}
-
-/* ---- object id -> entry: open addressing, linear probing, backward-shift delete ---- */
-
-struct idmap {
-	uint64_t *keys; /* 0: empty (store ids start at 1) */
-	void **vals;
-	size_t cap, n;
-};
-
-static size_t id_slot(uint64_t k, size_t cap)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return (size_t)k & (cap - 1);
-}
-
-static void *id_get(const struct idmap *m, uint64_t k)
-{
-	size_t i;
-	if (!m->cap)
-		return NULL;
-	for (i = id_slot(k, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1))
-		if (m->keys[i] == k)
-			return m->vals[i];
-	return NULL;
-}
-
-static void id_put(struct idmap *m, uint64_t k, void *v)
-{
-	size_t i;
-	if (2 * (m->n + 1) > m->cap) {
-		struct idmap old = *m;
-		m->cap = old.cap ? old.cap * 2 : 64;
-		m->n = 0;
-		m->keys = xcalloc(m->cap, sizeof(*m->keys));
-		m->vals = xcalloc(m->cap, sizeof(*m->vals));
-		for (i = 0; i < old.cap; i++)
-			if (old.keys[i])
-				id_put(m, old.keys[i], old.vals[i]);
-		free(old.keys);
-		free(old.vals);
-	}
-	for (i = id_slot(k, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1))
-		if (m->keys[i] == k) {
-			m->vals[i] = v;
-			return;
-		}
-	m->keys[i] = k;
-	m->vals[i] = v;
-	m->n++;
-}
-
-static void id_del(struct idmap *m, uint64_t k)
-{
-	size_t i, j, mask = m->cap - 1;
-	if (!m->cap)
-		return;
-	for (i = id_slot(k, m->cap); m->keys[i] && m->keys[i] != k; i = (i + 1) & mask)
-		;
-	if (!m->keys[i])
-		return;
-	m->keys[i] = 0;
-	m->n--;
-	for (j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
-		size_t home = id_slot(m->keys[j], m->cap);
-		if (((j - home) & mask) >= ((j - i) & mask)) {
-			m->keys[i] = m->keys[j];
-			m->vals[i] = m->vals[j];
-			m->keys[j] = 0;
-			i = j;
-		}
-	}
 }
 
 /* ---- the entries ---- */
@@ -258,8 +177,7 @@ static void state_fini(void *p)
 	for (i = 0; i < st->pods.cap; i++)
 		if (st->pods.keys[i])
 			free(st->pods.vals[i]);
-	free(st->pods.keys);
-	free(st->pods.vals);
+	idmap_release(&st->pods);
 	hmap_free(&st->revs, free_entry);
 	hmap_free(&st->owners, free_entry);
 	hmap_free(&st->sets, free_set);
@@ -535,7 +453,7 @@ size_t wl_node_live_pods(struct cluster *cl, const char *node, const struct obje
 {
 	struct wl_state *st = state(cl);
 	struct node *nd = hmap_get(&st->nodes, node);
-	struct wl_pod_entry *e = self ? id_get(&st->pods, self->id) : NULL;
+	struct wl_pod_entry *e = self ? idmap_get(&st->pods, self->id) : NULL;
 	if (!nd)
 		return 0;
 	return nd->live - (e && e->node == nd && e->live ? 1 : 0);
@@ -545,7 +463,7 @@ size_t wl_node_free_ip_slot(struct cluster *cl, const char *node, const struct o
 {
 	struct wl_state *st = state(cl);
 	struct node *nd = hmap_get(&st->nodes, node);
-	struct wl_pod_entry *e = self ? id_get(&st->pods, self->id) : NULL;
+	struct wl_pod_entry *e = self ? idmap_get(&st->pods, self->id) : NULL;
 	size_t h;
 	if (!nd)
 		return 2;
@@ -595,7 +513,7 @@ struct wl_pod *const *wl_unbound_pods(struct cluster *cl, size_t *n)
 void wl_pod_index(struct cluster *cl, struct object *pod, int removed)
 {
 	struct wl_state *st = state(cl);
-	struct wl_pod_entry *e = id_get(&st->pods, pod->id);
+	struct wl_pod_entry *e = idmap_get(&st->pods, pod->id);
 	const json_t *pj = object_json(pod);
 	json_t *meta, *spec, *status, *del, *ready;
 	const char *phase;
@@ -608,7 +526,7 @@ void wl_pod_index(struct cluster *cl, struct object *pod, int removed)
 		node_leave(st, e);
 		set_unbound(st, e, 0);
 		rev_unref(st, e->rev);
-		id_del(&st->pods, pod->id);
+		idmap_del(&st->pods, pod->id);
 		free(e);
 		return;
 	}
@@ -616,7 +534,7 @@ void wl_pod_index(struct cluster *cl, struct object *pod, int removed)
 		e = xcalloc(1, sizeof(*e));
 		e->pub.obj = pod;
 		e->pub.ord = -1;
-		id_put(&st->pods, pod->id, e);
+		idmap_put(&st->pods, pod->id, e);
 	}
 	meta = json_object_get(pj, "metadata");
 	spec = json_object_get(pj, "spec");
@@ -647,6 +565,6 @@ void wl_pod_index(struct cluster *cl, struct object *pod, int removed)
 
 struct wl_pod *wl_pod_of(struct cluster *cl, const struct object *pod)
 {
-	struct wl_pod_entry *e = id_get(&state(cl)->pods, pod->id);
+	struct wl_pod_entry *e = idmap_get(&state(cl)->pods, pod->id);
 	return e ? &e->pub : NULL;
 }
