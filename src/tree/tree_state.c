@@ -320,7 +320,11 @@ void tree_note_change(struct cluster *cl, const struct object *obj, int removed)
 	if (!t)
 		t = cluster_now_ms(cl);
 	st->fed = 1;
-	kind_time(st, obj->kind, obj->ns, 1)->val = (uint64_t)t;
+	/* Strictly increasing: changes within one millisecond (a claim created and deleted
+	 * again) still give the kind directory and its tables an mtime of their own each, so
+	 * a reader comparing mtimes around a read sees that the content moved. */
+	struct tmap_ent *kt = kind_time(st, obj->kind, obj->ns, 1);
+	kt->val = (uint64_t)t > kt->val ? (uint64_t)t : kt->val + 1;
 	st->last_change_ms = t > st->last_change_ms ? t : st->last_change_ms;
 	st->seen_gen = cluster_generation(cl);
 	if (removed) {
