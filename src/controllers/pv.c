@@ -123,7 +123,6 @@ static int pv_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 		    const struct object *old, struct cfs_err *err)
 {
 	json_t *spec = json_object_get(obj, "spec"), *v;
-	struct cfs_err e;
 	int rc;
 
 	if ((rc = manifest_check_type(m, obj, "spec", JSON_OBJECT, err)) < 0)
@@ -158,25 +157,12 @@ static int pv_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 		    "supported values: \"Delete\", \"Recycle\", \"Retain\"",
 		    MQUOTE(json_string_value(v)));
 	}
-	v = json_object_get(spec, "volumeMode");
-	if (!v || json_is_null(v)) {
-		json_object_set_new(spec, "volumeMode", json_string("Filesystem"));
-	} else if (strcmp(json_string_value(v), "Filesystem") != 0 &&
-		   strcmp(json_string_value(v), "Block") != 0) {
-		return manifest_errorf(
-		    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
-		    "spec.volumeMode: Unsupported value: \"%s\": supported values: "
-		    "\"Block\", \"Filesystem\"",
-		    MQUOTE(json_string_value(v)));
-	}
-	v = json_object_get(spec, "storageClassName");
-	if (v && !json_is_null(v)) {
-		if (*json_string_value(v) && name_check_subdomain(json_string_value(v), &e) < 0)
-			return manifest_errorf(m, storage_pos(m, v, storage_at(m, doc, "spec")),
-					       err, -EINVAL,
-					       "spec.storageClassName: Invalid value: \"%s\": %s",
-					       MQUOTE(json_string_value(v)), e.msg);
-	}
+	rc = storage_check_volume_mode(m, doc, spec, err);
+	if (rc < 0)
+		return rc;
+	rc = storage_check_class_name(m, doc, spec, err);
+	if (rc < 0)
+		return rc;
 	v = json_object_get(spec, "claimRef");
 	if (v && !json_is_null(v) && !jstr(v, "name"))
 		return manifest_errorf(m, storage_pos(m, v, storage_at(m, doc, "spec")), err,

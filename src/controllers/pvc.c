@@ -194,7 +194,6 @@ static int pvc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 {
 	json_t *spec = json_object_get(obj, "spec"), *v;
 	int64_t bytes = 0;
-	struct cfs_err e;
 	int rc;
 
 	if ((rc = manifest_check_type(m, obj, "spec", JSON_OBJECT, err)) < 0)
@@ -227,26 +226,14 @@ static int pvc_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 	    (rc = manifest_check_type(m, obj, "spec.volumeName", JSON_STRING, err)) < 0)
 		return rc;
 	v = json_object_get(spec, "storageClassName");
-	if (v && json_is_null(v)) {
+	if (v && json_is_null(v))
 		json_object_del(spec, "storageClassName");
-	} else if (v) {
-		if (*json_string_value(v) && name_check_subdomain(json_string_value(v), &e) < 0)
-			return manifest_errorf(m, storage_pos(m, v, storage_at(m, doc, "spec")),
-					       err, -EINVAL,
-					       "spec.storageClassName: Invalid value: \"%s\": %s",
-					       MQUOTE(json_string_value(v)), e.msg);
-	}
-	v = json_object_get(spec, "volumeMode");
-	if (!v || json_is_null(v)) {
-		json_object_set_new(spec, "volumeMode", json_string("Filesystem"));
-	} else if (strcmp(json_string_value(v), "Filesystem") != 0 &&
-		   strcmp(json_string_value(v), "Block") != 0) {
-		return manifest_errorf(
-		    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
-		    "spec.volumeMode: Unsupported value: \"%s\": supported values: "
-		    "\"Block\", \"Filesystem\"",
-		    MQUOTE(json_string_value(v)));
-	}
+	rc = storage_check_class_name(m, doc, spec, err);
+	if (rc < 0)
+		return rc;
+	rc = storage_check_volume_mode(m, doc, spec, err);
+	if (rc < 0)
+		return rc;
 	v = json_object_get(spec, "volumeName");
 	if (v && (json_is_null(v) || !*json_string_value(v)))
 		json_object_del(spec, "volumeName");

@@ -262,6 +262,14 @@ json_t *storage_at(const struct manifest *m, const json_t *doc, const char *path
 /* node when it has a position in m (or m is NULL), else fallback: true, false and null
  * are shared values that carry no position. */
 json_t *storage_pos(const struct manifest *m, json_t *node, json_t *fallback);
+/* spec.volumeMode of a PV or claim: Filesystem when absent or null, else Filesystem or
+ * Block. 0, or -EINVAL with the API server's message at the value's position. */
+int storage_check_volume_mode(const struct manifest *m, const json_t *doc, json_t *spec,
+			      struct cfs_err *err);
+/* spec.storageClassName of a PV or claim, when a non-empty string: a DNS subdomain. 0, or
+ * -EINVAL with the API server's message at the value's position. */
+int storage_check_class_name(const struct manifest *m, const json_t *doc, json_t *spec,
+			     struct cfs_err *err);
 /* Validates an accessModes array at path ("spec.accessModes"); claim selects the claim's
  * Required message. */
 int storage_check_modes(const struct manifest *m, const json_t *doc, json_t *obj, const char *path,

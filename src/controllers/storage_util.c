@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "claimfs/names.h"
 #include "claimfs/quantity.h"
 #include "storage_internal.h"
 
@@ -218,6 +219,36 @@ json_t *storage_pos(const struct manifest *m, json_t *node, json_t *fallback)
 	if (node && (!m || manifest_pos(m, node, &line, &col) == 0))
 		return node;
 	return fallback;
+}
+
+int storage_check_volume_mode(const struct manifest *m, const json_t *doc, json_t *spec,
+			      struct cfs_err *err)
+{
+	json_t *v = json_object_get(spec, "volumeMode");
+	if (!v || json_is_null(v)) {
+		json_object_set_new(spec, "volumeMode", json_string("Filesystem"));
+	} else if (strcmp(json_string_value(v), "Filesystem") != 0 &&
+		   strcmp(json_string_value(v), "Block") != 0) {
+		return manifest_errorf(
+		    m, storage_pos(m, v, storage_at(m, doc, "spec")), err, -EINVAL,
+		    "spec.volumeMode: Unsupported value: \"%s\": supported values: "
+		    "\"Block\", \"Filesystem\"",
+		    MQUOTE(json_string_value(v)));
+	}
+	return 0;
+}
+
+int storage_check_class_name(const struct manifest *m, const json_t *doc, json_t *spec,
+			     struct cfs_err *err)
+{
+	struct cfs_err e = {{0}};
+	json_t *v = json_object_get(spec, "storageClassName");
+	if (v && !json_is_null(v) && *json_string_value(v) &&
+	    name_check_subdomain(json_string_value(v), &e) < 0)
+		return manifest_errorf(m, storage_pos(m, v, storage_at(m, doc, "spec")), err,
+				       -EINVAL, "spec.storageClassName: Invalid value: \"%s\": %s",
+				       MQUOTE(json_string_value(v)), e.msg);
+	return 0;
 }
 
 int storage_check_modes(const struct manifest *m, const json_t *doc, json_t *obj, const char *path,
