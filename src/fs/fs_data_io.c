@@ -397,20 +397,15 @@ void fs_data_readdirplus(fuse_req_t req, uint64_t ino, size_t size, off_t off,
 	do_readdir(req, size, off, fi, 1);
 }
 
+/* A directory's handle is a struct dfile as a file's: the same release and fsync. */
 void fs_data_releasedir(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
-	file_free(fs_of(req)->data, file_of(fi));
-	fuse_reply_err(req, 0);
+	fs_data_release(req, ino, fi);
 }
 
 void fs_data_fsyncdir(fuse_req_t req, uint64_t ino, int datasync, struct fuse_file_info *fi)
 {
-	struct dfile *h = file_of(fi);
-	(void)ino;
-	int rc = vnode_fsync(h->dn->vn, h->fd, datasync);
-	fs_fh_leave(&h->sync);
-	data_reply_err(req, rc);
+	fs_data_fsync(req, ino, datasync, fi);
 }
 
 /* ---- the file system ---- */
