@@ -17,6 +17,7 @@
 struct tmap_ent {
 	uint64_t owner;		/* object id the entry belongs to, 0: none */
 	uint32_t slot;		/* attribute index or one of the SLOT_* above */
+	uint8_t seen;		/* SLOT_KIND_TIME: val was read since the last change */
 	char *sub;		/* variable part; owned */
 	uint64_t val;		/* inode number or time */
 	struct tmap_ent *hnext; /* hash chain */
@@ -301,6 +302,7 @@ int64_t tree_kind_mtime(struct cluster *cl, const struct kind *k, const char *ns
 				newest = v[i]->mtime_ms;
 		e->val = (uint64_t)newest;
 	}
+	e->seen = 1;
 	return (int64_t)e->val;
 }
 
@@ -320,11 +322,18 @@ void tree_note_change(struct cluster *cl, const struct object *obj, int removed)
 	if (!t)
 		t = cluster_now_ms(cl);
 	st->fed = 1;
-	/* Strictly increasing: changes within one millisecond (a claim created and deleted
-	 * again) still give the kind directory and its tables an mtime of their own each, so
-	 * a reader comparing mtimes around a read sees that the content moved. */
+	/* Never back, and never the value a reader saw before this change: a second change
+	 * within the millisecond of one already seen (a claim created and deleted again) moves
+	 * it a millisecond on, so a reader comparing mtimes around a read of .table sees that
+	 * the content moved. Only seen values are passed over, so the mtime runs ahead of the
+	 * clock only while reads and changes interleave within a millisecond, never in a burst
+	 * of changes alone (a bulk apply). */
 	struct tmap_ent *kt = kind_time(st, obj->kind, obj->ns, 1);
-	kt->val = (uint64_t)t > kt->val ? (uint64_t)t : kt->val + 1;
+	if ((uint64_t)t > kt->val)
+		kt->val = (uint64_t)t;
+	else if (kt->seen)
+		kt->val++;
+	kt->seen = 0;
 	st->last_change_ms = t > st->last_change_ms ? t : st->last_change_ms;
 	st->seen_gen = cluster_generation(cl);
 	if (removed) {
