@@ -73,9 +73,14 @@ struct scan {
 	const char *p, *end;
 };
 
+static int json_ws(char ch) /* JSON's white space (RFC 8259) */
+{
+	return ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t';
+}
+
 static void scan_ws(struct scan *c)
 {
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
+	while (c->p < c->end && json_ws(*c->p))
 		c->p++;
 }
 
@@ -332,8 +337,7 @@ int persist_peek_snapshot(struct persist *p, uint64_t *gen, int *streamable)
 		char tail[8];
 		off_t at = st.st_size > (off_t)sizeof(tail) ? st.st_size - (off_t)sizeof(tail) : 0;
 		ssize_t t = pread(fd, tail, sizeof(tail), at);
-		while (t > 0 && (tail[t - 1] == '\n' || tail[t - 1] == ' ' || tail[t - 1] == '\r' ||
-				 tail[t - 1] == '\t'))
+		while (t > 0 && json_ws(tail[t - 1]))
 			t--;
 		*streamable = t >= 3 && memcmp(tail + t - 3, "]}}", 3) == 0;
 	}
