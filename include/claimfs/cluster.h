@@ -55,7 +55,7 @@ void cluster_lock(struct cluster *cl);
  * and here, at once, when more than CLUSTER_HOT_BURST times hot_objects are hot (a long
  * burst of writes) or with evict_at_unlock. So no JSON pointer survives an unlock. */
 void cluster_unlock(struct cluster *cl);
-#define CLUSTER_IDLE_MS 200
+#define CLUSTER_IDLE_MS 1000 /* 200 ms split bursts of streams sent 0.2-0.3 s apart */
 #define CLUSTER_HOT_BURST 128
 struct store *cluster_store(struct cluster *cl);     /* LOCKED use; borrowed */
 struct eventlog *cluster_events(struct cluster *cl); /* LOCKED use; borrowed */

@@ -63,6 +63,7 @@ FLOOR = os.path.abspath(os.environ.get("FLOOR", os.path.join(ROOT, "build-bench/
 WRITER = os.path.abspath(os.environ.get("WRITER", os.path.join(ROOT, "build-bench/writer")))
 GEN = os.path.join(HERE, "gen.py")
 PVC = "namespaces/default/persistentvolumeclaims"
+CLUSTER_IDLE_S = 1.0  # CLUSTER_IDLE_MS of include/claimfs/cluster.h
 
 figures = []  # every figure, in the order measured
 errors = []   # (section, message)
@@ -270,8 +271,10 @@ def dir_bytes(path):
 
 def rss_at_rest(d, limit=30.0):
     """The daemon's VmRSS once it stops falling: the timer thread makes objects cold
-    when the cluster has been idle for a moment (store.h). Returns (bytes, seconds)."""
+    once nothing has used the cluster for CLUSTER_IDLE_MS (cluster.h: 1 s), so the watch
+    starts after that. Returns (bytes, seconds)."""
     t0 = time.perf_counter()
+    time.sleep(CLUSTER_IDLE_S + 0.3)
     last, still = d.rss_bytes(), 0
     while time.perf_counter() - t0 < limit and still < 5:
         time.sleep(0.2)

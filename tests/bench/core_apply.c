@@ -139,12 +139,13 @@ int main(int argc, char **argv)
 		       (double)(rss() - rss0) / n);
 	}
 	sb_release(&sb);
-	/* At rest: the timer thread makes objects cold once the cluster is idle (store.h). */
+	/* At rest: the timer thread makes objects cold once the cluster has been idle for
+	 * CLUSTER_IDLE_MS (store.h, cluster.h). */
 	double t_rest = now(), last = (double)rss();
 	for (int i = 0; i < 100; i++) {
 		usleep(100000);
 		double r = (double)rss();
-		if (r >= last - 65536 && now() - t_rest > 0.5)
+		if (r >= last - 65536 && now() - t_rest > CLUSTER_IDLE_MS / 1e3 + 0.5)
 			break;
 		last = r;
 	}

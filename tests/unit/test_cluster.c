@@ -1,8 +1,9 @@
 /* test_cluster.c - the apply pipeline and durable state through the cluster API: any
  * kind is stored, streams are all-or-nothing, scopes are enforced, a reopen (remount)
- * shows the same objects and uids, namespaces cascade. */
+ * shows the same objects and uids, namespaces cascade, objects go cold only when idle. */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include "unit.h"
 #include "fixture.h"
 #include "claimfs/jsonalloc.h"
@@ -268,6 +269,50 @@ START_TEST(reopen_streams_a_large_snapshot)
 }
 END_TEST
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t hot_count(struct fixture *fx)
+{
+	cluster_lock(fx->cl); /* a use: the idle time starts again at the unlock */
+	size_t n = store_hot_count(cluster_store(fx->cl));
+	cluster_unlock(fx->cl);
+	return n;
+}
+
+/* Objects are made cold once nothing has used the cluster for CLUSTER_IDLE_MS, not at a
+ * shorter pause (a script's streams half a second apart are one burst). */
+START_TEST(objects_go_cold_only_when_idle)
+{
+	struct fixture fx;
+	fx_open(&fx);
+	fx.opts.evict_at_unlock = 0;
+	fx_reopen(&fx);
+	struct strbuf y = STRBUF_INIT;
+	for (int i = 0; i < 200; i++)
+		sb_addf(&y, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d}\n---\n", i);
+	fx_apply_ok(&fx, sb_str(&y));
+	sb_release(&y);
+	int64_t t0 = mono_ms();
+	usleep(500 * 1000);
+	size_t hot = hot_count(&fx);
+	if (mono_ms() - t0 < 900) /* else too slow a machine to tell */
+		ck_assert_uint_ge(hot, 200);
+	/* Each look is a use: wait the whole idle time before each one. */
+	for (int i = 0; i < 10 && hot > fx.opts.hot_objects; i++) {
+		usleep((CLUSTER_IDLE_MS + 300) * 1000);
+		hot = hot_count(&fx);
+	}
+	ck_assert_uint_le(hot, fx.opts.hot_objects);
+	ck_assert_str_eq(fx_str(&fx, "ConfigMap", "default", "cm-199", "metadata.name"), "cm-199");
+	fx_close(&fx);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("cluster");
@@ -282,6 +327,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, namespace_cascade);
 	tcase_add_test(tc, object_limit);
 	tcase_add_test(tc, second_open_is_refused);
+	tcase_add_test(tc, objects_go_cold_only_when_idle);
 	suite_add_tcase(s, tc);
 	return s;
 }
