@@ -211,13 +211,6 @@ static void expect_state(const char *dir, const json_t *want_snap, const char *w
 	persist_close(p);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Speed targets do not apply under valgrind or ThreadSanitizer. */
 static int slow_build(void)
 {
@@ -1097,13 +1090,13 @@ START_TEST(test_append_throughput)
 	json_t *r = json_pack("{s:i,s:s,s:{s:s,s:s}}", "n", 0, "pad", pad, "metadata", "name",
 			      "claim", "namespace", "default");
 	struct persist *p = open_ok(tmp, 1);
-	double t0 = now_s();
+	double t0 = unit_now_s();
 	for (int i = 1; i <= n; i++) {
 		json_object_set_new(r, "n", json_integer(i));
 		if (persist_append(p, r, &err) <= 0)
 			ck_abort_msg("append %d: %s", i, err.msg);
 	}
-	double dt = now_s() - t0;
+	double dt = unit_now_s() - t0;
 	json_decref(r);
 	ck_assert_int_eq(persist_journal_bytes(p), file_size("journal.0"));
 	persist_close(p);
@@ -1205,14 +1198,14 @@ static void *writer_main(void *arg)
 static double run_writers(struct persist *p, struct writer *ws, int n, int first_id, int count)
 {
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	double t0 = now_s();
+	double t0 = unit_now_s();
 	for (int i = 0; i < n; i++) {
 		ws[i] = (struct writer){p, &lock, first_id + i, count, 1, 0, 0, ws[i].async};
 		ck_assert_int_eq(pthread_create(&ws[i].thread, NULL, writer_main, &ws[i]), 0);
 	}
 	for (int i = 0; i < n; i++)
 		pthread_join(ws[i].thread, NULL);
-	double dt = now_s() - t0;
+	double dt = unit_now_s() - t0;
 	for (int i = 0; i < n; i++)
 		ck_assert_msg(ws[i].bad == 0, "writer %d: %d bad syncs", i, ws[i].bad);
 	return dt;
