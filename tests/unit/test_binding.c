@@ -44,48 +44,25 @@ static void apply_pv(const char *name, const char *cap, const char *modes, const
 	fx_apply_ok(&fx, y);
 }
 
-static int claim_yaml(const char *name, const char *size, const char *modes, const char *cls,
-		      const char *extra)
-{
-	char y[4096], c[128] = "";
-	if (cls)
-		snprintf(c, sizeof(c), "  storageClassName: \"%s\"\n", cls);
-	snprintf(y, sizeof(y),
-		 "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: %s\nspec:\n"
-		 "  accessModes: [%s]\n  resources: {requests: {storage: %s}}\n%s%s",
-		 name, modes, size, c, extra ? extra : "");
-	return fx_apply(&fx, y);
-}
-
 static void apply_claim(const char *name, const char *size, const char *modes, const char *cls,
 			const char *extra)
 {
-	int rc = claim_yaml(name, size, modes, cls, extra);
+	int rc = fx_try_claim(&fx, name, size, modes, cls, extra);
 	ck_assert_msg(rc == 0, "claim %s: %s", name, fx.err.msg);
-}
-
-static const char *claim(const char *name, const char *path)
-{
-	return fx_str(&fx, "PersistentVolumeClaim", "default", name, path);
-}
-
-static const char *vol(const char *name, const char *path)
-{
-	return fx_str(&fx, "PersistentVolume", NULL, name, path);
 }
 
 static void assert_bound(const char *c, const char *pv)
 {
-	ck_assert_str_eq(claim(c, "status.phase"), "Bound");
-	ck_assert_str_eq(claim(c, "spec.volumeName"), pv);
-	ck_assert_str_eq(vol(pv, "status.phase"), "Bound");
-	ck_assert_str_eq(vol(pv, "spec.claimRef.name"), c);
+	ck_assert_str_eq(fx_claim(&fx, c, "status.phase"), "Bound");
+	ck_assert_str_eq(fx_claim(&fx, c, "spec.volumeName"), pv);
+	ck_assert_str_eq(fx_pv(&fx, pv, "status.phase"), "Bound");
+	ck_assert_str_eq(fx_pv(&fx, pv, "spec.claimRef.name"), c);
 }
 
 static void assert_pending(const char *c)
 {
-	ck_assert_str_eq(claim(c, "status.phase"), "Pending");
-	ck_assert_ptr_null(claim(c, "status.capacity.storage"));
+	ck_assert_str_eq(fx_claim(&fx, c, "status.phase"), "Pending");
+	ck_assert_ptr_null(fx_claim(&fx, c, "status.capacity.storage"));
 	ck_assert_ptr_null(
 	    jannotation(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", c)),
 			"pv.kubernetes.io/bind-completed"));
@@ -95,22 +72,22 @@ START_TEST(test_class_empty_vs_default)
 {
 	apply_pv("classless", "1Gi", "ReadWriteOnce", "", NULL);
 	apply_pv("nofield", "1Gi", "ReadWriteOnce", NULL, NULL);
-	ck_assert_str_eq(vol("classless", "status.phase"), "Available");
+	ck_assert_str_eq(fx_pv(&fx, "classless", "status.phase"), "Available");
 	/* "" binds only class-less volumes and is never given the default class */
 	apply_claim("empty", "1Gi", "ReadWriteOnce", "", NULL);
-	ck_assert_str_eq(claim("empty", "spec.storageClassName"), "");
-	ck_assert_str_eq(claim("empty", "status.phase"), "Bound");
-	const char *first = claim("empty", "spec.volumeName");
+	ck_assert_str_eq(fx_claim(&fx, "empty", "spec.storageClassName"), "");
+	ck_assert_str_eq(fx_claim(&fx, "empty", "status.phase"), "Bound");
+	const char *first = fx_claim(&fx, "empty", "spec.volumeName");
 	ck_assert(strcmp(first, "classless") == 0 || strcmp(first, "nofield") == 0);
 	/* no class at all: the default class is filled in and provisions */
 	apply_claim("none", "1Gi", "ReadWriteOnce", NULL, NULL);
-	ck_assert_str_eq(claim("none", "spec.storageClassName"), "standard");
-	ck_assert_str_eq(claim("none", "status.phase"), "Bound");
-	ck_assert_int_eq(strncmp(claim("none", "spec.volumeName"), "pvc-", 4), 0);
+	ck_assert_str_eq(fx_claim(&fx, "none", "spec.storageClassName"), "standard");
+	ck_assert_str_eq(fx_claim(&fx, "none", "status.phase"), "Bound");
+	ck_assert_int_eq(strncmp(fx_claim(&fx, "none", "spec.volumeName"), "pvc-", 4), 0);
 	/* the second class-less volume is still there for the next "" claim */
 	apply_claim("empty2", "1Gi", "ReadWriteOnce", "", NULL);
-	ck_assert_str_eq(claim("empty2", "status.phase"), "Bound");
-	ck_assert_str_ne(claim("empty2", "spec.volumeName"), first);
+	ck_assert_str_eq(fx_claim(&fx, "empty2", "status.phase"), "Bound");
+	ck_assert_str_ne(fx_claim(&fx, "empty2", "spec.volumeName"), first);
 	/* nothing left: a "" claim waits with FailedBinding */
 	apply_claim("empty3", "1Gi", "ReadWriteOnce", "", NULL);
 	assert_pending("empty3");
@@ -173,7 +150,7 @@ START_TEST(test_smallest_sufficient_capacity)
 	apply_claim("c3", "3Gi", "ReadWriteOnce", "manual", NULL);
 	assert_bound("c3", "five");
 	/* status.capacity is the volume's, not the request */
-	ck_assert_str_eq(claim("c3", "status.capacity.storage"), "5Gi");
+	ck_assert_str_eq(fx_claim(&fx, "c3", "status.capacity.storage"), "5Gi");
 	/* 1G (10^9) is smaller than 1Gi (2^30): numeric comparison */
 	apply_claim("c1", "1Gi", "ReadWriteOnce", "manual", NULL);
 	assert_bound("c1", "two");
@@ -191,11 +168,11 @@ START_TEST(test_volume_mode_matrix)
 {
 	apply_pv("fs", "1Gi", "ReadWriteOnce", "manual", "  volumeMode: Filesystem\n");
 	apply_pv("blk", "1Gi", "ReadWriteOnce", "manual", "  volumeMode: Block\n");
-	ck_assert_str_eq(vol("fs", "spec.volumeMode"), "Filesystem");
+	ck_assert_str_eq(fx_pv(&fx, "fs", "spec.volumeMode"), "Filesystem");
 	apply_claim("b", "1Gi", "ReadWriteOnce", "manual", "  volumeMode: Block\n");
 	assert_bound("b", "blk");
 	apply_claim("f", "1Gi", "ReadWriteOnce", "manual", NULL);
-	ck_assert_str_eq(claim("f", "spec.volumeMode"), "Filesystem");
+	ck_assert_str_eq(fx_claim(&fx, "f", "spec.volumeMode"), "Filesystem");
 	assert_bound("f", "fs");
 	/* Block claim, only a Filesystem volume left: no binding, and the reverse */
 	apply_pv("fs2", "1Gi", "ReadWriteOnce", "manual", NULL);
@@ -203,7 +180,7 @@ START_TEST(test_volume_mode_matrix)
 	assert_pending("b2");
 	apply_pv("blk2", "1Gi", "ReadWriteOnce", "manual", "  volumeMode: Block\n");
 	assert_bound("b2", "blk2");
-	ck_assert_str_eq(vol("fs2", "status.phase"), "Available");
+	ck_assert_str_eq(fx_pv(&fx, "fs2", "status.phase"), "Available");
 }
 END_TEST
 
@@ -230,10 +207,11 @@ START_TEST(test_selector)
 	apply_claim("none", "1Gi", "ReadWriteOnce", "manual",
 		    "  selector:\n    matchExpressions:\n    - {key: speed, operator: Exists}\n");
 	assert_pending("none");
-	ck_assert_str_eq(vol("fast", "status.phase"), "Available");
+	ck_assert_str_eq(fx_pv(&fx, "fast", "status.phase"), "Available");
 	/* a bad operator is refused at admission */
-	int rc = claim_yaml("bad", "1Gi", "ReadWriteOnce", "manual",
-			    "  selector:\n    matchExpressions:\n    - {key: a, operator: Near}\n");
+	int rc =
+	    fx_try_claim(&fx, "bad", "1Gi", "ReadWriteOnce", "manual",
+			 "  selector:\n    matchExpressions:\n    - {key: a, operator: Near}\n");
 	ck_assert_int_eq(rc, -EINVAL);
 	ck_assert_msg(strstr(fx.err.msg, "spec.selector.matchExpressions[0].operator: Invalid "
 					 "value: \"Near\": not a valid selector operator"),
@@ -301,7 +279,7 @@ START_TEST(test_prebound_marked_for_deletion)
 	ck_assert_int_eq(cluster_delete(fx.cl, cluster_kind(fx.cl, "PersistentVolume"), NULL,
 					"going", "rm", &fx.err),
 			 0);
-	ck_assert_ptr_nonnull(vol("going", "metadata.deletionTimestamp"));
+	ck_assert_ptr_nonnull(fx_pv(&fx, "going", "metadata.deletionTimestamp"));
 	apply_claim("want", "1Gi", "ReadWriteOnce", "manual", "  volumeName: going\n");
 	assert_pending("want");
 	ck_assert(
@@ -320,7 +298,7 @@ START_TEST(test_prebound_by_claim_ref)
 		 "  claimRef: {namespace: default, name: mine}\n");
 	apply_pv("plain", "1Gi", "ReadWriteOnce", "manual", NULL);
 	/* reserved volumes are Available but only for the claim they name */
-	ck_assert_str_eq(vol("reserved", "status.phase"), "Available");
+	ck_assert_str_eq(fx_pv(&fx, "reserved", "status.phase"), "Available");
 	apply_claim("intruder", "5Gi", "ReadWriteOnce", "manual", NULL);
 	assert_pending("intruder");
 	/* the named claim gets it before the smaller plain volume */
@@ -334,7 +312,7 @@ START_TEST(test_prebound_by_claim_ref)
 	struct object *c = fx_get(&fx, "PersistentVolumeClaim", "default", "mine");
 	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bound-by-controller"),
 			 "yes");
-	ck_assert_str_eq(vol("plain", "status.phase"), "Available");
+	ck_assert_str_eq(fx_pv(&fx, "plain", "status.phase"), "Available");
 }
 END_TEST
 
@@ -342,12 +320,12 @@ START_TEST(test_late_pv_binds_pending_claim)
 {
 	apply_claim("waiting", "3Gi", "ReadWriteOnce", "manual", NULL);
 	assert_pending("waiting");
-	ck_assert_ptr_null(claim("waiting", "status.capacity"));
+	ck_assert_ptr_null(fx_claim(&fx, "waiting", "status.capacity"));
 	apply_pv("too-small", "2Gi", "ReadWriteOnce", "manual", NULL);
 	assert_pending("waiting");
 	apply_pv("fits", "4Gi", "ReadWriteOnce", "manual", NULL);
 	assert_bound("waiting", "fits");
-	ck_assert_str_eq(claim("waiting", "status.capacity.storage"), "4Gi");
+	ck_assert_str_eq(fx_claim(&fx, "waiting", "status.capacity.storage"), "4Gi");
 	/* bind()'s annotations */
 	struct object *c = fx_get(&fx, "PersistentVolumeClaim", "default", "waiting");
 	ck_assert_str_eq(jannotation(object_json(c), "pv.kubernetes.io/bind-completed"), "yes");
@@ -358,7 +336,7 @@ START_TEST(test_late_pv_binds_pending_claim)
 			 "yes");
 	ck_assert_str_eq(jstr(object_json(v), "spec.claimRef.kind"), "PersistentVolumeClaim");
 	ck_assert_str_eq(jstr(object_json(v), "spec.claimRef.namespace"), "default");
-	ck_assert_str_eq(vol("too-small", "status.phase"), "Available");
+	ck_assert_str_eq(fx_pv(&fx, "too-small", "status.phase"), "Available");
 }
 END_TEST
 
@@ -377,9 +355,9 @@ START_TEST(test_lost_and_misbound)
 					"t", &fx.err),
 			 0);
 	ck_assert_ptr_null(fx_get(&fx, "PersistentVolume", NULL, "v1"));
-	ck_assert_str_eq(claim("c1", "status.phase"), "Lost");
-	ck_assert_ptr_null(claim("c1", "status.capacity"));
-	ck_assert_ptr_null(claim("c1", "status.accessModes"));
+	ck_assert_str_eq(fx_claim(&fx, "c1", "status.phase"), "Lost");
+	ck_assert_ptr_null(fx_claim(&fx, "c1", "status.capacity"));
+	ck_assert_ptr_null(fx_claim(&fx, "c1", "status.accessModes"));
 	ck_assert(fx_has_event(&fx, "ClaimLost",
 			       "Bound claim has lost its PersistentVolume. Data on the volume is "
 			       "lost!"));
@@ -396,7 +374,7 @@ START_TEST(test_lost_and_misbound)
 				       p, "t", &fx.err),
 			 0);
 	json_decref(p);
-	ck_assert_str_eq(claim("c2", "status.phase"), "Lost");
+	ck_assert_str_eq(fx_claim(&fx, "c2", "status.phase"), "Lost");
 	ck_assert(fx_has_event(&fx, "ClaimMisbound",
 			       "Two claims are bound to the same volume, this one is bound "
 			       "incorrectly"));
@@ -409,15 +387,15 @@ START_TEST(test_volume_of_a_claim_bound_elsewhere)
 	apply_pv("first", "1Gi", "ReadWriteOnce", "manual", NULL);
 	apply_claim("c", "1Gi", "ReadWriteOnce", "manual", NULL);
 	assert_bound("c", "first");
-	const char *uid = claim("c", "metadata.uid");
+	const char *uid = fx_claim(&fx, "c", "metadata.uid");
 	char extra[256];
 	/* a user pre-binds another volume to the claim, uid and all: the claim is bound
 	 * elsewhere, so the volume keeps the name but loses the uid (reserved, Available) */
 	snprintf(extra, sizeof(extra), "  claimRef: {namespace: default, name: c, uid: %s}\n", uid);
 	apply_pv("second", "1Gi", "ReadWriteOnce", "manual", extra);
-	ck_assert_str_eq(vol("second", "status.phase"), "Available");
-	ck_assert_str_eq(vol("second", "spec.claimRef.name"), "c");
-	ck_assert_ptr_null(vol("second", "spec.claimRef.uid"));
+	ck_assert_str_eq(fx_pv(&fx, "second", "status.phase"), "Available");
+	ck_assert_str_eq(fx_pv(&fx, "second", "spec.claimRef.name"), "c");
+	ck_assert_ptr_null(fx_pv(&fx, "second", "spec.claimRef.uid"));
 	assert_bound("c", "first");
 	/* the controller's own link is dropped entirely */
 	cluster_lock(fx.cl);
@@ -428,8 +406,8 @@ START_TEST(test_volume_of_a_claim_bound_elsewhere)
 	cluster_update(fx.cl, v);
 	cluster_unlock(fx.cl);
 	fx_apply_ok(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nudge}\n");
-	ck_assert_str_eq(vol("second", "status.phase"), "Available");
-	ck_assert_ptr_null(vol("second", "spec.claimRef.name"));
+	ck_assert_str_eq(fx_pv(&fx, "second", "status.phase"), "Available");
+	ck_assert_ptr_null(fx_pv(&fx, "second", "spec.claimRef.name"));
 	ck_assert_ptr_null(jannotation(object_json(fx_get(&fx, "PersistentVolume", NULL, "second")),
 				       "pv.kubernetes.io/bound-by-controller"));
 }
@@ -489,14 +467,14 @@ START_TEST(test_claim_validation)
 	ck_assert_msg(strstr(fx.err.msg, "apply:5:3: spec.accessModes: Required value: at least 1 "
 					 "access mode is required"),
 		      "%s", fx.err.msg);
-	rc = claim_yaml("x", "1Gi", "ReadWriteSometimes", NULL, NULL);
+	rc = fx_try_claim(&fx, "x", "1Gi", "ReadWriteSometimes", NULL, NULL);
 	ck_assert_int_eq(rc, -EINVAL);
 	ck_assert_msg(strstr(fx.err.msg, "apply:6:17: spec.accessModes: Unsupported value: "
 					 "\"ReadWriteSometimes\": supported values: "
 					 "\"ReadOnlyMany\", \"ReadWriteMany\", \"ReadWriteOnce\", "
 					 "\"ReadWriteOncePod\""),
 		      "%s", fx.err.msg);
-	rc = claim_yaml("x", "1Gi", "ReadWriteOncePod, ReadWriteOnce", NULL, NULL);
+	rc = fx_try_claim(&fx, "x", "1Gi", "ReadWriteOncePod, ReadWriteOnce", NULL, NULL);
 	ck_assert_int_eq(rc, -EPERM);
 	ck_assert_msg(strstr(fx.err.msg, "spec.accessModes: Forbidden: may not use "
 					 "ReadWriteOncePod with other access modes"),
@@ -506,26 +484,26 @@ START_TEST(test_claim_validation)
 	ck_assert_int_eq(rc, -EINVAL);
 	ck_assert_msg(strstr(fx.err.msg, "spec.resources[storage]: Required value"), "%s",
 		      fx.err.msg);
-	rc = claim_yaml("x", "banana", "ReadWriteOnce", NULL, NULL);
+	rc = fx_try_claim(&fx, "x", "banana", "ReadWriteOnce", NULL, NULL);
 	ck_assert_int_eq(rc, -EINVAL);
 	ck_assert_msg(strstr(fx.err.msg,
 			     "apply:7:35: spec.resources[storage]: Invalid value: "
 			     "\"banana\": quantities must match the regular expression"),
 		      "%s", fx.err.msg);
-	rc = claim_yaml("x", "0Gi", "ReadWriteOnce", NULL, NULL);
+	rc = fx_try_claim(&fx, "x", "0Gi", "ReadWriteOnce", NULL, NULL);
 	ck_assert_int_eq(rc, -EINVAL);
 	ck_assert_msg(strstr(fx.err.msg, "spec.resources[storage]: Invalid value: \"0\": must be "
 					 "greater than zero"),
 		      "%s", fx.err.msg);
-	rc = claim_yaml("x", "-1Gi", "ReadWriteOnce", NULL, NULL);
+	rc = fx_try_claim(&fx, "x", "-1Gi", "ReadWriteOnce", NULL, NULL);
 	ck_assert_int_eq(rc, -EINVAL);
 	ck_assert_msg(strstr(fx.err.msg, "must be greater than zero"), "%s", fx.err.msg);
-	rc = claim_yaml("x", "1Gi", "ReadWriteOnce", "Not_A_Name", NULL);
+	rc = fx_try_claim(&fx, "x", "1Gi", "ReadWriteOnce", "Not_A_Name", NULL);
 	ck_assert_int_eq(rc, -EINVAL);
 	ck_assert_msg(strstr(fx.err.msg, "spec.storageClassName: Invalid value: \"Not_A_Name\": a "
 					 "lowercase RFC 1123 subdomain"),
 		      "%s", fx.err.msg);
-	rc = claim_yaml("x", "1Gi", "ReadWriteOnce", NULL, "  volumeMode: Raw\n");
+	rc = fx_try_claim(&fx, "x", "1Gi", "ReadWriteOnce", NULL, "  volumeMode: Raw\n");
 	ck_assert_int_eq(rc, -EINVAL);
 	ck_assert_msg(strstr(fx.err.msg, "spec.volumeMode: Unsupported value: \"Raw\": supported "
 					 "values: \"Block\", \"Filesystem\""),
@@ -533,13 +511,13 @@ START_TEST(test_claim_validation)
 	ck_assert_ptr_null(fx_get(&fx, "PersistentVolumeClaim", "default", "x"));
 	/* stored canonically; numbers are quantities too */
 	apply_claim("canon", "1.5Gi", "ReadWriteOnce", NULL, NULL);
-	ck_assert_str_eq(claim("canon", "spec.resources.requests.storage"), "1536Mi");
+	ck_assert_str_eq(fx_claim(&fx, "canon", "spec.resources.requests.storage"), "1536Mi");
 	apply_claim("num", "1000000000", "ReadWriteOnce", NULL, NULL);
-	ck_assert_str_eq(claim("num", "spec.resources.requests.storage"), "1G");
+	ck_assert_str_eq(fx_claim(&fx, "num", "spec.resources.requests.storage"), "1G");
 	/* defaults and the protection finalizer */
 	struct object *c = fx_get(&fx, "PersistentVolumeClaim", "default", "canon");
 	ck_assert(jhas_finalizer(object_json(c), "kubernetes.io/pvc-protection"));
-	ck_assert_str_eq(claim("canon", "spec.volumeMode"), "Filesystem");
+	ck_assert_str_eq(fx_claim(&fx, "canon", "spec.volumeMode"), "Filesystem");
 	/* re-applying the same manifest changes nothing */
 	uint64_t rv = c->rv;
 	apply_claim("canon", "1.5Gi", "ReadWriteOnce", NULL, NULL);
@@ -550,24 +528,24 @@ END_TEST
 START_TEST(test_claim_immutable)
 {
 	apply_claim("c", "1Gi", "ReadWriteOnce", NULL, NULL);
-	ck_assert_str_eq(claim("c", "status.phase"), "Bound");
-	int rc = claim_yaml("c", "1Gi", "ReadWriteMany", NULL, NULL);
+	ck_assert_str_eq(fx_claim(&fx, "c", "status.phase"), "Bound");
+	int rc = fx_try_claim(&fx, "c", "1Gi", "ReadWriteMany", NULL, NULL);
 	ck_assert_int_eq(rc, -EPERM);
 	ck_assert_msg(strstr(fx.err.msg, "spec: Forbidden: spec is immutable after creation except "
 					 "resources.requests and volumeAttributesClassName for "
 					 "bound claims"),
 		      "%s", fx.err.msg);
-	rc = claim_yaml("c", "1Gi", "ReadWriteOnce", NULL, "  volumeMode: Block\n");
+	rc = fx_try_claim(&fx, "c", "1Gi", "ReadWriteOnce", NULL, "  volumeMode: Block\n");
 	ck_assert_int_eq(rc, -EINVAL);
 	ck_assert_msg(strstr(fx.err.msg, "spec.volumeMode: Invalid value: \"Block\": field is "
 					 "immutable"),
 		      "%s", fx.err.msg);
-	rc = claim_yaml("c", "1Gi", "ReadWriteOnce", "manual", NULL);
+	rc = fx_try_claim(&fx, "c", "1Gi", "ReadWriteOnce", "manual", NULL);
 	ck_assert_int_eq(rc, -EPERM);
 	/* a pending claim's spec is immutable too, but volumeName may be set once */
 	apply_claim("p", "1Gi", "ReadWriteOnce", "manual", NULL);
 	assert_pending("p");
-	rc = claim_yaml("p", "1Gi", "ReadOnlyMany", "manual", NULL);
+	rc = fx_try_claim(&fx, "p", "1Gi", "ReadOnlyMany", "manual", NULL);
 	ck_assert_int_eq(rc, -EPERM);
 	apply_pv("pick", "1Gi", "ReadWriteMany", "manual", NULL);
 	assert_pending("p");
@@ -575,8 +553,8 @@ START_TEST(test_claim_immutable)
 		 "  claimRef: {namespace: default, name: q}\n");
 	apply_claim("p", "1Gi", "ReadWriteOnce", "manual", "  volumeName: pick\n");
 	ck_assert(fx_has_event(&fx, "VolumeMismatch", "incompatible accessMode"));
-	ck_assert_str_eq(claim("p", "spec.volumeName"), "pick");
-	rc = claim_yaml("p", "1Gi", "ReadWriteOnce", "manual", "  volumeName: me\n");
+	ck_assert_str_eq(fx_claim(&fx, "p", "spec.volumeName"), "pick");
+	rc = fx_try_claim(&fx, "p", "1Gi", "ReadWriteOnce", "manual", "  volumeName: me\n");
 	ck_assert_int_eq(rc, -EPERM);
 }
 END_TEST
@@ -623,9 +601,9 @@ START_TEST(test_pv_validation_and_defaults)
 	ck_assert_ptr_null(fx_get(&fx, "PersistentVolume", NULL, "x"));
 	/* defaults: Retain, Filesystem, Available after its first sync, pv-protection */
 	apply_pv("ok", "1536Mi", "ReadWriteOnce", NULL, NULL);
-	ck_assert_str_eq(vol("ok", "spec.persistentVolumeReclaimPolicy"), "Retain");
-	ck_assert_str_eq(vol("ok", "spec.volumeMode"), "Filesystem");
-	ck_assert_str_eq(vol("ok", "status.phase"), "Available");
+	ck_assert_str_eq(fx_pv(&fx, "ok", "spec.persistentVolumeReclaimPolicy"), "Retain");
+	ck_assert_str_eq(fx_pv(&fx, "ok", "spec.volumeMode"), "Filesystem");
+	ck_assert_str_eq(fx_pv(&fx, "ok", "status.phase"), "Available");
 	ck_assert(jhas_finalizer(object_json(fx_get(&fx, "PersistentVolume", NULL, "ok")),
 				 "kubernetes.io/pv-protection"));
 	/* the volume source is immutable */
@@ -693,10 +671,10 @@ static const char tf_pvc[] = "apiVersion: v1\n"
 START_TEST(test_nfs_example)
 {
 	fx_apply_ok(&fx, nfs_pv);
-	ck_assert_str_eq(vol("nfs", "status.phase"), "Available");
+	ck_assert_str_eq(fx_pv(&fx, "nfs", "status.phase"), "Available");
 	fx_apply_ok(&fx, nfs_pvc);
 	assert_bound("nfs", "nfs");
-	ck_assert_str_eq(claim("nfs", "status.capacity.storage"), "1Mi");
+	ck_assert_str_eq(fx_claim(&fx, "nfs", "status.capacity.storage"), "1Mi");
 	ck_assert_str_eq(json_string_value(json_array_get(
 			     jget(object_json(fx_get(&fx, "PersistentVolume", NULL, "nfs")),
 				  "spec.mountOptions"),
@@ -713,7 +691,7 @@ START_TEST(test_tensorflow_example)
 	assert_bound("my-model-pvc", "my-model-pv");
 	/* the claim named its volume: it does not get the default class that would keep
 	 * it from its class-less volume */
-	ck_assert_ptr_null(claim("my-model-pvc", "spec.storageClassName"));
+	ck_assert_ptr_null(fx_claim(&fx, "my-model-pvc", "spec.storageClassName"));
 	ck_assert_str_eq(
 	    json_string_value(json_array_get(
 		jget(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "my-model-pvc")),

@@ -153,12 +153,7 @@ END_TEST
 START_TEST(object_limit)
 {
 	struct fixture fx;
-	persist_test_no_fsync = 1;
-	memset(&fx, 0, sizeof(fx));
-	strcpy(fx.dir, "/tmp/claimfs-unit.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
-	fx.opts.state_dir = fx.dir;
-	fx.opts.quiet = 1;
+	fx_prepare(&fx);
 	fx.opts.max_objects = 8;
 	ck_assert_int_eq(cluster_open(&fx.opts, &fx.cl, &fx.err), 0);
 	int rc = fx_apply(&fx, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"

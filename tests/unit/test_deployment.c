@@ -72,28 +72,6 @@ static int is_safe(const char *s, size_t n)
 	return 1;
 }
 
-static int event_index(const char *a, const char *b)
-{
-	struct strbuf sb = STRBUF_INIT;
-	int idx = 0, found = -1;
-	cluster_lock(fx.cl);
-	eventlog_render(cluster_events(fx.cl), &sb, NULL, 0);
-	cluster_unlock(fx.cl);
-	const char *line = sb_str(&sb);
-	while (*line && found < 0) {
-		const char *end = strchr(line, '\n');
-		size_t n = end ? (size_t)(end - line) : strlen(line);
-		char *l = xstrndup(line, n);
-		if (strstr(l, a) && (!b || strstr(l, b)))
-			found = idx;
-		free(l);
-		idx++;
-		line += n + (end ? 1 : 0);
-	}
-	sb_release(&sb);
-	return found;
-}
-
 START_TEST(test_names_and_hash)
 {
 	struct object *rs[4], *pods[8];
@@ -230,15 +208,15 @@ START_TEST(test_recreate_no_multi_attach)
 	ck_assert(!fx_has_event(&fx, "FailedAttachVolume", NULL));
 	char down[128];
 	snprintf(down, sizeof(down), "Scaled down replica set %s from 1 to 0", oldrs);
-	int d = event_index(down, NULL),
-	    u = event_index("Scaled up replica set db-", "from 0 to 1");
+	int d = fx_event_index(&fx, down, NULL),
+	    u = fx_event_index(&fx, "Scaled up replica set db-", "from 0 to 1");
 	ck_assert_int_ge(d, 0);
 	/* the second "Scaled up" is the new ReplicaSet's, after the old one went down */
 	struct strbuf sb = STRBUF_INIT;
 	char newrs[64];
 	snprintf(newrs, sizeof(newrs), "%.*s", (int)(strlen(pods[0]->name) - 6), pods[0]->name);
 	snprintf(down, sizeof(down), "Scaled up replica set %s from 0 to 1", newrs);
-	u = event_index(down, NULL);
+	u = fx_event_index(&fx, down, NULL);
 	ck_assert_int_gt(u, d);
 	sb_release(&sb);
 	ck_assert_int_eq(obj_int("Deployment", "db", "status.updatedReplicas"), 1);

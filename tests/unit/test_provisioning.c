@@ -9,6 +9,7 @@
 #include <time.h>
 #include "unit.h"
 #include "fixture.h"
+#include "examples.h"
 #include "claimfs/quantity.h"
 
 static struct fixture fx;
@@ -32,79 +33,15 @@ static void apply_class(const char *name, const char *extra)
 	fx_apply_ok(&fx, y);
 }
 
-static void apply_claim(const char *name, const char *size, const char *cls, const char *extra)
-{
-	char y[4096], c[128] = "";
-	if (cls)
-		snprintf(c, sizeof(c), "  storageClassName: \"%s\"\n", cls);
-	snprintf(y, sizeof(y),
-		 "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: %s\nspec:\n"
-		 "  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: %s}}\n%s%s",
-		 name, size, c, extra ? extra : "");
-	fx_apply_ok(&fx, y);
-}
-
-static const char *claim(const char *name, const char *path)
-{
-	return fx_str(&fx, "PersistentVolumeClaim", "default", name, path);
-}
-
-static const char *vol(const char *name, const char *path)
-{
-	return fx_str(&fx, "PersistentVolume", NULL, name, path);
-}
-
-static int delete_claim(const char *name)
-{
-	return cluster_delete(fx.cl, cluster_kind(fx.cl, "PersistentVolumeClaim"), "default", name,
-			      "rm", &fx.err);
-}
-
-/* Bytes allocated from the pool of a class. */
-static int64_t allocated(const char *cls)
-{
-	struct quantity cap, alloc;
-	cluster_lock(fx.cl);
-	struct object *sc =
-	    store_get(cluster_store(fx.cl), cluster_kind(fx.cl, "StorageClass"), NULL, cls);
-	ck_assert_ptr_nonnull(sc);
-	storageclass_pool(fx.cl, sc, &cap, &alloc);
-	cluster_unlock(fx.cl);
-	return quantity_value(&alloc);
-}
-
-/* Index of the first event line with a (and b), or -1. */
-static int event_index(const char *a, const char *b)
-{
-	struct strbuf sb = STRBUF_INIT;
-	int idx = 0, found = -1;
-	cluster_lock(fx.cl);
-	eventlog_render(cluster_events(fx.cl), &sb, NULL, 0);
-	cluster_unlock(fx.cl);
-	const char *line = sb_str(&sb);
-	while (*line && found < 0) {
-		const char *end = strchr(line, '\n');
-		size_t n = end ? (size_t)(end - line) : strlen(line);
-		char *l = xstrndup(line, n);
-		if (strstr(l, a) && (!b || strstr(l, b)))
-			found = idx;
-		free(l);
-		idx++;
-		line += n + (end ? 1 : 0);
-	}
-	sb_release(&sb);
-	return found;
-}
-
 START_TEST(test_provisioned_volume)
 {
-	apply_claim("data", "1Gi", NULL, NULL);
+	fx_apply_claim(&fx, "data", "1Gi", NULL, NULL);
 	struct object *c = fx_get(&fx, "PersistentVolumeClaim", "default", "data");
 	char pv[128];
 	snprintf(pv, sizeof(pv), "pvc-%s", juid(object_json(c)));
-	ck_assert_str_eq(claim("data", "spec.volumeName"), pv);
-	ck_assert_str_eq(claim("data", "status.phase"), "Bound");
-	ck_assert_str_eq(claim("data", "status.capacity.storage"), "1Gi");
+	ck_assert_str_eq(fx_claim(&fx, "data", "spec.volumeName"), pv);
+	ck_assert_str_eq(fx_claim(&fx, "data", "status.phase"), "Bound");
+	ck_assert_str_eq(fx_claim(&fx, "data", "status.capacity.storage"), "1Gi");
 	ck_assert_str_eq(jannotation(object_json(c), "volume.kubernetes.io/storage-provisioner"),
 			 "claimfs.io/simulated");
 	ck_assert_str_eq(
@@ -135,16 +72,18 @@ START_TEST(test_provisioned_volume)
 	ck_assert_ptr_null(jget(object_json(v), "spec.nodeAffinity")); /* network storage */
 
 	/* the external provisioner's events, in order */
-	int a = event_index("ExternalProvisioning",
-			    "persistentvolumeclaims/data Waiting for a volume to be created either "
-			    "by the external provisioner 'claimfs.io/simulated' or manually by the "
-			    "system administrator. If volume creation is delayed, please verify "
-			    "that the provisioner is running and correctly registered.");
-	int b = event_index("Provisioning", "External provisioner is provisioning volume for "
-					    "claim \"default/data\"");
+	int a =
+	    fx_event_index(&fx, "ExternalProvisioning",
+			   "persistentvolumeclaims/data Waiting for a volume to be created either "
+			   "by the external provisioner 'claimfs.io/simulated' or manually by the "
+			   "system administrator. If volume creation is delayed, please verify "
+			   "that the provisioner is running and correctly registered.");
+	int b = fx_event_index(&fx, "Provisioning",
+			       "External provisioner is provisioning volume for "
+			       "claim \"default/data\"");
 	char msg[256];
 	snprintf(msg, sizeof(msg), "Successfully provisioned volume %s", pv);
-	int d = event_index("ProvisioningSucceeded", msg);
+	int d = fx_event_index(&fx, "ProvisioningSucceeded", msg);
 	ck_assert_int_ge(a, 0);
 	ck_assert_int_gt(b, a);
 	ck_assert_int_gt(d, b);
@@ -155,8 +94,8 @@ START_TEST(test_class_fields_and_in_tree_texts)
 {
 	apply_class("keep", "provisioner: example.com/nas\nreclaimPolicy: Retain\n"
 			    "mountOptions: [ro, noatime]\n");
-	apply_claim("kept", "2Gi", "keep", NULL);
-	const char *pv = claim("kept", "spec.volumeName");
+	fx_apply_claim(&fx, "kept", "2Gi", "keep", NULL);
+	const char *pv = fx_claim(&fx, "kept", "spec.volumeName");
 	ck_assert_ptr_nonnull(pv);
 	struct object *v = fx_get(&fx, "PersistentVolume", NULL, pv);
 	ck_assert_str_eq(jstr(object_json(v), "spec.persistentVolumeReclaimPolicy"), "Retain");
@@ -168,8 +107,8 @@ START_TEST(test_class_fields_and_in_tree_texts)
 	ck_assert_int_eq(json_array_size(jget(object_json(v), "metadata.finalizers")), 1);
 
 	apply_class("pd", "provisioner: kubernetes.io/gce-pd\n");
-	apply_claim("disk", "1Gi", "pd", NULL);
-	pv = claim("disk", "spec.volumeName");
+	fx_apply_claim(&fx, "disk", "1Gi", "pd", NULL);
+	pv = fx_claim(&fx, "disk", "spec.volumeName");
 	ck_assert_ptr_nonnull(pv);
 	char msg[256];
 	snprintf(msg, sizeof(msg), "Successfully provisioned volume %s using kubernetes.io/gce-pd",
@@ -184,12 +123,12 @@ END_TEST
 START_TEST(test_pool_exact_bytes)
 {
 	apply_class("tiny", "provisioner: claimfs.io/simulated\nparameters: {capacity: 10Gi}\n");
-	ck_assert_int_eq(allocated("tiny"), 0);
-	apply_claim("a", "1Gi", "tiny", NULL);
-	apply_claim("b", "1.5Gi", "tiny", NULL);
-	apply_claim("c", "100M", "tiny", NULL);
-	apply_claim("d", "3", "tiny", NULL);
-	ck_assert_int_eq(allocated("tiny"), 1073741824LL + 1610612736LL + 100000000LL + 3);
+	ck_assert_int_eq(fx_allocated(&fx, "tiny"), 0);
+	fx_apply_claim(&fx, "a", "1Gi", "tiny", NULL);
+	fx_apply_claim(&fx, "b", "1.5Gi", "tiny", NULL);
+	fx_apply_claim(&fx, "c", "100M", "tiny", NULL);
+	fx_apply_claim(&fx, "d", "3", "tiny", NULL);
+	ck_assert_int_eq(fx_allocated(&fx, "tiny"), 1073741824LL + 1610612736LL + 100000000LL + 3);
 	struct quantity cap;
 	cluster_lock(fx.cl);
 	storageclass_pool(
@@ -199,9 +138,10 @@ START_TEST(test_pool_exact_bytes)
 	cluster_unlock(fx.cl);
 	ck_assert_int_eq(quantity_value(&cap), 10LL << 30);
 	/* the default pool is 100Gi and untouched */
-	ck_assert_int_eq(allocated("standard"), 0);
-	ck_assert_str_eq(claim("d", "status.phase"), "Bound");
-	ck_assert_str_eq(vol(claim("b", "spec.volumeName"), "spec.capacity.storage"), "1536Mi");
+	ck_assert_int_eq(fx_allocated(&fx, "standard"), 0);
+	ck_assert_str_eq(fx_claim(&fx, "d", "status.phase"), "Bound");
+	ck_assert_str_eq(fx_pv(&fx, fx_claim(&fx, "b", "spec.volumeName"), "spec.capacity.storage"),
+			 "1536Mi");
 }
 END_TEST
 
@@ -220,87 +160,87 @@ START_TEST(test_exhaustion_and_recovery_in_creation_order)
 			 "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: d}\n"
 			 "spec: {storageClassName: small, accessModes: [ReadWriteOnce], resources: "
 			 "{requests: {storage: 4Gi}}}\n");
-	ck_assert_str_eq(claim("a", "status.phase"), "Bound");
-	ck_assert_str_eq(claim("b", "status.phase"), "Bound");
-	ck_assert_str_eq(claim("c", "status.phase"), "Pending");
-	ck_assert_str_eq(claim("d", "status.phase"), "Pending");
+	ck_assert_str_eq(fx_claim(&fx, "a", "status.phase"), "Bound");
+	ck_assert_str_eq(fx_claim(&fx, "b", "status.phase"), "Bound");
+	ck_assert_str_eq(fx_claim(&fx, "c", "status.phase"), "Pending");
+	ck_assert_str_eq(fx_claim(&fx, "d", "status.phase"), "Pending");
 	ck_assert(fx_has_event(&fx, "ProvisioningFailed",
 			       "persistentvolumeclaims/c Failed to provision volume with "
 			       "StorageClass \"small\": insufficient capacity in the storage pool: "
 			       "requested 4Gi (4294967296 bytes), 2Gi (2147483648 bytes) free of "
 			       "10Gi"));
-	ck_assert_int_eq(allocated("small"), 8LL << 30);
+	ck_assert_int_eq(fx_allocated(&fx, "small"), 8LL << 30);
 	/* a big claim that does not fit does not block a small one that does */
-	apply_claim("big", "8Gi", "small", NULL);
-	ck_assert_str_eq(claim("big", "status.phase"), "Pending");
-	apply_claim("e", "2Gi", "small", NULL);
-	ck_assert_str_eq(claim("e", "status.phase"), "Bound");
-	ck_assert_int_eq(allocated("small"), 10LL << 30);
+	fx_apply_claim(&fx, "big", "8Gi", "small", NULL);
+	ck_assert_str_eq(fx_claim(&fx, "big", "status.phase"), "Pending");
+	fx_apply_claim(&fx, "e", "2Gi", "small", NULL);
+	ck_assert_str_eq(fx_claim(&fx, "e", "status.phase"), "Bound");
+	ck_assert_int_eq(fx_allocated(&fx, "small"), 10LL << 30);
 	/* space freed: the oldest waiting claim that fits goes first */
-	ck_assert_int_eq(delete_claim("a"), 0);
+	ck_assert_int_eq(fx_delete(&fx, "PersistentVolumeClaim", "default", "a"), 0);
 	ck_assert_ptr_null(fx_get(&fx, "PersistentVolumeClaim", "default", "a"));
-	ck_assert_str_eq(claim("c", "status.phase"), "Bound");
-	ck_assert_str_eq(claim("d", "status.phase"), "Pending");
-	ck_assert_str_eq(claim("big", "status.phase"), "Pending");
-	ck_assert_int_eq(allocated("small"), 10LL << 30);
-	ck_assert_int_eq(delete_claim("b"), 0);
-	ck_assert_str_eq(claim("d", "status.phase"), "Bound");
-	ck_assert_str_eq(claim("big", "status.phase"), "Pending");
-	ck_assert(event_index("ProvisioningSucceeded", "persistentvolumeclaims/c ") <
-		  event_index("ProvisioningSucceeded", "persistentvolumeclaims/d "));
+	ck_assert_str_eq(fx_claim(&fx, "c", "status.phase"), "Bound");
+	ck_assert_str_eq(fx_claim(&fx, "d", "status.phase"), "Pending");
+	ck_assert_str_eq(fx_claim(&fx, "big", "status.phase"), "Pending");
+	ck_assert_int_eq(fx_allocated(&fx, "small"), 10LL << 30);
+	ck_assert_int_eq(fx_delete(&fx, "PersistentVolumeClaim", "default", "b"), 0);
+	ck_assert_str_eq(fx_claim(&fx, "d", "status.phase"), "Bound");
+	ck_assert_str_eq(fx_claim(&fx, "big", "status.phase"), "Pending");
+	ck_assert(fx_event_index(&fx, "ProvisioningSucceeded", "persistentvolumeclaims/c ") <
+		  fx_event_index(&fx, "ProvisioningSucceeded", "persistentvolumeclaims/d "));
 	/* the free space named in the message follows the pool */
 	ck_assert(fx_has_event(&fx, "persistentvolumeclaims/big",
 			       "requested 8Gi (8589934592 bytes), 2Gi (2147483648 bytes) free"));
-	ck_assert_int_eq(delete_claim("e"), 0);
-	ck_assert_int_eq(delete_claim("c"), 0);
-	ck_assert_str_eq(claim("big", "status.phase"), "Pending");
-	ck_assert_int_eq(allocated("small"), 4LL << 30);
-	ck_assert_int_eq(delete_claim("d"), 0);
-	ck_assert_str_eq(claim("big", "status.phase"), "Bound");
-	ck_assert_int_eq(allocated("small"), 8LL << 30);
+	ck_assert_int_eq(fx_delete(&fx, "PersistentVolumeClaim", "default", "e"), 0);
+	ck_assert_int_eq(fx_delete(&fx, "PersistentVolumeClaim", "default", "c"), 0);
+	ck_assert_str_eq(fx_claim(&fx, "big", "status.phase"), "Pending");
+	ck_assert_int_eq(fx_allocated(&fx, "small"), 4LL << 30);
+	ck_assert_int_eq(fx_delete(&fx, "PersistentVolumeClaim", "default", "d"), 0);
+	ck_assert_str_eq(fx_claim(&fx, "big", "status.phase"), "Bound");
+	ck_assert_int_eq(fx_allocated(&fx, "small"), 8LL << 30);
 }
 END_TEST
 
 START_TEST(test_selector_is_never_provisioned)
 {
-	apply_claim("picky", "1Gi", NULL, "  selector:\n    matchLabels: {tier: gold}\n");
-	ck_assert_str_eq(claim("picky", "status.phase"), "Pending");
+	fx_apply_claim(&fx, "picky", "1Gi", NULL, "  selector:\n    matchLabels: {tier: gold}\n");
+	ck_assert_str_eq(fx_claim(&fx, "picky", "status.phase"), "Pending");
 	ck_assert(fx_has_event(&fx, "ProvisioningFailed",
 			       "Failed to provision volume with StorageClass \"standard\": claim "
 			       "Selector is not supported"));
-	ck_assert_int_eq(allocated("standard"), 0);
+	ck_assert_int_eq(fx_allocated(&fx, "standard"), 0);
 	/* a matching volume of its class binds it */
 	fx_apply_ok(&fx, "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: gold\n"
 			 "  labels: {tier: gold}\nspec:\n  capacity: {storage: 1Gi}\n"
 			 "  accessModes: [ReadWriteOnce]\n  storageClassName: standard\n"
 			 "  nfs: {server: nas, path: /gold}\n");
-	ck_assert_str_eq(claim("picky", "spec.volumeName"), "gold");
-	ck_assert_str_eq(claim("picky", "status.phase"), "Bound");
+	ck_assert_str_eq(fx_claim(&fx, "picky", "spec.volumeName"), "gold");
+	ck_assert_str_eq(fx_claim(&fx, "picky", "status.phase"), "Bound");
 }
 END_TEST
 
 START_TEST(test_missing_class_then_created)
 {
-	apply_claim("early", "1Gi", "later", NULL);
-	ck_assert_str_eq(claim("early", "status.phase"), "Pending");
+	fx_apply_claim(&fx, "early", "1Gi", "later", NULL);
+	ck_assert_str_eq(fx_claim(&fx, "early", "status.phase"), "Pending");
 	ck_assert(fx_has_event(&fx, "ProvisioningFailed",
 			       "persistentvolumeclaims/early storageclass.storage.k8s.io \"later\" "
 			       "not found"));
 	apply_class("later", "provisioner: claimfs.io/simulated\n");
-	ck_assert_str_eq(claim("early", "status.phase"), "Bound");
-	ck_assert_int_eq(allocated("later"), 1LL << 30);
+	ck_assert_str_eq(fx_claim(&fx, "early", "status.phase"), "Bound");
+	ck_assert_int_eq(fx_allocated(&fx, "later"), 1LL << 30);
 }
 END_TEST
 
 START_TEST(test_no_provisioner)
 {
 	apply_class("local", "provisioner: kubernetes.io/no-provisioner\n");
-	apply_claim("l", "1Gi", "local", NULL);
-	ck_assert_str_eq(claim("l", "status.phase"), "Pending");
+	fx_apply_claim(&fx, "l", "1Gi", "local", NULL);
+	ck_assert_str_eq(fx_claim(&fx, "l", "status.phase"), "Pending");
 	ck_assert(fx_has_event(&fx, "ProvisioningFailed",
 			       "no volume plugin matched name: kubernetes.io/no-provisioner"));
 	/* written once, not on every sync */
-	apply_claim("l", "1Gi", "local", "  # again\n");
+	fx_apply_claim(&fx, "l", "1Gi", "local", "  # again\n");
 	fx_apply_ok(&fx, "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: l\n"
 			 "  labels: {touched: \"yes\"}\n");
 	struct strbuf sb = STRBUF_INIT;
@@ -331,20 +271,21 @@ START_TEST(test_wait_for_first_consumer)
 {
 	apply_class("wffc", "provisioner: claimfs.io/simulated\n"
 			    "volumeBindingMode: WaitForFirstConsumer\n");
-	apply_claim("late", "1Gi", "wffc", NULL);
-	ck_assert_str_eq(claim("late", "status.phase"), "Pending");
+	fx_apply_claim(&fx, "late", "1Gi", "wffc", NULL);
+	ck_assert_str_eq(fx_claim(&fx, "late", "status.phase"), "Pending");
 	ck_assert(
 	    fx_has_event(&fx, "WaitForFirstConsumer",
 			 "persistentvolumeclaims/late waiting for first consumer to be created "
 			 "before binding"));
-	ck_assert_int_eq(allocated("wffc"), 0);
+	ck_assert_int_eq(fx_allocated(&fx, "wffc"), 0);
 	apply_pod("user", "late", "  nodeSelector: {topology.kubernetes.io/zone: zone-b}\n");
 	ck_assert_str_eq(
 	    jannotation(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "late")),
 			"volume.kubernetes.io/selected-node"),
 	    "node-2");
-	ck_assert_str_eq(claim("late", "status.phase"), "Bound");
-	struct object *v = fx_get(&fx, "PersistentVolume", NULL, claim("late", "spec.volumeName"));
+	ck_assert_str_eq(fx_claim(&fx, "late", "status.phase"), "Bound");
+	struct object *v =
+	    fx_get(&fx, "PersistentVolume", NULL, fx_claim(&fx, "late", "spec.volumeName"));
 	json_t *e = json_array_get(
 	    json_object_get(
 		json_array_get(jget(object_json(v), "spec.nodeAffinity.required.nodeSelectorTerms"),
@@ -356,16 +297,16 @@ START_TEST(test_wait_for_first_consumer)
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(e, "values"), 0)),
 			 "zone-b");
 	ck_assert_str_eq(fx_str(&fx, "Pod", "default", "user", "status.phase"), "Running");
-	ck_assert(event_index("WaitForFirstConsumer", "persistentvolumeclaims/late") <
-		  event_index("ProvisioningSucceeded", "persistentvolumeclaims/late"));
+	ck_assert(fx_event_index(&fx, "WaitForFirstConsumer", "persistentvolumeclaims/late") <
+		  fx_event_index(&fx, "ProvisioningSucceeded", "persistentvolumeclaims/late"));
 	/* later pods of the claim stay in that zone */
 	apply_pod("again", "late", NULL);
 	ck_assert_str_eq(fx_str(&fx, "Pod", "default", "again", "spec.nodeName"), "node-2");
 
 	/* a pod that cannot be scheduled: WaitForPodScheduled names it */
-	apply_claim("stuck", "1Gi", "wffc", NULL);
+	fx_apply_claim(&fx, "stuck", "1Gi", "wffc", NULL);
 	apply_pod("nowhere", "stuck", "  nodeSelector: {disk: none}\n");
-	ck_assert_str_eq(claim("stuck", "status.phase"), "Pending");
+	ck_assert_str_eq(fx_claim(&fx, "stuck", "status.phase"), "Pending");
 	ck_assert(fx_has_event(&fx, "WaitForPodScheduled",
 			       "persistentvolumeclaims/stuck waiting for pod nowhere to be "
 			       "scheduled"));
@@ -379,19 +320,19 @@ START_TEST(test_retroactive_default_class)
 			 "  name: standard\n  annotations:\n"
 			 "    storageclass.kubernetes.io/is-default-class: \"false\"\n"
 			 "provisioner: claimfs.io/simulated\n");
-	apply_claim("orphan", "1Gi", NULL, NULL);
-	apply_claim("none", "1Gi", "", NULL);
-	ck_assert_ptr_null(claim("orphan", "spec.storageClassName"));
+	fx_apply_claim(&fx, "orphan", "1Gi", NULL, NULL);
+	fx_apply_claim(&fx, "none", "1Gi", "", NULL);
+	ck_assert_ptr_null(fx_claim(&fx, "orphan", "spec.storageClassName"));
 	ck_assert(fx_has_event(&fx, "FailedBinding",
 			       "persistentvolumeclaims/orphan no persistent volumes available for "
 			       "this claim and no storage class is set"));
 	/* a default appears: the class-less claim gets it, "" never changes */
 	apply_class("fast", "  annotations: {storageclass.kubernetes.io/is-default-class: "
 			    "\"true\"}\nprovisioner: claimfs.io/simulated\n");
-	ck_assert_str_eq(claim("orphan", "spec.storageClassName"), "fast");
-	ck_assert_str_eq(claim("orphan", "status.phase"), "Bound");
-	ck_assert_str_eq(claim("none", "spec.storageClassName"), "");
-	ck_assert_str_eq(claim("none", "status.phase"), "Pending");
+	ck_assert_str_eq(fx_claim(&fx, "orphan", "spec.storageClassName"), "fast");
+	ck_assert_str_eq(fx_claim(&fx, "orphan", "status.phase"), "Bound");
+	ck_assert_str_eq(fx_claim(&fx, "none", "spec.storageClassName"), "");
+	ck_assert_str_eq(fx_claim(&fx, "none", "status.phase"), "Pending");
 }
 END_TEST
 
@@ -413,62 +354,45 @@ START_TEST(test_several_defaults_newest_wins)
 	cluster_update(fx.cl, z);
 	ck_assert_str_eq(storage_default_class(fx.cl)->name, "zzz");
 	cluster_unlock(fx.cl);
-	apply_claim("c", "1Gi", NULL, NULL);
-	ck_assert_str_eq(claim("c", "spec.storageClassName"), "zzz");
+	fx_apply_claim(&fx, "c", "1Gi", NULL, NULL);
+	ck_assert_str_eq(fx_claim(&fx, "c", "spec.storageClassName"), "zzz");
 }
 END_TEST
 
 START_TEST(test_minio_standalone_claim)
 {
 	/* kubernetes/examples _archived/storage/minio/minio-standalone-pvc.yaml, unchanged */
-	fx_apply_ok(&fx,
-		    "apiVersion: v1\n"
-		    "kind: PersistentVolumeClaim\n"
-		    "metadata:\n"
-		    "  # This name uniquely identifies the PVC. Will be used in deployment below.\n"
-		    "  name: minio-pv-claim\n"
-		    "  labels:\n"
-		    "    app: minio-storage-claim\n"
-		    "spec:\n"
-		    "  # Read more about access modes here: "
-		    "http://kubernetes.io/docs/user-guide/persistent-volumes/#access-modes\n"
-		    "  accessModes:\n"
-		    "    - ReadWriteOnce\n"
-		    "  storageClassName: standard\n"
-		    "  resources:\n"
-		    "    # This is the request for storage. Should be available in the cluster.\n"
-		    "    requests:\n"
-		    "      storage: 10Gi\n");
-	ck_assert_str_eq(claim("minio-pv-claim", "status.phase"), "Bound");
-	ck_assert_str_eq(claim("minio-pv-claim", "status.capacity.storage"), "10Gi");
-	ck_assert_int_eq(allocated("standard"), 10LL << 30);
+	fx_apply_ok(&fx, minio_pvc_yaml);
+	ck_assert_str_eq(fx_claim(&fx, "minio-pv-claim", "status.phase"), "Bound");
+	ck_assert_str_eq(fx_claim(&fx, "minio-pv-claim", "status.capacity.storage"), "10Gi");
+	ck_assert_int_eq(fx_allocated(&fx, "standard"), 10LL << 30);
 }
 END_TEST
 
 START_TEST(test_persistence_across_reopen)
 {
 	apply_class("small", "provisioner: claimfs.io/simulated\nparameters: {capacity: 2Gi}\n");
-	apply_claim("one", "1Gi", "small", NULL);
-	apply_claim("two", "1Gi", "small", NULL);
-	apply_claim("three", "1Gi", "small", NULL);
+	fx_apply_claim(&fx, "one", "1Gi", "small", NULL);
+	fx_apply_claim(&fx, "two", "1Gi", "small", NULL);
+	fx_apply_claim(&fx, "three", "1Gi", "small", NULL);
 	fx_apply_ok(&fx, "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: spare\n"
 			 "spec:\n  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n"
 			 "  storageClassName: \"\"\n  hostPath: {path: /spare}\n");
-	char *pv = xstrdup(claim("one", "spec.volumeName"));
-	ck_assert_str_eq(claim("three", "status.phase"), "Pending");
+	char *pv = xstrdup(fx_claim(&fx, "one", "spec.volumeName"));
+	ck_assert_str_eq(fx_claim(&fx, "three", "status.phase"), "Pending");
 	fx_reopen(&fx);
 	/* the indexes are rebuilt from the loaded state */
-	ck_assert_int_eq(allocated("small"), 2LL << 30);
-	ck_assert_str_eq(claim("one", "spec.volumeName"), pv);
-	ck_assert_str_eq(claim("three", "status.phase"), "Pending");
-	apply_claim("static", "1Gi", "", NULL);
-	ck_assert_str_eq(claim("static", "spec.volumeName"), "spare");
-	apply_claim("dflt", "1Gi", NULL, NULL);
-	ck_assert_str_eq(claim("dflt", "spec.storageClassName"), "standard");
-	ck_assert_int_eq(delete_claim("one"), 0);
+	ck_assert_int_eq(fx_allocated(&fx, "small"), 2LL << 30);
+	ck_assert_str_eq(fx_claim(&fx, "one", "spec.volumeName"), pv);
+	ck_assert_str_eq(fx_claim(&fx, "three", "status.phase"), "Pending");
+	fx_apply_claim(&fx, "static", "1Gi", "", NULL);
+	ck_assert_str_eq(fx_claim(&fx, "static", "spec.volumeName"), "spare");
+	fx_apply_claim(&fx, "dflt", "1Gi", NULL, NULL);
+	ck_assert_str_eq(fx_claim(&fx, "dflt", "spec.storageClassName"), "standard");
+	ck_assert_int_eq(fx_delete(&fx, "PersistentVolumeClaim", "default", "one"), 0);
 	ck_assert_ptr_null(fx_get(&fx, "PersistentVolume", NULL, pv));
-	ck_assert_str_eq(claim("three", "status.phase"), "Bound");
-	ck_assert_int_eq(allocated("small"), 2LL << 30);
+	ck_assert_str_eq(fx_claim(&fx, "three", "status.phase"), "Bound");
+	ck_assert_int_eq(fx_allocated(&fx, "small"), 2LL << 30);
 	free(pv);
 }
 END_TEST
@@ -476,17 +400,12 @@ END_TEST
 START_TEST(test_provision_delay)
 {
 	fx_close(&fx);
-	persist_test_no_fsync = 1;
-	memset(&fx, 0, sizeof(fx));
-	strcpy(fx.dir, "/tmp/claimfs-unit.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
-	fx.opts.state_dir = fx.dir;
-	fx.opts.quiet = 1;
+	fx_prepare(&fx);
 	fx.opts.provision_delay_ms = 300;
 	ck_assert_int_eq(cluster_open(&fx.opts, &fx.cl, &fx.err), 0);
-	apply_claim("slow", "1Gi", NULL, NULL);
-	ck_assert_str_eq(claim("slow", "status.phase"), "Pending");
-	ck_assert_ptr_null(claim("slow", "spec.volumeName"));
+	fx_apply_claim(&fx, "slow", "1Gi", NULL, NULL);
+	ck_assert_str_eq(fx_claim(&fx, "slow", "status.phase"), "Pending");
+	ck_assert_ptr_null(fx_claim(&fx, "slow", "spec.volumeName"));
 	ck_assert(fx_has_event(&fx, "ExternalProvisioning", "persistentvolumeclaims/slow"));
 	ck_assert(fx_has_event(&fx, "Provisioning", "persistentvolumeclaims/slow"));
 	ck_assert(!fx_has_event(&fx, "ProvisioningSucceeded", NULL));
@@ -507,7 +426,7 @@ START_TEST(test_provision_delay)
 	ck_assert_int_lt(i, 100);
 	ck_assert_int_ge(i, 3); /* not before the delay */
 	ck_assert(fx_has_event(&fx, "ProvisioningSucceeded", "persistentvolumeclaims/slow"));
-	ck_assert_int_eq(allocated("standard"), 1LL << 30);
+	ck_assert_int_eq(fx_allocated(&fx, "standard"), 1LL << 30);
 }
 END_TEST
 
@@ -540,7 +459,7 @@ START_TEST(test_bulk_ten_thousand_claims)
 	cluster_unlock(fx.cl);
 	ck_assert_uint_eq(bound, N);
 	ck_assert_uint_eq(n, N);
-	ck_assert_int_eq(allocated("standard"), (int64_t)N * (10LL << 20));
+	ck_assert_int_eq(fx_allocated(&fx, "standard"), (int64_t)N * (10LL << 20));
 	/* generous even for sanitizer builds; the plain build runs >= 20,000 claims/s */
 	ck_assert_msg(secs < 30.0, "bulk apply took %.1f s", secs);
 	sb_release(&sb);

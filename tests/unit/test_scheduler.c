@@ -478,12 +478,7 @@ END_TEST
 START_TEST(test_pod_start_delay)
 {
 	fx_close(&fx);
-	persist_test_no_fsync = 1;
-	memset(&fx, 0, sizeof(fx));
-	strcpy(fx.dir, "/tmp/claimfs-unit.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
-	fx.opts.state_dir = fx.dir;
-	fx.opts.quiet = 1;
+	fx_prepare(&fx);
 	fx.opts.pod_start_delay_ms = 150;
 	ck_assert_int_eq(cluster_open(&fx.opts, &fx.cl, &fx.err), 0);
 	apply_pod("slow", NULL, NULL);

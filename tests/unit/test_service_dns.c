@@ -5,6 +5,7 @@
 #include <errno.h>
 #include "unit.h"
 #include "fixture.h"
+#include "examples.h"
 #include "claimfs/workloads.h"
 
 /* Copied byte for byte from kubernetes/examples (commit 279e8e4f). */
@@ -211,26 +212,6 @@ static const char minio_statefulset_yaml[] =
     "        requests:\n"
     "          storage: 10Gi\n";
 
-/* _archived/storage/minio/minio-standalone-pvc.yaml, unchanged */
-static const char minio_pvc_yaml[] =
-    "apiVersion: v1\n"
-    "kind: PersistentVolumeClaim\n"
-    "metadata:\n"
-    "  # This name uniquely identifies the PVC. Will be used in deployment below.\n"
-    "  name: minio-pv-claim\n"
-    "  labels:\n"
-    "    app: minio-storage-claim\n"
-    "spec:\n"
-    "  # Read more about access modes here: "
-    "http://kubernetes.io/docs/user-guide/persistent-volumes/#access-modes\n"
-    "  accessModes:\n"
-    "    - ReadWriteOnce\n"
-    "  storageClassName: standard\n"
-    "  resources:\n"
-    "    # This is the request for storage. Should be available in the cluster.\n"
-    "    requests:\n"
-    "      storage: 10Gi\n";
-
 static struct fixture fx;
 
 static void setup(void)
@@ -289,22 +270,9 @@ static const char *phase(const char *pod)
 	return fx_str(&fx, "Pod", "default", pod, "status.phase");
 }
 
-static const char mysql_yaml[] =
-    "apiVersion: v1\nkind: Service\nmetadata:\n  name: mysql-h\nspec:\n  selector:\n    app: "
-    "mysql\n"
-    "  ports:\n  - port: 3306\n  clusterIP: None\n---\n"
-    "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: mysql\nspec:\n  serviceName: "
-    "mysql-h\n"
-    "  replicas: 3\n  selector:\n    matchLabels:\n      app: mysql\n  template:\n    metadata:\n"
-    "      labels:\n        app: mysql\n    spec:\n      containers:\n        - name: mysql\n"
-    "          image: mysql\n          volumeMounts:\n            - mountPath: /var/lib/mysql\n"
-    "              name: mysql-volume\n  volumeClaimTemplates:\n  - metadata:\n"
-    "      name: mysql-volume\n    spec:\n      accessModes:\n        - ReadWriteOnce\n"
-    "      resources:\n        requests:\n          storage: 5Gi\n";
-
 START_TEST(test_headless_mysql)
 {
-	fx_apply_ok(&fx, mysql_yaml);
+	fx_apply_ok(&fx, seed_mysql_yaml);
 	char *z = zone("mysql-h");
 	ck_assert_str_eq(
 	    z, "mysql-h.default.svc.cluster.local. 30 IN A 10.244.1.2\n"
@@ -349,7 +317,7 @@ END_TEST
 
 START_TEST(test_publish_not_ready)
 {
-	fx_apply_ok(&fx, mysql_yaml);
+	fx_apply_ok(&fx, seed_mysql_yaml);
 	fx_apply_ok(
 	    &fx, "apiVersion: v1\nkind: Service\nmetadata:\n  name: mysql-all\nspec:\n"
 		 "  clusterIP: None\n  publishNotReadyAddresses: true\n  selector: {app: mysql}\n"

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include "unit.h"
 #include "fixture.h"
+#include "examples.h"
 #include "claimfs/workloads.h"
 
 static struct fixture fx;
@@ -18,49 +19,6 @@ static void teardown(void)
 {
 	fx_close(&fx);
 }
-
-/* The seed walkthrough's headless Service and StatefulSet. */
-static const char mysql_yaml[] = "apiVersion: v1\n"
-				 "kind: Service\n"
-				 "metadata:\n"
-				 "  name: mysql-h\n"
-				 "spec:\n"
-				 "  selector:\n"
-				 "    app: mysql\n"
-				 "  ports:\n"
-				 "  - port: 3306\n"
-				 "  clusterIP: None\n"
-				 "---\n"
-				 "apiVersion: apps/v1\n"
-				 "kind: StatefulSet\n"
-				 "metadata:\n"
-				 "  name: mysql\n"
-				 "spec:\n"
-				 "  serviceName: mysql-h\n"
-				 "  replicas: 3\n"
-				 "  selector:\n"
-				 "    matchLabels:\n"
-				 "      app: mysql\n"
-				 "  template:\n"
-				 "    metadata:\n"
-				 "      labels:\n"
-				 "        app: mysql\n"
-				 "    spec:\n"
-				 "      containers:\n"
-				 "        - name: mysql\n"
-				 "          image: mysql\n"
-				 "          volumeMounts:\n"
-				 "            - mountPath: /var/lib/mysql\n"
-				 "              name: mysql-volume\n"
-				 "  volumeClaimTemplates:\n"
-				 "  - metadata:\n"
-				 "      name: mysql-volume\n"
-				 "    spec:\n"
-				 "      accessModes:\n"
-				 "        - ReadWriteOnce\n"
-				 "      resources:\n"
-				 "        requests:\n"
-				 "          storage: 5Gi\n";
 
 /* A small set "web" with one claim template "www"; extra goes into spec. */
 static void apply_web(int replicas, const char *extra)
@@ -81,29 +39,6 @@ static void apply_web(int replicas, const char *extra)
 	fx_apply_ok(&fx, yaml);
 }
 
-/* Index of the first event line containing a (and b), or -1. */
-static int event_index(const char *a, const char *b)
-{
-	struct strbuf sb = STRBUF_INIT;
-	int idx = 0, found = -1;
-	cluster_lock(fx.cl);
-	eventlog_render(cluster_events(fx.cl), &sb, NULL, 0);
-	cluster_unlock(fx.cl);
-	const char *line = sb_str(&sb);
-	while (*line && found < 0) {
-		const char *end = strchr(line, '\n');
-		size_t n = end ? (size_t)(end - line) : strlen(line);
-		char *l = xstrndup(line, n);
-		if (strstr(l, a) && (!b || strstr(l, b)))
-			found = idx;
-		free(l);
-		idx++;
-		line += n + (end ? 1 : 0);
-	}
-	sb_release(&sb);
-	return found;
-}
-
 static int patch_replicas(const char *set, int n)
 {
 	json_t *p = json_pack("{s:{s:i}}", "spec", "replicas", n);
@@ -116,11 +51,6 @@ static int patch_replicas(const char *set, int n)
 static const char *pod_str(const char *pod, const char *path)
 {
 	return fx_str(&fx, "Pod", "default", pod, path);
-}
-
-static const char *claim_str(const char *claim, const char *path)
-{
-	return fx_str(&fx, "PersistentVolumeClaim", "default", claim, path);
 }
 
 /* Reads under the cluster lock: with --pod-start-delay the timer thread changes the set
@@ -141,7 +71,7 @@ START_TEST(test_mysql_walkthrough)
 {
 	char name[64], claim[64];
 	int i;
-	fx_apply_ok(&fx, mysql_yaml);
+	fx_apply_ok(&fx, seed_mysql_yaml);
 	for (i = 0; i < 3; i++) {
 		snprintf(name, sizeof(name), "mysql-%d", i);
 		snprintf(claim, sizeof(claim), "mysql-volume-mysql-%d", i);
@@ -163,7 +93,7 @@ START_TEST(test_mysql_walkthrough)
 		json_t *vol = json_array_get(jget(object_json(pod), "spec.volumes"), 0);
 		ck_assert_str_eq(jstr(vol, "name"), "mysql-volume");
 		ck_assert_str_eq(jstr(vol, "persistentVolumeClaim.claimName"), claim);
-		ck_assert_str_eq(claim_str(claim, "status.phase"), "Bound");
+		ck_assert_str_eq(fx_claim(&fx, claim, "status.phase"), "Bound");
 		struct object *pvc = fx_get(&fx, "PersistentVolumeClaim", "default", claim);
 		ck_assert_str_eq(jlabel(object_json(pvc), "app"), "mysql");
 		ck_assert_ptr_null(jget(object_json(pvc), "metadata.ownerReferences"));
@@ -178,13 +108,14 @@ START_TEST(test_mysql_walkthrough)
 	}
 	ck_assert_ptr_null(fx_get(&fx, "Pod", "default", "mysql-3"));
 	/* ordered: claim before pod, each pod only after its predecessor started */
-	int c0 = event_index(
-	    "create Claim mysql-volume-mysql-0 Pod mysql-0 in StatefulSet mysql success", NULL);
-	int p0 = event_index("create Pod mysql-0 in StatefulSet mysql successful", NULL);
-	int s0 = event_index("Started", "pods/mysql-0 ");
-	int p1 = event_index("create Pod mysql-1 in StatefulSet mysql successful", NULL);
-	int s1 = event_index("Started", "pods/mysql-1 ");
-	int p2 = event_index("create Pod mysql-2 in StatefulSet mysql successful", NULL);
+	int c0 = fx_event_index(
+	    &fx, "create Claim mysql-volume-mysql-0 Pod mysql-0 in StatefulSet mysql success",
+	    NULL);
+	int p0 = fx_event_index(&fx, "create Pod mysql-0 in StatefulSet mysql successful", NULL);
+	int s0 = fx_event_index(&fx, "Started", "pods/mysql-0 ");
+	int p1 = fx_event_index(&fx, "create Pod mysql-1 in StatefulSet mysql successful", NULL);
+	int s1 = fx_event_index(&fx, "Started", "pods/mysql-1 ");
+	int p2 = fx_event_index(&fx, "create Pod mysql-2 in StatefulSet mysql successful", NULL);
 	ck_assert_int_ge(c0, 0);
 	ck_assert_int_lt(c0, p0);
 	ck_assert_int_lt(p0, s0);
@@ -219,20 +150,20 @@ END_TEST
 
 START_TEST(test_pod_comes_back)
 {
-	fx_apply_ok(&fx, mysql_yaml);
+	fx_apply_ok(&fx, seed_mysql_yaml);
 	char *uid = xstrdup(pod_str("mysql-1", "metadata.uid"));
-	char *pv = xstrdup(claim_str("mysql-volume-mysql-1", "spec.volumeName"));
+	char *pv = xstrdup(fx_claim(&fx, "mysql-volume-mysql-1", "spec.volumeName"));
 	ck_assert_int_eq(cluster_delete(fx.cl, cluster_kind(fx.cl, "Pod"), "default", "mysql-1",
 					"rmdir", &fx.err),
 			 0);
 	ck_assert_str_eq(pod_str("mysql-1", "status.phase"), "Running");
 	ck_assert_str_ne(pod_str("mysql-1", "metadata.uid"), uid);
-	ck_assert_str_eq(claim_str("mysql-volume-mysql-1", "spec.volumeName"), pv);
+	ck_assert_str_eq(fx_claim(&fx, "mysql-volume-mysql-1", "spec.volumeName"), pv);
 	struct object *pod = fx_get(&fx, "Pod", "default", "mysql-1");
 	ck_assert_str_eq(jstr(json_array_get(jget(object_json(pod), "spec.volumes"), 0),
 			      "persistentVolumeClaim.claimName"),
 			 "mysql-volume-mysql-1");
-	ck_assert_int_ge(event_index("delete", NULL), -1);
+	ck_assert_int_ge(fx_event_index(&fx, "delete", NULL), -1);
 	ck_assert_int_eq(sts_int("mysql", "status.readyReplicas"), 3);
 	free(uid);
 	free(pv);
@@ -243,31 +174,31 @@ START_TEST(test_scale_up_and_down)
 {
 	int i;
 	char name[64];
-	fx_apply_ok(&fx, mysql_yaml);
+	fx_apply_ok(&fx, seed_mysql_yaml);
 	ck_assert_int_eq(patch_replicas("mysql", 5), 0);
 	ck_assert_str_eq(pod_str("mysql-3", "status.phase"), "Running");
 	ck_assert_str_eq(pod_str("mysql-4", "status.phase"), "Running");
-	ck_assert_int_lt(event_index("create Pod mysql-3", NULL),
-			 event_index("create Pod mysql-4", NULL));
+	ck_assert_int_lt(fx_event_index(&fx, "create Pod mysql-3", NULL),
+			 fx_event_index(&fx, "create Pod mysql-4", NULL));
 	ck_assert_int_eq(patch_replicas("mysql", 2), 0);
 	for (i = 2; i < 5; i++) {
 		snprintf(name, sizeof(name), "mysql-%d", i);
 		ck_assert_ptr_null(fx_get(&fx, "Pod", "default", name));
 		snprintf(name, sizeof(name), "mysql-volume-mysql-%d", i);
-		ck_assert_str_eq(claim_str(name, "status.phase"), "Bound");
+		ck_assert_str_eq(fx_claim(&fx, name, "status.phase"), "Bound");
 	}
-	int d4 = event_index("delete Pod mysql-4 in StatefulSet mysql successful", NULL);
-	int d3 = event_index("delete Pod mysql-3 in StatefulSet mysql successful", NULL);
-	int d2 = event_index("delete Pod mysql-2 in StatefulSet mysql successful", NULL);
+	int d4 = fx_event_index(&fx, "delete Pod mysql-4 in StatefulSet mysql successful", NULL);
+	int d3 = fx_event_index(&fx, "delete Pod mysql-3 in StatefulSet mysql successful", NULL);
+	int d2 = fx_event_index(&fx, "delete Pod mysql-2 in StatefulSet mysql successful", NULL);
 	ck_assert_int_ge(d4, 0);
 	ck_assert_int_lt(d4, d3);
 	ck_assert_int_lt(d3, d2);
 	ck_assert_int_eq(sts_int("mysql", "status.replicas"), 2);
 	/* scaling back up reuses the kept claims */
-	char *pv = xstrdup(claim_str("mysql-volume-mysql-2", "spec.volumeName"));
+	char *pv = xstrdup(fx_claim(&fx, "mysql-volume-mysql-2", "spec.volumeName"));
 	ck_assert_int_eq(patch_replicas("mysql", 3), 0);
 	ck_assert_str_eq(pod_str("mysql-2", "status.phase"), "Running");
-	ck_assert_str_eq(claim_str("mysql-volume-mysql-2", "spec.volumeName"), pv);
+	ck_assert_str_eq(fx_claim(&fx, "mysql-volume-mysql-2", "spec.volumeName"), pv);
 	free(pv);
 }
 END_TEST
@@ -278,7 +209,7 @@ START_TEST(test_ordinals_start)
 	ck_assert_ptr_null(fx_get(&fx, "Pod", "default", "web-0"));
 	ck_assert_str_eq(pod_str("web-5", "status.phase"), "Running");
 	ck_assert_str_eq(pod_str("web-6", "status.phase"), "Running");
-	ck_assert_str_eq(claim_str("www-web-5", "status.phase"), "Bound");
+	ck_assert_str_eq(fx_claim(&fx, "www-web-5", "status.phase"), "Bound");
 	struct object *pvc = fx_get(&fx, "PersistentVolumeClaim", "default", "www-web-6");
 	ck_assert_str_eq(jlabel(object_json(pvc), "tier"), "web");
 	ck_assert_str_eq(jlabel(object_json(pvc), "app"), "nginx");
@@ -291,7 +222,7 @@ END_TEST
 START_TEST(test_retention_when_scaled_delete)
 {
 	apply_web(3, "  persistentVolumeClaimRetentionPolicy: {whenScaled: Delete}\n");
-	ck_assert_str_eq(claim_str("www-web-2", "status.phase"), "Bound");
+	ck_assert_str_eq(fx_claim(&fx, "www-web-2", "status.phase"), "Bound");
 	ck_assert_ptr_null(
 	    jget(object_json(fx_get(&fx, "PersistentVolumeClaim", "default", "www-web-0")),
 		 "metadata.ownerReferences"));
@@ -299,7 +230,7 @@ START_TEST(test_retention_when_scaled_delete)
 	ck_assert_ptr_null(fx_get(&fx, "Pod", "default", "web-2"));
 	ck_assert_ptr_null(fx_get(&fx, "PersistentVolumeClaim", "default", "www-web-2"));
 	ck_assert_ptr_null(fx_get(&fx, "PersistentVolumeClaim", "default", "www-web-1"));
-	ck_assert_str_eq(claim_str("www-web-0", "status.phase"), "Bound");
+	ck_assert_str_eq(fx_claim(&fx, "www-web-0", "status.phase"), "Bound");
 	/* deleting the set keeps the in-range claim (whenDeleted Retain) */
 	ck_assert_int_eq(cluster_delete(fx.cl, cluster_kind(fx.cl, "StatefulSet"), "default", "web",
 					"t", &fx.err),
@@ -330,19 +261,19 @@ END_TEST
 
 START_TEST(test_delete_set_keeps_claims_and_service)
 {
-	fx_apply_ok(&fx, mysql_yaml);
+	fx_apply_ok(&fx, seed_mysql_yaml);
 	ck_assert_int_eq(cluster_delete(fx.cl, cluster_kind(fx.cl, "StatefulSet"), "default",
 					"mysql", "t", &fx.err),
 			 0);
 	ck_assert_ptr_null(fx_get(&fx, "Pod", "default", "mysql-0"));
 	ck_assert_ptr_null(fx_get(&fx, "Pod", "default", "mysql-2"));
-	ck_assert_str_eq(claim_str("mysql-volume-mysql-0", "status.phase"), "Bound");
+	ck_assert_str_eq(fx_claim(&fx, "mysql-volume-mysql-0", "status.phase"), "Bound");
 	ck_assert_ptr_nonnull(fx_get(&fx, "Service", "default", "mysql-h"));
 	/* applied again, it adopts the claims it left behind */
-	char *pv = xstrdup(claim_str("mysql-volume-mysql-0", "spec.volumeName"));
-	fx_apply_ok(&fx, mysql_yaml);
+	char *pv = xstrdup(fx_claim(&fx, "mysql-volume-mysql-0", "spec.volumeName"));
+	fx_apply_ok(&fx, seed_mysql_yaml);
 	ck_assert_str_eq(pod_str("mysql-0", "status.phase"), "Running");
-	ck_assert_str_eq(claim_str("mysql-volume-mysql-0", "spec.volumeName"), pv);
+	ck_assert_str_eq(fx_claim(&fx, "mysql-volume-mysql-0", "spec.volumeName"), pv);
 	free(pv);
 }
 END_TEST
@@ -350,27 +281,22 @@ END_TEST
 START_TEST(test_parallel)
 {
 	apply_web(3, "  podManagementPolicy: Parallel\n");
-	int c2 = event_index("create Pod web-2 in StatefulSet web successful", NULL);
-	int s0 = event_index("Started", "pods/web-0 ");
+	int c2 = fx_event_index(&fx, "create Pod web-2 in StatefulSet web successful", NULL);
+	int s0 = fx_event_index(&fx, "Started", "pods/web-0 ");
 	ck_assert_int_ge(c2, 0);
 	ck_assert_int_lt(c2, s0); /* no waiting for web-0 */
 	ck_assert_int_eq(sts_int("web", "status.readyReplicas"), 3);
 	ck_assert_int_eq(patch_replicas("web", 0), 0);
 	ck_assert_ptr_null(fx_get(&fx, "Pod", "default", "web-0"));
-	ck_assert_int_lt(event_index("delete Pod web-2", NULL),
-			 event_index("delete Pod web-0", NULL));
+	ck_assert_int_lt(fx_event_index(&fx, "delete Pod web-2", NULL),
+			 fx_event_index(&fx, "delete Pod web-0", NULL));
 }
 END_TEST
 
 START_TEST(test_ordered_with_delay)
 {
 	fx_close(&fx);
-	persist_test_no_fsync = 1;
-	memset(&fx, 0, sizeof(fx));
-	strcpy(fx.dir, "/tmp/claimfs-unit.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
-	fx.opts.state_dir = fx.dir;
-	fx.opts.quiet = 1;
+	fx_prepare(&fx);
 	fx.opts.pod_start_delay_ms = 100;
 	ck_assert_int_eq(cluster_open(&fx.opts, &fx.cl, &fx.err), 0);
 	apply_web(3, NULL);
@@ -380,8 +306,8 @@ START_TEST(test_ordered_with_delay)
 	for (i = 0; i < 200 && sts_int("web", "status.readyReplicas") < 3; i++)
 		usleep(10000);
 	ck_assert_int_eq(sts_int("web", "status.readyReplicas"), 3);
-	ck_assert_int_lt(event_index("Started", "pods/web-0 "),
-			 event_index("create Pod web-1", NULL));
+	ck_assert_int_lt(fx_event_index(&fx, "Started", "pods/web-0 "),
+			 fx_event_index(&fx, "create Pod web-1", NULL));
 }
 END_TEST
 
@@ -408,10 +334,10 @@ START_TEST(test_rolling_update)
 	    "nginx:1.26");
 	ck_assert_str_eq(jlabel(object_json(pod), "controller-revision-hash"),
 			 jstr(object_json(set), "status.updateRevision"));
-	ck_assert_int_lt(event_index("delete Pod web-2", NULL),
-			 event_index("delete Pod web-1", NULL));
-	ck_assert_int_lt(event_index("delete Pod web-1", NULL),
-			 event_index("delete Pod web-0", NULL));
+	ck_assert_int_lt(fx_event_index(&fx, "delete Pod web-2", NULL),
+			 fx_event_index(&fx, "delete Pod web-1", NULL));
+	ck_assert_int_lt(fx_event_index(&fx, "delete Pod web-1", NULL),
+			 fx_event_index(&fx, "delete Pod web-0", NULL));
 	free(rev1);
 	free(uid0);
 }
@@ -547,7 +473,7 @@ END_TEST
 
 START_TEST(test_not_ready_node_keeps_identity)
 {
-	fx_apply_ok(&fx, mysql_yaml);
+	fx_apply_ok(&fx, seed_mysql_yaml);
 	const char *node = pod_str("mysql-0", "spec.nodeName");
 	ck_assert_ptr_nonnull(node);
 	char *n = xstrdup(node), *uid = xstrdup(pod_str("mysql-0", "metadata.uid"));
@@ -568,9 +494,9 @@ END_TEST
 
 START_TEST(test_node_removed)
 {
-	fx_apply_ok(&fx, mysql_yaml);
+	fx_apply_ok(&fx, seed_mysql_yaml);
 	char *uid = xstrdup(pod_str("mysql-0", "metadata.uid"));
-	char *pv = xstrdup(claim_str("mysql-volume-mysql-0", "spec.volumeName"));
+	char *pv = xstrdup(fx_claim(&fx, "mysql-volume-mysql-0", "spec.volumeName"));
 	ck_assert_str_eq(pod_str("mysql-0", "spec.nodeName"), "node-1");
 	/* the pod garbage collector deletes pods of a node that is gone; the set replaces them */
 	ck_assert_int_eq(
@@ -578,7 +504,7 @@ START_TEST(test_node_removed)
 	ck_assert_str_ne(pod_str("mysql-0", "metadata.uid"), uid);
 	ck_assert_str_ne(pod_str("mysql-0", "spec.nodeName"), "node-1");
 	ck_assert_str_eq(pod_str("mysql-0", "status.phase"), "Running");
-	ck_assert_str_eq(claim_str("mysql-volume-mysql-0", "spec.volumeName"), pv);
+	ck_assert_str_eq(fx_claim(&fx, "mysql-volume-mysql-0", "spec.volumeName"), pv);
 	ck_assert_int_eq(sts_int("mysql", "status.readyReplicas"), 3);
 	free(uid);
 	free(pv);
@@ -642,7 +568,7 @@ static void check_set_pods(const char *set_name, size_t want)
 
 START_TEST(test_index_follows_scaling)
 {
-	fx_apply_ok(&fx, mysql_yaml);
+	fx_apply_ok(&fx, seed_mysql_yaml);
 	check_set_pods("mysql", 3);
 	ck_assert_int_eq(patch_replicas("mysql", 7), 0);
 	check_set_pods("mysql", 7);

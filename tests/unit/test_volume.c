@@ -870,34 +870,12 @@ static int has_file(const char *pv, const char *name)
 	return found;
 }
 
-static const char *claim_field(const char *name, const char *path)
-{
-	return fx_str(&fx, "PersistentVolumeClaim", "default", name, path);
-}
-
-static void claim_yaml(const char *name, const char *size, const char *cls, const char *modes)
-{
-	char y[1024], c[128] = "";
-	if (cls)
-		snprintf(c, sizeof(c), "  storageClassName: \"%s\"\n", cls);
-	snprintf(y, sizeof(y),
-		 "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: %s\nspec:\n"
-		 "  accessModes: [%s]\n  resources: {requests: {storage: %s}}\n%s",
-		 name, modes ? modes : "ReadWriteOnce", size, c);
-	fx_apply_ok(&fx, y);
-}
-
-static int cdel(const char *kind, const char *ns, const char *name)
-{
-	return cluster_delete(fx.cl, cluster_kind(fx.cl, kind), ns, name, "rm", &fx.err);
-}
-
 START_TEST(test_tree_pv_data)
 {
 	struct tree_node n, x;
 	char path[256];
-	claim_yaml("data", "1Gi", NULL, NULL);
-	char *pv = xstrdup(claim_field("data", "spec.volumeName"));
+	fx_apply_claim(&fx, "data", "1Gi", NULL, NULL);
+	char *pv = xstrdup(fx_claim(&fx, "data", "spec.volumeName"));
 	snprintf(path, sizeof(path), "persistentvolumes/%s/data", pv);
 	ck_assert_int_eq(tpath(path, &n), 0);
 	ck_assert_int_eq(n.type, TREE_DIR);
@@ -950,10 +928,10 @@ static const char app_pod[] =
 START_TEST(test_tree_pod_mounts)
 {
 	struct tree_node n, again;
-	claim_yaml("data", "1Gi", NULL, NULL);
-	claim_yaml("rox", "1Gi", NULL, "ReadOnlyMany");
-	char *pv = xstrdup(claim_field("data", "spec.volumeName"));
-	char *roxpv = xstrdup(claim_field("rox", "spec.volumeName"));
+	fx_apply_claim(&fx, "data", "1Gi", NULL, NULL);
+	ck_assert_int_eq(fx_try_claim(&fx, "rox", "1Gi", "ReadOnlyMany", NULL, NULL), 0);
+	char *pv = xstrdup(fx_claim(&fx, "data", "spec.volumeName"));
+	char *roxpv = xstrdup(fx_claim(&fx, "rox", "spec.volumeName"));
 	fx_apply_ok(&fx, app_pod);
 	ck_ls("namespaces/default/pods/app/containers", "init main");
 	ck_ls("namespaces/default/pods/app/containers/main", "var ro shared");
@@ -998,7 +976,7 @@ START_TEST(test_tree_pod_mounts)
 	tree_node_release(&again);
 
 	/* the pod goes: its nodes no longer resolve */
-	ck_assert_int_eq(cdel("Pod", "default", "app"), 0);
+	ck_assert_int_eq(fx_delete(&fx, "Pod", "default", "app"), 0);
 	cluster_lock(fx.cl);
 	ck_assert_int_eq(tree_revalidate(fx.cl, &n), -ENOENT);
 	cluster_unlock(fx.cl);
@@ -1011,8 +989,8 @@ END_TEST
 START_TEST(test_tree_unbound_claim_has_no_mount)
 {
 	struct tree_node n;
-	claim_yaml("waiting", "1Gi", "no-such-class", NULL);
-	ck_assert_str_eq(claim_field("waiting", "status.phase"), "Pending");
+	fx_apply_claim(&fx, "waiting", "1Gi", "no-such-class", NULL);
+	ck_assert_str_eq(fx_claim(&fx, "waiting", "status.phase"), "Pending");
 	fx_apply_ok(&fx, "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec:\n"
 			 "  containers:\n  - name: c\n    image: busybox\n"
 			 "    volumeMounts: [{name: v, mountPath: /data}]\n"
@@ -1025,11 +1003,11 @@ END_TEST
 
 START_TEST(test_delete_policy_removes_data)
 {
-	claim_yaml("gone", "1Gi", NULL, NULL);
-	char *pv = xstrdup(claim_field("gone", "spec.volumeName"));
+	fx_apply_claim(&fx, "gone", "1Gi", NULL, NULL);
+	char *pv = xstrdup(fx_claim(&fx, "gone", "spec.volumeName"));
 	put_file(pv, "f", "bytes\n");
 	ck_assert_int_eq(access(cpath(pv), F_OK), 0);
-	ck_assert_int_eq(cdel("PersistentVolumeClaim", "default", "gone"), 0);
+	ck_assert_int_eq(fx_delete(&fx, "PersistentVolumeClaim", "default", "gone"), 0);
 	ck_assert_ptr_null(fx_get(&fx, "PersistentVolume", NULL, pv));
 	ck_assert_int_ne(access(cpath(pv), F_OK), 0);
 	volumes_wait_idle(cvs());
@@ -1048,7 +1026,7 @@ START_TEST(test_deleted_delete_pv_takes_its_data)
 			 "  storageClassName: \"\"\n  persistentVolumeReclaimPolicy: Delete\n"
 			 "  hostPath: {path: /scratch}\n");
 	put_file("scratch", "f", "x\n");
-	ck_assert_int_eq(cdel("PersistentVolume", NULL, "scratch"), 0);
+	ck_assert_int_eq(fx_delete(&fx, "PersistentVolume", NULL, "scratch"), 0);
 	ck_assert_ptr_null(fx_get(&fx, "PersistentVolume", NULL, "scratch"));
 	ck_assert_int_ne(access(cpath("scratch"), F_OK), 0);
 	/* a Retain PV deleted directly keeps it */
@@ -1056,7 +1034,7 @@ START_TEST(test_deleted_delete_pv_takes_its_data)
 			 "spec:\n  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n"
 			 "  storageClassName: \"\"\n  hostPath: {path: /kept}\n");
 	put_file("kept", "f", "x\n");
-	ck_assert_int_eq(cdel("PersistentVolume", NULL, "kept"), 0);
+	ck_assert_int_eq(fx_delete(&fx, "PersistentVolume", NULL, "kept"), 0);
 	ck_assert_int_eq(access(cpath("kept"), F_OK), 0);
 }
 END_TEST
@@ -1068,10 +1046,10 @@ START_TEST(test_retain_keeps_data)
 	    "spec:\n  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n"
 	    "  storageClassName: \"\"\n  hostPath: {path: /disk}\n";
 	fx_apply_ok(&fx, disk);
-	claim_yaml("a", "1Gi", "", NULL);
-	ck_assert_str_eq(claim_field("a", "spec.volumeName"), "disk");
+	fx_apply_claim(&fx, "a", "1Gi", "", NULL);
+	ck_assert_str_eq(fx_claim(&fx, "a", "spec.volumeName"), "disk");
 	put_file("disk", "kept", "precious\n");
-	ck_assert_int_eq(cdel("PersistentVolumeClaim", "default", "a"), 0);
+	ck_assert_int_eq(fx_delete(&fx, "PersistentVolumeClaim", "default", "a"), 0);
 	ck_assert_str_eq(fx_str(&fx, "PersistentVolume", NULL, "disk", "status.phase"), "Released");
 	ck_assert(has_file("disk", "kept"));
 	/* the admin frees it; a new claim binds it and sees the data */
@@ -1080,12 +1058,12 @@ START_TEST(test_retain_keeps_data)
 				       p, "t", &fx.err),
 			 0);
 	json_decref(p);
-	claim_yaml("b", "1Gi", "", NULL);
-	ck_assert_str_eq(claim_field("b", "spec.volumeName"), "disk");
+	fx_apply_claim(&fx, "b", "1Gi", "", NULL);
+	ck_assert_str_eq(fx_claim(&fx, "b", "spec.volumeName"), "disk");
 	ck_assert(has_file("disk", "kept"));
 	/* deleting a Retain PV leaves the asset; the same PV made again finds it */
-	ck_assert_int_eq(cdel("PersistentVolumeClaim", "default", "b"), 0);
-	ck_assert_int_eq(cdel("PersistentVolume", NULL, "disk"), 0);
+	ck_assert_int_eq(fx_delete(&fx, "PersistentVolumeClaim", "default", "b"), 0);
+	ck_assert_int_eq(fx_delete(&fx, "PersistentVolume", NULL, "disk"), 0);
 	ck_assert_ptr_null(fx_get(&fx, "PersistentVolume", NULL, "disk"));
 	ck_assert_int_eq(access(cpath("disk"), F_OK), 0);
 	fx_apply_ok(&fx, disk);
@@ -1099,9 +1077,9 @@ START_TEST(test_recycle_empties_data)
 			 "spec:\n  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n"
 			 "  storageClassName: \"\"\n  persistentVolumeReclaimPolicy: Recycle\n"
 			 "  nfs: {server: nas, path: /share}\n");
-	claim_yaml("r", "1Gi", "", NULL);
+	fx_apply_claim(&fx, "r", "1Gi", "", NULL);
 	put_file("share", "old", "old data\n");
-	ck_assert_int_eq(cdel("PersistentVolumeClaim", "default", "r"), 0);
+	ck_assert_int_eq(fx_delete(&fx, "PersistentVolumeClaim", "default", "r"), 0);
 	ck_assert(fx_has_event(&fx, "VolumeRecycled", "persistentvolumes/share Volume recycled"));
 	ck_assert_str_eq(fx_str(&fx, "PersistentVolume", NULL, "share", "status.phase"),
 			 "Available");
@@ -1115,8 +1093,8 @@ END_TEST
 START_TEST(test_expansion_raises_the_limit)
 {
 	struct volume *v = NULL;
-	claim_yaml("grow", "1Mi", NULL, NULL);
-	char *pv = xstrdup(claim_field("grow", "spec.volumeName"));
+	fx_apply_claim(&fx, "grow", "1Mi", NULL, NULL);
+	char *pv = xstrdup(fx_claim(&fx, "grow", "spec.volumeName"));
 	ck_assert_int_eq(volume_get(cvs(), pv, &v, &err), 0);
 	ck_assert_int_eq(volume_capacity(v), 1 * MiB);
 	json_t *p =
@@ -1133,8 +1111,8 @@ END_TEST
 
 START_TEST(test_remount_keeps_data_and_usage)
 {
-	claim_yaml("keep", "10Mi", NULL, NULL);
-	char *pv = xstrdup(claim_field("keep", "spec.volumeName"));
+	fx_apply_claim(&fx, "keep", "10Mi", NULL, NULL);
+	char *pv = xstrdup(fx_claim(&fx, "keep", "spec.volumeName"));
 	put_file(pv, "f", "survives a remount\n");
 	fx_reopen(&fx);
 	ck_assert(has_file(pv, "f"));
