@@ -25,7 +25,8 @@ static const char minio_pvc_yaml[] =
     "    requests:\n"
     "      storage: 10Gi\n";
 
-/* The seed walkthrough's headless Service and StatefulSet (not from kubernetes/examples). */
+/* The seed walkthrough's headless Service and StatefulSet, as it applies them (not from
+ * kubernetes/examples). */
 static const char seed_mysql_yaml[] = "apiVersion: v1\n"
 				      "kind: Service\n"
 				      "metadata:\n"
@@ -55,6 +56,9 @@ static const char seed_mysql_yaml[] = "apiVersion: v1\n"
 				      "      containers:\n"
 				      "        - name: mysql\n"
 				      "          image: mysql\n"
+				      "          env:\n"
+				      "            - name: MYSQL_ROOT_PASSWORD\n"
+				      "              value: root\n"
 				      "          volumeMounts:\n"
 				      "            - mountPath: /var/lib/mysql\n"
 				      "              name: mysql-volume\n"

@@ -8,6 +8,7 @@
 #include <time.h>
 #include "unit.h"
 #include "fixture.h"
+#include "examples.h"
 #include "claimfs/tree.h"
 
 static struct fixture fx;
@@ -51,51 +52,6 @@ static const char goserver_pvc[] = "apiVersion: v1\n"
 				   "  resources:\n"
 				   "    requests:\n"
 				   "      storage: 5Gi\n";
-
-static const char mysql_yaml[] = "apiVersion: v1\n"
-				 "kind: Service\n"
-				 "metadata:\n"
-				 "  name: mysql-h\n"
-				 "spec:\n"
-				 "  selector:\n"
-				 "    app: mysql\n"
-				 "  ports:\n"
-				 "  - port: 3306\n"
-				 "  clusterIP: None\n"
-				 "---\n"
-				 "apiVersion: apps/v1\n"
-				 "kind: StatefulSet\n"
-				 "metadata:\n"
-				 "  name: mysql\n"
-				 "spec:\n"
-				 "  serviceName: mysql-h\n"
-				 "  replicas: 3\n"
-				 "  selector:\n"
-				 "    matchLabels:\n"
-				 "      app: mysql\n"
-				 "  template:\n"
-				 "    metadata:\n"
-				 "      labels:\n"
-				 "        app: mysql\n"
-				 "    spec:\n"
-				 "      containers:\n"
-				 "        - name: mysql\n"
-				 "          image: mysql\n"
-				 "          env:\n"
-				 "            - name: MYSQL_ROOT_PASSWORD\n"
-				 "              value: root\n"
-				 "          volumeMounts:\n"
-				 "            - mountPath: /var/lib/mysql\n"
-				 "              name: mysql-volume\n"
-				 "  volumeClaimTemplates:\n"
-				 "  - metadata:\n"
-				 "      name: mysql-volume\n"
-				 "    spec:\n"
-				 "      accessModes:\n"
-				 "        - ReadWriteOnce\n"
-				 "      resources:\n"
-				 "        requests:\n"
-				 "          storage: 5Gi\n";
 
 #define NS "namespaces/default/"
 #define PVC NS "persistentvolumeclaims/goserver-pvc"
@@ -309,7 +265,7 @@ static void seed(void)
 {
 	int rc = create_in(NS "persistentvolumeclaims", "goserver-pvc.yaml", goserver_pvc);
 	ck_assert_msg(rc == 0, "claim file refused (%d): %s", rc, fx.err.msg);
-	rc = write_to("apply", mysql_yaml);
+	rc = write_to("apply", seed_mysql_yaml);
 	ck_assert_msg(rc == 0, "apply refused (%d): %s", rc, fx.err.msg);
 }
 
