@@ -1,7 +1,7 @@
 /* idmap.h - a map from object id (uint64_t, never 0) to pointer: open addressing with
  * linear probing and backward-shift deletion, so that a removal leaves no tombstone and a
  * lookup stops at the first empty slot. The controllers' indexes key their entries by
- * store id with it; idmap_hash_str is the FNV-1a string hash their string maps share.
+ * store id with it (their string maps hash with fnv.h).
  *
  * A zeroed struct idmap is an empty map. The map owns its two arrays, never the values.
  * Cost: O(1) expected per get, put and del (load factor at most 1/2; put doubles the
@@ -42,14 +42,5 @@ static inline void *idmap_get(const struct idmap *m, uint64_t k)
 void idmap_put(struct idmap *m, uint64_t k, void *v); /* adds or replaces; k != 0 */
 void idmap_del(struct idmap *m, uint64_t k);	      /* no-op when absent */
 void idmap_release(struct idmap *m);		      /* frees the arrays; empty again */
-
-/* FNV-1a (64-bit) of a NUL-terminated string. */
-static inline uint64_t idmap_hash_str(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL; /* the offset basis */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "claimfs/names.h"
+#include "claimfs/fnv.h"
 #include "workload_internal.h"
 
 static int headless(const json_t *svc)
@@ -79,14 +80,7 @@ int pod_fqdn(struct cluster *cl, const struct object *pod, struct strbuf *out)
 
 static uint32_t fnv(const char *a, const char *b)
 {
-	uint32_t h = 2166136261u;
-	const char *p;
-	for (p = a; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	h = (h ^ '/') * 16777619u;
-	for (p = b; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return h;
+	return fnv32_add(fnv32_add(fnv32_add(FNV32_BASIS, a), "/"), b);
 }
 
 static int ip_taken(struct cluster *cl, const json_t *self, const char *ip)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "claimfs/idmap.h"
+#include "claimfs/fnv.h"
 #include "claimfs/volume.h"
 #include "storage_internal.h"
 
@@ -30,7 +31,7 @@ static struct snode **smap_find(struct smap *m, const char *key)
 	struct snode **pp;
 	if (!m->cap)
 		return NULL;
-	for (pp = &m->b[idmap_hash_str(key) & (m->cap - 1)]; *pp; pp = &(*pp)->next)
+	for (pp = &m->b[fnv64_str(key) & (m->cap - 1)]; *pp; pp = &(*pp)->next)
 		if (strcmp((*pp)->key, key) == 0)
 			return pp;
 	return NULL;
@@ -57,7 +58,7 @@ static void smap_put(struct smap *m, const char *key, void *val)
 			struct snode *x, *next;
 			for (x = m->b[i]; x; x = next) {
 				next = x->next;
-				size_t h = idmap_hash_str(x->key) & (ncap - 1);
+				size_t h = fnv64_str(x->key) & (ncap - 1);
 				x->next = nb[h];
 				nb[h] = x;
 			}
@@ -69,7 +70,7 @@ static void smap_put(struct smap *m, const char *key, void *val)
 	n = xcalloc(1, sizeof(*n));
 	n->key = xstrdup(key);
 	n->val = val;
-	i = idmap_hash_str(key) & (m->cap - 1);
+	i = fnv64_str(key) & (m->cap - 1);
 	n->next = m->b[i];
 	m->b[i] = n;
 	m->n++;

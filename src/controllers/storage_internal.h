@@ -76,6 +76,7 @@
 
 #include <stdint.h>
 #include <jansson.h>
+#include "claimfs/fnv.h"
 #include "workload_internal.h"
 
 /* Annotations (HELPERS), finalizers (1.10), provisioners. */
@@ -243,7 +244,7 @@ int storage_memo_new(uint64_t *memo, const char *reason, const char *message);
 /* Adds string s (NULL counts as "\1") and a separator to hash h (FNV-1a steps): the
  * signatures and memos compare a few strings as one 64-bit value. Start from
  * STORAGE_HASH_INIT. */
-#define STORAGE_HASH_INIT 1469598103934665603ULL
+#define STORAGE_HASH_INIT FNV64_BASIS
 uint64_t storage_hash_add(uint64_t h, const char *s);
 /* Emits an event unless it repeats the last one recorded in *memo (memo may be NULL). */
 void storage_event_once(struct cluster *cl, const struct object *obj, uint64_t *memo,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "claimfs/names.h"
+#include "claimfs/fnv.h"
 #include "claimfs/quantity.h"
 #include "storage_internal.h"
 
@@ -98,9 +99,8 @@ int storage_set_phase(struct cluster *cl, json_t *obj, const char *phase, const 
 
 uint64_t storage_hash_add(uint64_t h, const char *s)
 {
-	for (s = s ? s : "\1"; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (h ^ 0xff) * 1099511628211ULL;
+	h = fnv64_add(h, s ? s : "\1");
+	return (h ^ 0xff) * FNV64_PRIME;
 }
 
 int storage_memo_new(uint64_t *memo, const char *reason, const char *message)

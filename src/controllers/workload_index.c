@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "claimfs/idmap.h"
+#include "claimfs/fnv.h"
 #include "workload_internal.h"
 
 /* ---- an intrusive string-keyed hash: entries embed struct hkey first ---- */
@@ -40,7 +41,7 @@ static void *hmap_get(const struct hmap *m, const char *key)
 	struct hkey *k;
 	if (!m->cap)
 		return NULL;
-	h = idmap_hash_str(key);
+	h = fnv64_str(key);
 	for (k = m->b[h & (m->cap - 1)]; k; k = k->next)
 		if (k->hash == h && strcmp(k->key, key) == 0)
 			return k;
@@ -67,7 +68,7 @@ static void hmap_add(struct hmap *m, struct hkey *e, const char *key)
 		m->cap = ncap;
 	}
 	e->key = xstrdup(key);
-	e->hash = idmap_hash_str(key);
+	e->hash = fnv64_str(key);
 	e->next = m->b[e->hash & (m->cap - 1)];
 	m->b[e->hash & (m->cap - 1)] = e;
 	m->n++;

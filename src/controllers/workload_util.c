@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "claimfs/jsonalloc.h"
+#include "claimfs/fnv.h"
 #include "workload_internal.h"
 
 /* apimachinery's rand alphabet: no vowels (no words), no 0/1/3 (confusable). */
@@ -129,16 +130,6 @@ int wl_remove_owner(json_t *obj, const char *uid)
 	return changed;
 }
 
-static uint32_t fnv32a(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
-
 void wl_hash10(const json_t *v, char *out)
 {
 	char *text =
@@ -147,7 +138,7 @@ void wl_hash10(const json_t *v, char *out)
 	size_t i;
 	/* Kubernetes encodes the decimal FNV-32a hash with SafeEncodeString; zero-padding it
 	 * to 10 digits keeps every hash the same length. */
-	snprintf(digits, sizeof(digits), "%010u", fnv32a(text ? text : ""));
+	snprintf(digits, sizeof(digits), "%010u", fnv32_add(FNV32_BASIS, text ? text : ""));
 	jsonalloc_free(text);
 	for (i = 0; i < 10; i++)
 		out[i] = safe_alphabet[(unsigned char)digits[i] % (sizeof(safe_alphabet) - 1)];

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "claimfs/error.h"
 #include "claimfs/events.h"
+#include "claimfs/fnv.h"
 #include "claimfs/jsonutil.h"
 
 #define NO_SLOT ((size_t)-1)
@@ -42,17 +43,6 @@ struct eventlog {
 	size_t nbuckets;
 	size_t nobjs; /* objects in the index */
 };
-
-/* FNV-1a, 64 bits. */
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 struct eventlog *eventlog_new(size_t capacity)
 {
@@ -115,7 +105,7 @@ static void index_grow(struct eventlog *log)
 
 static struct objlog *index_get(struct eventlog *log, const char *object)
 {
-	uint64_t h = hash_str(object);
+	uint64_t h = fnv64_str(object);
 	struct objlog *o = index_find(log, object, h);
 	if (o)
 		return o;
@@ -242,7 +232,7 @@ uint64_t eventlog_render(const struct eventlog *log, struct strbuf *out, const c
 	uint64_t last = after;
 	size_t i;
 	if (object) {
-		const struct objlog *o = index_find(log, object, hash_str(object));
+		const struct objlog *o = index_find(log, object, fnv64_str(object));
 		if (!o || log->ring[o->last].seq <= after)
 			return after;
 		for (i = o->first; i != NO_SLOT; i = log->ring[i].next) {
@@ -271,7 +261,7 @@ size_t eventlog_count(const struct eventlog *log, const char *object)
 {
 	if (!object)
 		return log->n;
-	const struct objlog *o = index_find(log, object, hash_str(object));
+	const struct objlog *o = index_find(log, object, fnv64_str(object));
 	return o ? o->n : 0;
 }
 
@@ -282,6 +272,6 @@ size_t eventlog_objects(const struct eventlog *log)
 
 uint64_t eventlog_last_seq_of(const struct eventlog *log, const char *object)
 {
-	const struct objlog *o = index_find(log, object, hash_str(object));
+	const struct objlog *o = index_find(log, object, fnv64_str(object));
 	return o ? log->ring[o->last].seq : 0;
 }

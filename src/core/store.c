@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "claimfs/error.h"
+#include "claimfs/fnv.h"
 #include "claimfs/jsonpack.h"
 #include "claimfs/jsontext.h"
 #include "claimfs/jsonutil.h"
@@ -75,14 +76,9 @@ static void vec_remove(struct objvec *v, size_t slot, int which)
 
 static uint64_t hash_key(size_t kind, const char *ns, const char *name)
 {
-	uint64_t h = 1469598103934665603ULL ^ (uint64_t)kind;
-	const char *p;
-	for (p = ns ? ns : ""; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	h = (h ^ 0xff) * 1099511628211ULL;
-	for (p = name; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	return h;
+	uint64_t h = fnv64_add(FNV64_BASIS ^ (uint64_t)kind, ns ? ns : "");
+	h = (h ^ 0xff) * FNV64_PRIME; /* "a/bc" and "ab/c" differ */
+	return fnv64_add(h, name);
 }
 
 static int same_ns(const char *a, const char *b)

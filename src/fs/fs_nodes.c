@@ -74,6 +74,7 @@
 #include <string.h>
 #include <time.h>
 #include "claimfs/error.h"
+#include "claimfs/fnv.h"
 #include "fs_internal.h"
 
 /* LRU of renderings kept for the next open: bounded in bytes and count. */
@@ -140,14 +141,7 @@ struct fs_nodes {
 
 uint64_t fs_hash(const void *data, size_t len)
 {
-	const unsigned char *p = data;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return fnv64_bytes(FNV64_BASIS, data, len);
 }
 
 struct fs_blob *fs_blob_from(struct strbuf *sb, uint64_t cursor)

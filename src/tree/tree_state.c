@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include "claimfs/controllers.h"
+#include "claimfs/fnv.h"
 #include "tree_internal.h"
 
 /* Map slots beyond attribute indexes: kind-directory times and event-log times. */
@@ -52,10 +53,8 @@ static int64_t now_ms(void)
 
 static uint64_t hash_key(uint64_t owner, uint32_t slot, const char *sub)
 {
-	uint64_t h = 1469598103934665603ULL ^ (owner * 0x9e3779b97f4a7c15ULL) ^ slot;
-	const char *p;
-	for (p = sub ? sub : ""; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	uint64_t h =
+	    fnv64_add(FNV64_BASIS ^ (owner * 0x9e3779b97f4a7c15ULL) ^ slot, sub ? sub : "");
 	return h ^ (h >> 29);
 }
 

@@ -21,6 +21,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include <dirent.h>
+#include "claimfs/fnv.h"
 #include "volume_internal.h"
 
 /* ---- names ---- */
@@ -40,9 +41,7 @@ int volumes_check_name(const char *name)
 
 static size_t name_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	uint64_t h = fnv64_str(s);
 	return (size_t)(h ^ (h >> 29));
 }
 

@@ -1,9 +1,11 @@
 /* test_idmap.c - the id -> pointer map of the controllers' indexes (idmap.h): puts,
  * replaces, deletes with backward shift (runs that wrap around the table's end
- * included), growth, against a plain array as the reference. */
+ * included), growth, against a plain array as the reference; and fnv.h's string hashes against
+ * FNV-1a's published values. */
 #include <stdint.h>
 #include <string.h>
 #include "claimfs/idmap.h"
+#include "claimfs/fnv.h"
 #include "unit.h"
 
 #define KEYS 1000
@@ -114,9 +116,13 @@ END_TEST
 START_TEST(string_hash)
 {
 	/* FNV-1a's published values for "" and "a" */
-	ck_assert(idmap_hash_str("") == 0xcbf29ce484222325ULL);
-	ck_assert(idmap_hash_str("a") == 0xaf63dc4c8601ec8cULL);
-	ck_assert(idmap_hash_str("ns/claim-a") != idmap_hash_str("ns/claim-b"));
+	ck_assert(fnv64_str("") == 0xcbf29ce484222325ULL);
+	ck_assert(fnv64_str("a") == 0xaf63dc4c8601ec8cULL);
+	ck_assert(fnv64_str("ns/claim-a") != fnv64_str("ns/claim-b"));
+	ck_assert(fnv64_bytes(FNV64_BASIS, "a", 1) == 0xaf63dc4c8601ec8cULL);
+	/* FNV-32a's (the pod-template-hash's): "" and "a" */
+	ck_assert_uint_eq(fnv32_add(FNV32_BASIS, ""), 0x811c9dc5u);
+	ck_assert_uint_eq(fnv32_add(FNV32_BASIS, "a"), 0xe40c292cu);
 }
 END_TEST
 
