@@ -46,10 +46,8 @@ static int deploy_admit(struct cluster *cl, const struct manifest *m, json_t *do
 {
 	json_t *spec = json_object_get(obj, "spec");
 	int rc;
-	if ((rc = manifest_check_type(m, obj, "spec", JSON_OBJECT, err)) < 0)
+	if ((rc = wl_check_spec(m, obj, err)) < 0)
 		return rc;
-	if (!json_is_object(spec))
-		return manifest_member_errorf(m, obj, "spec", err, -EINVAL, "spec: Required value");
 	/* Types before defaults: a default would replace a wrong-typed parent silently. */
 	if ((rc = wl_check_replicas(cl, m, obj, err)) < 0 ||
 	    (rc = manifest_check_type(m, obj, "spec.strategy", JSON_OBJECT, err)) < 0 ||

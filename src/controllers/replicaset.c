@@ -15,10 +15,8 @@ static int rs_admit(struct cluster *cl, const struct manifest *m, json_t *doc, j
 {
 	json_t *spec = json_object_get(obj, "spec");
 	int rc;
-	if ((rc = manifest_check_type(m, obj, "spec", JSON_OBJECT, err)) < 0)
+	if ((rc = wl_check_spec(m, obj, err)) < 0)
 		return rc;
-	if (!json_is_object(spec))
-		return manifest_member_errorf(m, obj, "spec", err, -EINVAL, "spec: Required value");
 	if ((rc = wl_check_replicas(cl, m, obj, err)) < 0)
 		return rc;
 	if (!jget(spec, "replicas") || json_is_null(jget(spec, "replicas")))

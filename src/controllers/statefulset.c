@@ -26,6 +26,16 @@ static int check_count(const struct manifest *m, json_t *obj, const char *path, 
 	return 0;
 }
 
+int wl_check_spec(const struct manifest *m, json_t *obj, struct cfs_err *err)
+{
+	int rc = manifest_check_type(m, obj, "spec", JSON_OBJECT, err);
+	if (rc < 0)
+		return rc;
+	if (!json_is_object(json_object_get(obj, "spec")))
+		return manifest_member_errorf(m, obj, "spec", err, -EINVAL, "spec: Required value");
+	return 0;
+}
+
 int wl_check_replicas(struct cluster *cl, const struct manifest *m, json_t *obj,
 		      struct cfs_err *err)
 {
@@ -186,10 +196,8 @@ static int sts_admit(struct cluster *cl, const struct manifest *m, json_t *doc, 
 	json_t *spec = json_object_get(obj, "spec");
 	int rc;
 
-	if ((rc = manifest_check_type(m, obj, "spec", JSON_OBJECT, err)) < 0)
+	if ((rc = wl_check_spec(m, obj, err)) < 0)
 		return rc;
-	if (!json_is_object(spec))
-		return manifest_member_errorf(m, obj, "spec", err, -EINVAL, "spec: Required value");
 	/* Better than Kubernetes, which accepts such a set and then fails every pod
 	 * creation: the pods' controller-revision-hash label "<set>-<10 chars>" must fit
 	 * in a 63-character label value. Checked on create only (names never change). */

@@ -120,6 +120,8 @@ int wl_check_selector(const struct manifest *m, json_t *obj, const char *kind_lo
 int wl_check_template(const struct manifest *m, json_t *obj, const char *const *extra_volumes,
 		      struct cfs_err *err);
 
+/* spec: present, and an object (the first check of every workload's admission). */
+int wl_check_spec(const struct manifest *m, json_t *obj, struct cfs_err *err);
 /* spec.replicas: a non-negative integer within --max-replicas (-ENOSPC beyond). */
 int wl_check_replicas(struct cluster *cl, const struct manifest *m, json_t *obj,
 		      struct cfs_err *err);

@@ -426,6 +426,17 @@ void fs_data_statfs(fuse_req_t req, uint64_t ino)
 
 /* ---- extended attributes ---- */
 
+/* getxattr/listxattr's answer: the value (size > 0), its size (size 0, a probe) or r's errno. */
+static void reply_xattr_value(fuse_req_t req, ssize_t r, const char *buf, size_t size)
+{
+	if (r < 0)
+		data_reply_err(req, (int)r);
+	else if (size)
+		fuse_reply_buf(req, buf, (size_t)r);
+	else
+		fuse_reply_xattr(req, (size_t)r);
+}
+
 void fs_data_getxattr(fuse_req_t req, uint64_t ino, const char *name, size_t size)
 {
 	struct fs_data *d = fs_of(req)->data;
@@ -438,12 +449,7 @@ void fs_data_getxattr(fuse_req_t req, uint64_t ino, const char *name, size_t siz
 		r = vnode_getxattr(n->vn, name, buf, size);
 		dn_put(d, n);
 	}
-	if (r < 0)
-		data_reply_err(req, (int)r);
-	else if (size)
-		fuse_reply_buf(req, buf, (size_t)r);
-	else
-		fuse_reply_xattr(req, (size_t)r);
+	reply_xattr_value(req, r, buf, size);
 	free(buf);
 }
 
@@ -459,12 +465,7 @@ void fs_data_listxattr(fuse_req_t req, uint64_t ino, size_t size)
 		r = vnode_listxattr(n->vn, buf, size);
 		dn_put(d, n);
 	}
-	if (r < 0)
-		data_reply_err(req, (int)r);
-	else if (size)
-		fuse_reply_buf(req, buf, (size_t)r);
-	else
-		fuse_reply_xattr(req, (size_t)r);
+	reply_xattr_value(req, r, buf, size);
 	free(buf);
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "claimfs/manifest.h"
+#include "claimfs/fnv.h"
 #include "manifest_internal.h"
 
 struct pos_ent {
@@ -157,16 +158,6 @@ void mpos_del(struct manifest_pos *p, const json_t *node)
 
 /* ---- members: (mapping, key) -> position of the value ---- */
 
-static uint64_t key_hash(const char *key)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *key; key++) {
-		h ^= (unsigned char)*key;
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 static size_t mslot_of(size_t cap, const json_t *parent, uint64_t khash)
 {
 	uint64_t h = ((uint64_t)(uintptr_t)parent ^ khash) * 0x9E3779B97F4A7C15ull;
@@ -209,7 +200,7 @@ void mpos_put_member(struct manifest_pos *p, const json_t *parent, const char *k
 {
 	if (!p || !parent || !key)
 		return;
-	uint64_t kh = key_hash(key);
+	uint64_t kh = fnv64_str(key);
 	size_t s = mfind(p, parent, kh);
 	if (s == SIZE_MAX) {
 		if ((p->mn + 1) * 2 > p->mcap)
@@ -255,7 +246,7 @@ int mpos_get_member(const struct manifest_pos *p, const json_t *parent, const ch
 {
 	if (!p || !parent || !key)
 		return -ENOENT;
-	size_t s = mfind(p, parent, key_hash(key));
+	size_t s = mfind(p, parent, fnv64_str(key));
 	if (s == SIZE_MAX)
 		return -ENOENT;
 	*line = p->mtab[s].line;
@@ -267,7 +258,7 @@ void mpos_del_member(struct manifest_pos *p, const json_t *parent, const char *k
 {
 	if (!p || !parent || !key)
 		return;
-	size_t hole = mfind(p, parent, key_hash(key));
+	size_t hole = mfind(p, parent, fnv64_str(key));
 	if (hole == SIZE_MAX)
 		return;
 	p->mtab[hole].parent = NULL;
@@ -332,10 +323,15 @@ void manifest_pos_follow(const struct manifest *m, const json_t *from, const jso
 	}
 }
 
-/* "source:line:column: msg" (have_pos), "source: msg" or msg (no m). */
+/* The message of fmt, prefixed with "source:line:column: " (or "source: " where no
+ * position is known); an error without a manifest is the bare message. */
 static int put_error(const struct manifest *m, int have_pos, int line, int col, struct cfs_err *err,
-		     int code, const char *msg)
+		     int code, const char *fmt, va_list ap) __attribute__((format(printf, 7, 0)));
+static int put_error(const struct manifest *m, int have_pos, int line, int col, struct cfs_err *err,
+		     int code, const char *fmt, va_list ap)
 {
+	char msg[CFS_ERR_MAX];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (!m)
 		return cfs_errorf(err, code, "%s", msg);
 	const char *src = m->source ? m->source : "<input>";
@@ -347,34 +343,30 @@ static int put_error(const struct manifest *m, int have_pos, int line, int col, 
 int manifest_errorf(const struct manifest *m, const json_t *node, struct cfs_err *err, int code,
 		    const char *fmt, ...)
 {
-	char msg[CFS_ERR_MAX];
 	va_list ap;
 	int line = 0, col = 0;
-
 	if (!err)
 		return code;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	int have = m && manifest_pos(m, node, &line, &col) == 0;
-	return put_error(m, have, line, col, err, code, msg);
+	va_start(ap, fmt);
+	int rc = put_error(m, have, line, col, err, code, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int manifest_member_errorf(const struct manifest *m, const json_t *parent, const char *key,
 			   struct cfs_err *err, int code, const char *fmt, ...)
 {
-	char msg[CFS_ERR_MAX];
 	va_list ap;
 	int line = 0, col = 0;
-
 	if (!err)
 		return code;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	int have = m && (manifest_member_pos(m, parent, key, &line, &col) == 0 ||
 			 manifest_pos(m, parent, &line, &col) == 0);
-	return put_error(m, have, line, col, err, code, msg);
+	va_start(ap, fmt);
+	int rc = put_error(m, have, line, col, err, code, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 const char *manifest_type_text(json_type want)

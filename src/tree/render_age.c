@@ -5,6 +5,15 @@
 #include <stdio.h>
 #include "claimfs/render.h"
 
+/* "<a><unit>" or "<a><unit><b><sub>": Go leaves a zero second part out ("3m", "3m5s"). */
+static void two_units(char *buf, size_t len, int64_t a, char unit, int64_t b, char sub)
+{
+	if (b == 0)
+		snprintf(buf, len, "%lld%c", (long long)a, unit);
+	else
+		snprintf(buf, len, "%lld%c%lld%c", (long long)a, unit, (long long)b, sub);
+}
+
 void render_age(int64_t age_ms, char *buf, size_t len)
 {
 	int64_t seconds = age_ms / 1000, minutes, hours;
@@ -23,11 +32,7 @@ void render_age(int64_t age_ms, char *buf, size_t len)
 	}
 	minutes = age_ms / 60000;
 	if (minutes < 10) {
-		int64_t s = seconds % 60;
-		if (s == 0)
-			snprintf(buf, len, "%lldm", (long long)minutes);
-		else
-			snprintf(buf, len, "%lldm%llds", (long long)minutes, (long long)s);
+		two_units(buf, len, minutes, 'm', seconds % 60, 's');
 		return;
 	}
 	if (minutes < 60 * 3) {
@@ -35,30 +40,16 @@ void render_age(int64_t age_ms, char *buf, size_t len)
 		return;
 	}
 	hours = age_ms / 3600000;
-	if (hours < 8) {
-		int64_t m = minutes % 60;
-		if (m == 0)
-			snprintf(buf, len, "%lldh", (long long)hours);
-		else
-			snprintf(buf, len, "%lldh%lldm", (long long)hours, (long long)m);
-	} else if (hours < 48) {
+	if (hours < 8)
+		two_units(buf, len, hours, 'h', minutes % 60, 'm');
+	else if (hours < 48)
 		snprintf(buf, len, "%lldh", (long long)hours);
-	} else if (hours < 24 * 8) {
-		int64_t h = hours % 24;
-		if (h == 0)
-			snprintf(buf, len, "%lldd", (long long)(hours / 24));
-		else
-			snprintf(buf, len, "%lldd%lldh", (long long)(hours / 24), (long long)h);
-	} else if (hours < 24 * 365 * 2) {
+	else if (hours < 24 * 8)
+		two_units(buf, len, hours / 24, 'd', hours % 24, 'h');
+	else if (hours < 24 * 365 * 2)
 		snprintf(buf, len, "%lldd", (long long)(hours / 24));
-	} else if (hours < 24 * 365 * 8) {
-		int64_t dy = (hours / 24) % 365;
-		if (dy == 0)
-			snprintf(buf, len, "%lldy", (long long)(hours / 24 / 365));
-		else
-			snprintf(buf, len, "%lldy%lldd", (long long)(hours / 24 / 365),
-				 (long long)dy);
-	} else {
+	else if (hours < 24 * 365 * 8)
+		two_units(buf, len, hours / 24 / 365, 'y', (hours / 24) % 365, 'd');
+	else
 		snprintf(buf, len, "%lldy", (long long)(hours / 24 / 365));
-	}
 }
