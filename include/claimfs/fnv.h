@@ -30,6 +30,13 @@ static inline uint64_t fnv64_bytes(uint64_t h, const void *data, size_t len)
 	return h;
 }
 
+/* s and then a separator byte 0xff (which no UTF-8 text holds), for keys of several
+ * strings: ("a", "bc") and ("ab", "c") hash apart. */
+static inline uint64_t fnv64_add_field(uint64_t h, const char *s)
+{
+	return (fnv64_add(h, s) ^ 0xff) * FNV64_PRIME;
+}
+
 /* FNV-1a (64-bit) of a NUL-terminated string. */
 static inline uint64_t fnv64_str(const char *s)
 {

@@ -99,8 +99,7 @@ int storage_set_phase(struct cluster *cl, json_t *obj, const char *phase, const 
 
 uint64_t storage_hash_add(uint64_t h, const char *s)
 {
-	h = fnv64_add(h, s ? s : "\1");
-	return (h ^ 0xff) * FNV64_PRIME;
+	return fnv64_add_field(h, s ? s : "\1");
 }
 
 int storage_memo_new(uint64_t *memo, const char *reason, const char *message)

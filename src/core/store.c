@@ -76,9 +76,7 @@ static void vec_remove(struct objvec *v, size_t slot, int which)
 
 static uint64_t hash_key(size_t kind, const char *ns, const char *name)
 {
-	uint64_t h = fnv64_add(FNV64_BASIS ^ (uint64_t)kind, ns ? ns : "");
-	h = (h ^ 0xff) * FNV64_PRIME; /* "a/bc" and "ab/c" differ */
-	return fnv64_add(h, name);
+	return fnv64_add(fnv64_add_field(FNV64_BASIS ^ (uint64_t)kind, ns ? ns : ""), name);
 }
 
 static int same_ns(const char *a, const char *b)

@@ -120,6 +120,8 @@ START_TEST(string_hash)
 	ck_assert(fnv64_str("a") == 0xaf63dc4c8601ec8cULL);
 	ck_assert(fnv64_str("ns/claim-a") != fnv64_str("ns/claim-b"));
 	ck_assert(fnv64_bytes(FNV64_BASIS, "a", 1) == 0xaf63dc4c8601ec8cULL);
+	ck_assert(fnv64_add(fnv64_add_field(FNV64_BASIS, "a"), "bc") !=
+		  fnv64_add(fnv64_add_field(FNV64_BASIS, "ab"), "c"));
 	/* FNV-32a's (the pod-template-hash's): "" and "a" */
 	ck_assert_uint_eq(fnv32_add(FNV32_BASIS, ""), 0x811c9dc5u);
 	ck_assert_uint_eq(fnv32_add(FNV32_BASIS, "a"), 0xe40c292cu);
