@@ -5,8 +5,8 @@
 #   asan      AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer): the unit
 #             suites, then mount tests against a daemon from the same build
 #             (build-address-undefined/claimfs) with short crash and stress runs
-#   tsan      ThreadSanitizer: the unit suites and a concurrency test (test_stress.sh)
-#             against a TSan daemon (build-thread/claimfs)
+#   tsan      ThreadSanitizer: the unit suites and the concurrency tests (test_stress.sh,
+#             test_loop.sh) against a TSan daemon (build-thread/claimfs)
 #   valgrind  the unit suites under valgrind (make valgrind)
 # Usage: sh scripts/sanitize-check.sh [asan] [tsan] [valgrind]   (default: all three)
 #   SAN_MOUNT_TESTS="mount_basic security ..."  mount tests of the asan variant
@@ -17,7 +17,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 VARIANTS=${*:-asan tsan valgrind}
-MOUNT_TESTS=${SAN_MOUNT_TESTS:-mount_basic freshness security crash stress storage workloads}
+MOUNT_TESTS=${SAN_MOUNT_TESTS:-mount_basic freshness security crash stress storage workloads loop}
 STRESS=${SAN_STRESS_SECONDS:-8}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 passed=0
@@ -110,15 +110,17 @@ for v in $VARIANTS; do
 		addc "$dir/unit.log"
 		grep -E '^FAIL' "$dir/unit.log" | head -10
 		echo "  unit: $(tail -1 "$dir/unit.log")"
-		CLAIMFS=$dir/claimfs STRESS_SECONDS=$STRESS $sr timeout 600 bash tests/integration/test_stress.sh \
-			>"$dir/mount-stress.log" 2>&1 || ok=0
-		addc "$dir/mount-stress.log"
-		grep -E '^FAIL' "$dir/mount-stress.log" | head -10
-		echo "  stress: $(tail -1 "$dir/mount-stress.log")"
+		for t in stress loop; do
+			CLAIMFS=$dir/claimfs STRESS_SECONDS=$STRESS $sr timeout 600 bash "tests/integration/test_$t.sh" \
+				>"$dir/mount-$t.log" 2>&1 || ok=0
+			addc "$dir/mount-$t.log"
+			grep -E '^FAIL' "$dir/mount-$t.log" | head -10
+			echo "  $t: $(tail -1 "$dir/mount-$t.log")"
+		done
 		reports "$dir" || ok=0
 		unset TSAN_OPTIONS
-		if [ $ok = 1 ]; then pass "tsan: unit suites and test_stress, $(($(date +%s) - start)) s"
-		else fail "tsan (logs: $dir/unit.log, $dir/mount-stress.log)"; fi
+		if [ $ok = 1 ]; then pass "tsan: unit suites, test_stress and test_loop, $(($(date +%s) - start)) s"
+		else fail "tsan (logs: $dir/unit.log, $dir/mount-*.log)"; fi
 		;;
 	valgrind)
 		if ! command -v valgrind >/dev/null; then fail "valgrind: not installed (scripts/install-deps.sh)"; continue; fi

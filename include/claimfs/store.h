@@ -16,6 +16,8 @@
  *      on one open file (its snapshot, log cursor, write buffer, listing). Taken BEFORE
  *      the cluster lock (write and flush call the UNLOCKED tree_store/tree_apply while
  *      holding it; read and readdir take the cluster lock under it), never under it.
+ *      Never held while a kernel notification is sent (the request loop's reader may
+ *      wait for it while the READ a notification waits for is queued behind).
  *   4. nodes lock (struct fs_nodes): the adapter's inode table, object index, render
  *      cache, the list of open handles with their pin counts and the page-cache version
  *      counters. Taken under the cluster lock (rendering, the cluster_watch callbacks) or
@@ -36,6 +38,8 @@
  *   9. volume lock (one per volume): its inode table and each inode's charge and
  *      descriptor; under it only the fd lock of the registry's descriptor cache (a leaf).
  *   A volume's usage is an atomic counter: reads and writes take no lock but 9, briefly.
+ *   10. loop lock (src/fs/fs_loop.c): the request loop's queue, counts and mode. A leaf;
+ *      no request is served under it.
  *   The watchdog (src/fs/fs_watchdog.c) is a separate process: it shares no memory and
  *   takes no lock. The timer thread also makes objects cold (store_evict) when the
  *   cluster is idle, holding the cluster lock like any other writer of the store.

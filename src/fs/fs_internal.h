@@ -16,6 +16,7 @@
 #define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 14)
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -50,6 +51,7 @@ struct fs {
 	gid_t gid;
 	int no_cache;	   /* --no-cache: every timeout 0, direct_io everywhere */
 	int single_thread; /* -s: the op thread is the only one answering the kernel */
+	int debug;	   /* -d: the request loop also prints its mode changes (fs_loop.c) */
 	/* fs_gone's recent ESTALE answers, a ring (the cluster lock guards it) */
 	struct fs_stale {
 		uint64_t dir;  /* the directory that holds the name again */
@@ -232,6 +234,14 @@ static inline void fs_fh_leave(unsigned *sync)
 {
 	__atomic_fetch_add(sync, 1, __ATOMIC_RELEASE);
 }
+
+/* ---- the request loop (fs_loop.c) ---- */
+
+/* Reads and answers requests until the session ends: 0, or a negative errno. */
+int fs_loop_run(struct fs *fs);
+/* The signals that end the daemon (SIGINT, SIGTERM, SIGHUP): only the main thread,
+ * waiting in fs_loop_run, takes them. */
+void fs_stop_signals(sigset_t *set);
 
 /* ---- open files (fs_handles.c) ---- */
 

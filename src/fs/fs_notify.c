@@ -27,9 +27,11 @@
  *     before it replies (with -s, where the op thread is the only one answering the
  *     kernel, the op hands them to the notifier thread and waits a bounded time), so the
  *     very next syscall sees the change; changes made by other threads (the timer) go
- *     through the notifier thread. fuse_lowlevel_notify_inval_inode takes no directory lock, only
- * page locks, which in-flight READs release once another worker answers them (the loop has plenty
- * of workers), so waiting for it cannot deadlock in multi-threaded mode.
+ *     through the notifier thread. fuse_lowlevel_notify_inval_inode takes no directory lock,
+ *     only page locks, which in-flight READs release once the loop answers them (fs_loop.c:
+ *     its one reader answers the tree's READs and never waits for a notification; a
+ *     volume's READ goes to a thread that is free or started), so waiting for it cannot
+ *     deadlock in multi-threaded mode.
  *   - Entry invalidations take the parent directory's inode lock in the kernel. An op
  *     during which the kernel holds a directory lock (mkdir, rmdir, unlink: the parent
  *     and the victim) must not wait for them: the parent's lock is ours to release by

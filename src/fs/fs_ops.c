@@ -804,7 +804,6 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		/* sysfs style: each write(2) is one value, stored now; its errno is write's. */
 		fs_op_begin(fs, &op, 0);
 		rc = tree_store(fs->cl, &h->ni.tn, buf, size, &err);
-		fs_op_before_reply(fs, &op);
 		break;
 	case FS_H_APPLY:
 		rc = fs_handle_write(h, buf, size, off);
@@ -814,6 +813,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	}
 	pthread_mutex_unlock(&h->lock);
 	handle_leave(h);
+	fs_op_before_reply(fs, &op); /* no handle lock held across a notification */
 	if (rc < 0)
 		reply_err(req, rc);
 	else
@@ -880,11 +880,11 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (h->dirty) {
 			fs_op_begin(fs, &op, 0);
 			rc = apply_buffer(fs, h, &err, &seq);
-			fs_op_before_reply(fs, &op); /* visible before close returns */
 		}
 		pthread_mutex_unlock(&h->lock);
 	}
 	handle_leave(h);
+	fs_op_before_reply(fs, &op); /* visible before close returns; no handle lock held */
 	if (rc < 0 || seq <= 0) {
 		reply_err(req, rc);
 	} else {

@@ -69,7 +69,8 @@ void fs_usage(FILE *out, const char *prog)
 	    "  -o OPT[,OPT...]          mount options (allow_other, ro, ...); allow_other also\n"
 	    "                           turns on default_permissions\n"
 	    "  -f, --foreground         stay in the foreground\n"
-	    "  -d, --debug              print every FUSE request (implies -f)\n"
+	    "  -d, --debug              print every FUSE request and each change of the request\n"
+	    "                           loop's mode (implies -f)\n"
 	    "  -s, --single-thread      serve requests from one thread\n"
 	    "  -h, --help               print this help and exit\n"
 	    "  -V, --version            print the version and exit\n",

@@ -28,8 +28,6 @@
 #include "fs_internal.h"
 
 #define CLAIMFS_VERSION "0.1.0"
-#define LOOP_MAX_THREADS 128 /* workers the loop may start (ops may wait for notifications) */
-#define LOOP_IDLE_THREADS 16
 
 static int ready_fd = -1; /* write end of the pipe to the waiting parent */
 
@@ -101,17 +99,10 @@ static void fuse_argv(const struct fs_cmdline *cmd, const char *prog, struct fus
 	sb_release(&o);
 }
 
+/* -s: libfuse's single-threaded loop; otherwise claimfs's own (fs_loop.c). */
 static int run_loop(struct fs *fs)
 {
-	if (fs->single_thread)
-		return fuse_session_loop(fs->se);
-	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
-	fuse_loop_cfg_set_clone_fd(cfg, 0);
-	fuse_loop_cfg_set_max_threads(cfg, LOOP_MAX_THREADS);
-	fuse_loop_cfg_set_idle_threads(cfg, LOOP_IDLE_THREADS);
-	int rc = fuse_session_loop_mt(fs->se, cfg);
-	fuse_loop_cfg_destroy(cfg);
-	return rc;
+	return fs->single_thread ? fuse_session_loop(fs->se) : fs_loop_run(fs);
 }
 
 int main(int argc, char **argv)
@@ -145,6 +136,7 @@ int main(int argc, char **argv)
 	fs.gid = getgid();
 	fs.no_cache = cmd.no_cache;
 	fs.single_thread = cmd.single_thread;
+	fs.debug = cmd.debug;
 
 	/* libfuse checks the -o options here, before anything is opened (exit 2). */
 	fuse_argv(&cmd, argv[0], &args);
@@ -175,6 +167,11 @@ int main(int argc, char **argv)
 	    .evict_at_unlock = cmd.evict_eagerly,
 	    .quiet = 0,
 	};
+	/* The signals that end the daemon reach the main thread only (fs_loop.c): the
+	 * threads started from here on (timer, committer, notifier) are born blocking them. */
+	sigset_t stop_sigs, open_mask;
+	fs_stop_signals(&stop_sigs);
+	pthread_sigmask(SIG_BLOCK, &stop_sigs, &open_mask);
 	rc = cluster_open(&copts, &fs.cl, &err);
 	if (rc < 0) {
 		fprintf(stderr, "claimfs: %s\n", err.msg[0] ? err.msg : strerror(-rc));
@@ -203,6 +200,7 @@ int main(int argc, char **argv)
 		rc = fs_watchdog_start();
 	if (rc < 0)
 		fprintf(stderr, "claimfs: warning: no watchdog: %s\n", strerror(-rc));
+	pthread_sigmask(SIG_SETMASK, &open_mask, NULL);
 	rc = run_loop(&fs);
 	fs_watchdog_stop();
 	/* > 0: the signal that ended the loop (a clean unmount); < 0: an error. */
