@@ -103,7 +103,7 @@ static struct fs_handle *peek_handle(const struct fuse_buf *b, size_t body)
 	if (b->size < sizeof(struct fuse_in_header) + body)
 		return NULL;
 	memcpy(&fh, (const char *)b->mem + sizeof(struct fuse_in_header), sizeof(fh));
-	return (struct fs_handle *)(uintptr_t)fh;
+	return fh ? (struct fs_handle *)(uintptr_t)fh : NULL; /* 0: no handle of ours */
 }
 
 /* 1 when the SOLO reader may answer this request itself (DESIGN above). */
