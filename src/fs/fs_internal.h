@@ -1,14 +1,16 @@
 /* fs_internal.h - what the files of the FUSE adapter (src/fs) share: the mount's state
  * (struct fs), rendered contents (struct fs_blob), the inode table (fs_nodes.c), open
  * files (fs_handles.c), attributes and cache timeouts (fs_attr.c), cache invalidation
- * and poll wake-ups (fs_notify.c), the op table (fs_ops.c) and the command line
- * (fs_opts.c, main.c). Only src/fs includes <fuse_lowlevel.h>; the core never does.
+ * and poll wake-ups (fs_notify.c), the op table (fs_ops.c), the request loop
+ * (fs_loop.c) and the command line (fs_opts.c, main.c). Only src/fs includes <fuse_lowlevel.h>; the
+ * core never does.
  *
  * Locks of the adapter, in the order they are taken (the one written lock design is the
  * LOCK DESIGN comment of include/claimfs/store.h): a handle lock (an op on an open file
  * may call into the cluster while holding it), then the cluster lock, then the nodes
- * lock, then the notify lock. No lock of ours is held while replying to FUSE or while
- * calling a fuse_lowlevel_notify_* function.
+ * lock, then the notify lock; the request loop's lock is a leaf taken alone. No lock of
+ * ours is held while replying to FUSE or while calling a fuse_lowlevel_notify_* function
+ * (the loop's reader may wait for any of them while a READ waits behind it).
  * Errors: 0 or a negative errno, as in the core; fs_ops.c turns them into replies. */
 #ifndef CLAIMFS_FS_INTERNAL_H
 #define CLAIMFS_FS_INTERNAL_H
