@@ -110,11 +110,15 @@ static inline struct fs *fs_of(fuse_req_t req)
 
 /* A node looked up this recently was looked up by the syscall that meets it gone (fs_gone). */
 #define FS_FRESH_LOOKUP_MS 100
-static inline int64_t fs_mono_ms(void)
+static inline int64_t fs_mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+static inline int64_t fs_mono_ms(void)
+{
+	return fs_mono_ns() / 1000000;
 }
 /* Node ni (a copy of a node the kernel holds, or of where a data view was entered: only
  * parent, name and looked_ms are read) no longer resolves: what to answer. -ENOENT when

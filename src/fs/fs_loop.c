@@ -57,7 +57,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 #include "fs_internal.h"
 
@@ -88,13 +87,6 @@ struct loop {
 	int exiting;
 	int rc; /* the first error that ended the loop */
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* The handle a WRITE or RELEASE names (its fh comes first in both bodies). */
 static struct fs_handle *peek_handle(const struct fuse_buf *b, size_t body)
@@ -174,22 +166,19 @@ static void start_thread(struct loop *lp)
 /* Ends the loop (loop lock held): rc < 0 is the error that ended it. */
 static void stop(struct loop *lp, int rc)
 {
-	uint64_t one = 1;
 	if (rc < 0 && !lp->rc)
 		lp->rc = rc;
 	if (lp->exiting)
 		return;
 	lp->exiting = 1;
 	pthread_cond_broadcast(&lp->park);
-	if (write(lp->exitfd, &one, sizeof(one)) < 0) {
-		/* an eventfd write fails only on overflow: it is readable then */
-	}
+	eventfd_write(lp->exitfd, 1); /* fails only on overflow: readable then */
 }
 
 /* Changes the mode (loop lock held); with -d says so, as libfuse prints requests. */
 static void set_mode(struct loop *lp, enum loop_mode mode, const char *why)
 {
-	uint64_t v = 1;
+	eventfd_t v;
 	if (lp->mode == mode)
 		return;
 	lp->mode = mode;
@@ -197,13 +186,11 @@ static void set_mode(struct loop *lp, enum loop_mode mode, const char *why)
 		fprintf(stderr, "claimfs: request loop: %s (%s)\n",
 			mode == LOOP_SOLO ? "one reader" : "every thread reads", why);
 	if (mode == LOOP_SHARED) {
-		/* drained before the parked threads go to wait on the device */
-		if (read(lp->kickfd, &v, sizeof(v)) < 0) {
-			/* EAGAIN: it was not set */
-		}
+		/* drained before the parked threads go to wait on the device (EAGAIN: unset) */
+		eventfd_read(lp->kickfd, &v);
 		pthread_cond_broadcast(&lp->park);
-	} else if (write(lp->kickfd, &v, sizeof(v)) < 0) {
-		/* an eventfd write fails only on overflow: it is readable then */
+	} else {
+		eventfd_write(lp->kickfd, 1); /* fails only on overflow: readable then */
 	}
 }
 
@@ -259,7 +246,7 @@ static int solo_read(struct loop *lp, struct fuse_buf *buf)
 {
 	struct pollfd p[2] = {{.fd = lp->fd, .events = POLLIN},
 			      {.fd = lp->exitfd, .events = POLLIN}};
-	int64_t last = now_ns();
+	int64_t last = fs_mono_ns();
 	for (;;) {
 		int r = read_request(lp, buf);
 		if (r < 0)
@@ -268,8 +255,8 @@ static int solo_read(struct loop *lp, struct fuse_buf *buf)
 			if (!answer_inline(buf))
 				return 1;
 			fuse_session_process_buf(lp->se, buf);
-			last = now_ns();
-		} else if (now_ns() - last >= SPIN_US * 1000) {
+			last = fs_mono_ns();
+		} else if (fs_mono_ns() - last >= SPIN_US * 1000) {
 			if (poll(p, 2, -1) < 0 && errno != EINTR) {
 				pthread_mutex_lock(&lp->lock);
 				stop(lp, -errno);
@@ -278,7 +265,7 @@ static int solo_read(struct loop *lp, struct fuse_buf *buf)
 			}
 			if (p[1].revents)
 				return 0;
-			last = now_ns();
+			last = fs_mono_ns();
 		}
 	}
 }

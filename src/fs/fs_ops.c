@@ -101,10 +101,8 @@ int fs_gone(struct fs *fs, const struct fs_node_info *ni)
 {
 	struct fs_node_info cur, dir;
 	struct tree_node tn;
-	struct timespec now;
 	int rc = -ESTALE, depth;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	int64_t now_ms = fs_mono_ms();
 	memset(&cur, 0, sizeof(cur));
 	tree_node_copy(&cur.tn, &ni->tn);
 	cur.parent = ni->parent;
