@@ -2,16 +2,22 @@
  * costs, one writer and several in parallel, and the same for plain fdatasync on the
  * state disk (the limit for durability).
  *
- *   writer claim DIR PREFIX COUNT THREADS   COUNT claims in all, each one file
- *                                           DIR/PREFIX-<t>-<i>.yaml written whole and
- *                                           closed (claimfs applies it at close(2) and
- *                                           returns once it is durable)
- *   writer fsync DIR PREFIX COUNT THREADS   COUNT appends of 256 bytes + fdatasync, one
- *                                           file DIR/PREFIX-<t>.dat per thread
+ *   writer claim DIR PREFIX COUNT THREADS [WARM_MS]
+ *        COUNT claims in all, each one file DIR/PREFIX-<t>-<i>.yaml written whole and
+ *        closed (claimfs applies it at close(2) and returns once it is durable)
+ *   writer fsync DIR PREFIX COUNT THREADS [WARM_MS]
+ *        COUNT appends of 256 bytes + fdatasync, one file DIR/PREFIX-<t>.dat per thread
+ *
+ * WARM_MS (default 0): each thread first does the same operations, untimed (claims named
+ * PREFIX-w<t>-<i>), for WARM_MS milliseconds, and the timed COUNT start together once
+ * every thread is warm. A new writer process is slower at first on this VM (its first
+ * hundred claims about half as slow again as the rest, with one writer: a new thread's
+ * scheduling, not claimfs's), so rates compared with one another are taken warm.
  *
  * Prints one JSON object: {"ops":N,"threads":T,"seconds":S,"ops_per_s":R,"lat_ms":{"mean":,
- * "median":,"p90":,"p99":,"max":}} and exits 1 at the first failed operation (with the
- * errno on stderr). Built by scripts/bench.sh, not by the Makefile. */
+ * "median":,"p90":,"p99":,"max":},"warm_ops":W} (W: the untimed operations) and exits 1
+ * at the first failed operation (with the errno on stderr). Built by scripts/bench.sh,
+ * not by the Makefile. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -26,10 +32,13 @@ struct worker {
 	int t;		/* thread number */
 	long count;	/* operations of this thread */
 	double *lat_ms; /* one per operation; owned by main */
+	long warm_ops;	/* untimed operations before them */
 	int failed;	/* errno of the first failure */
 };
 
 static const char *mode, *dir, *prefix;
+static double warm_ms;
+static pthread_barrier_t warm; /* every thread warm, and main: the timed part begins */
 
 static double now_ms(void)
 {
@@ -53,10 +62,10 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-static int one_claim(int t, long i)
+static int one_claim(const char *tag, int t, long i)
 {
 	char path[4096], name[256], doc[1024];
-	snprintf(name, sizeof(name), "%s-%d-%ld", prefix, t, i);
+	snprintf(name, sizeof(name), "%s-%s%d-%ld", prefix, tag, t, i);
 	snprintf(path, sizeof(path), "%s/%s.yaml", dir, name);
 	int len = snprintf(doc, sizeof(doc),
 			   "apiVersion: v1\n"
@@ -95,14 +104,19 @@ static void *run(void *arg)
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s-%d.dat", dir, prefix, w->t);
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
-		if (fd < 0) {
-			w->failed = errno;
-			return NULL;
-		}
 	}
-	for (long i = 0; i < w->count; i++) {
+	double start = now_ms();
+	int rc = fd < 0 && !strcmp(mode, "fsync") ? -errno : 0;
+	for (long i = 0; rc == 0 && warm_ms > 0 && now_ms() - start < warm_ms; i++) {
+		rc = fd >= 0 ? one_fsync(fd) : one_claim("w", w->t, i);
+		w->warm_ops++;
+	}
+	if (rc < 0)
+		w->failed = -rc;
+	pthread_barrier_wait(&warm); /* even after a failure: main waits here too */
+	for (long i = 0; !w->failed && i < w->count; i++) {
 		double t0 = now_ms();
-		int rc = fd >= 0 ? one_fsync(fd) : one_claim(w->t, i);
+		rc = fd >= 0 ? one_fsync(fd) : one_claim("", w->t, i);
 		w->lat_ms[i] = now_ms() - t0;
 		if (rc < 0) {
 			w->failed = -rc;
@@ -122,8 +136,8 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	if (argc != 6 || (strcmp(argv[1], "claim") && strcmp(argv[1], "fsync"))) {
-		fprintf(stderr, "usage: writer claim|fsync DIR PREFIX COUNT THREADS\n");
+	if ((argc != 6 && argc != 7) || (strcmp(argv[1], "claim") && strcmp(argv[1], "fsync"))) {
+		fprintf(stderr, "usage: writer claim|fsync DIR PREFIX COUNT THREADS [WARM_MS]\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -131,7 +145,8 @@ int main(int argc, char **argv)
 	prefix = argv[3];
 	long count = atol(argv[4]);
 	int threads = atoi(argv[5]);
-	if (count < 1 || threads < 1 || threads > 256) {
+	warm_ms = argc == 7 ? atof(argv[6]) : 0;
+	if (count < 1 || threads < 1 || threads > 256 || warm_ms < 0) {
 		fprintf(stderr, "writer: bad COUNT or THREADS\n");
 		return 2;
 	}
@@ -146,11 +161,19 @@ int main(int argc, char **argv)
 		w[t].lat_ms = lat + done;
 		done += w[t].count;
 	}
+	pthread_barrier_init(&warm, NULL, (unsigned)threads + 1);
+	for (int t = 0; t < threads; t++)
+		if (pthread_create(&w[t].tid, NULL, run, &w[t]) != 0) {
+			fprintf(stderr, "writer: cannot start a thread\n");
+			return 1;
+		}
+	pthread_barrier_wait(&warm);
 	double t0 = now_ms();
-	for (int t = 0; t < threads; t++)
-		pthread_create(&w[t].tid, NULL, run, &w[t]);
-	for (int t = 0; t < threads; t++)
+	long warm_ops = 0;
+	for (int t = 0; t < threads; t++) {
 		pthread_join(w[t].tid, NULL);
+		warm_ops += w[t].warm_ops;
+	}
 	double secs = (now_ms() - t0) / 1e3;
 	for (int t = 0; t < threads; t++) {
 		if (w[t].failed) {
@@ -164,9 +187,9 @@ int main(int argc, char **argv)
 	qsort(lat, (size_t)count, sizeof(double), cmp);
 	printf("{\"ops\":%ld,\"threads\":%d,\"seconds\":%.6f,\"ops_per_s\":%.1f,\"lat_ms\":{"
 	       "\"mean\":%."
-	       "4f,\"median\":%.4f,\"p90\":%.4f,\"p99\":%.4f,\"max\":%.4f}}\n",
+	       "4f,\"median\":%.4f,\"p90\":%.4f,\"p99\":%.4f,\"max\":%.4f},\"warm_ops\":%ld}\n",
 	       count, threads, secs, count / secs, sum / count, lat[count / 2],
-	       lat[(long)(count * 0.9)], lat[(long)(count * 0.99)], lat[count - 1]);
+	       lat[(long)(count * 0.9)], lat[(long)(count * 0.99)], lat[count - 1], warm_ops);
 	free(lat);
 	free(w);
 	return 0;
