@@ -10,9 +10,10 @@
  *
  * WARM_MS (default 0): each thread first does the same operations, untimed (claims named
  * PREFIX-w<t>-<i>), for WARM_MS milliseconds, and the timed COUNT start together once
- * every thread is warm. A new writer process is slower at first on this VM (its first
- * hundred claims about half as slow again as the rest, with one writer: a new thread's
- * scheduling, not claimfs's), so rates compared with one another are taken warm.
+ * every thread is warm. A new writer process is often slower at first on this VM (its
+ * first hundred claims 30-50 % slower than the rest with one writer; the fsync mode's
+ * too, so not claimfs's: docs/performance.md, Eight writers), so rates compared with
+ * one another are taken warm.
  *
  * Prints one JSON object: {"ops":N,"threads":T,"seconds":S,"ops_per_s":R,"lat_ms":{"mean":,
  * "median":,"p90":,"p99":,"max":},"warm_ops":W} (W: the untimed operations) and exits 1
