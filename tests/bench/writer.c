@@ -100,14 +100,15 @@ static int one_fsync(int fd)
 static void *run(void *arg)
 {
 	struct worker *w = arg;
-	int fd = -1;
+	int fd = -1, rc = 0;
 	if (!strcmp(mode, "fsync")) {
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s-%d.dat", dir, prefix, w->t);
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+		if (fd < 0)
+			rc = -errno;
 	}
 	double start = now_ms();
-	int rc = fd < 0 && !strcmp(mode, "fsync") ? -errno : 0;
 	for (long i = 0; rc == 0 && warm_ms > 0 && now_ms() - start < warm_ms; i++) {
 		rc = fd >= 0 ? one_fsync(fd) : one_claim("w", w->t, i);
 		w->warm_ops++;
@@ -148,7 +149,7 @@ int main(int argc, char **argv)
 	int threads = atoi(argv[5]);
 	warm_ms = argc == 7 ? atof(argv[6]) : 0;
 	if (count < 1 || threads < 1 || threads > 256 || warm_ms < 0) {
-		fprintf(stderr, "writer: bad COUNT or THREADS\n");
+		fprintf(stderr, "writer: bad COUNT, THREADS or WARM_MS\n");
 		return 2;
 	}
 	double *lat = calloc((size_t)count, sizeof(double));
