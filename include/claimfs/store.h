@@ -38,7 +38,7 @@
  *   9. volume lock (one per volume): its inode table and each inode's charge and
  *      descriptor; under it only the fd lock of the registry's descriptor cache (a leaf).
  *   A volume's usage is an atomic counter: reads and writes take no lock but 9, briefly.
- *   10. loop lock (src/fs/fs_loop.c): the request loop's queue, counts and mode. A leaf;
+ *   10. loop lock (src/fs/fs_loop.c): the request loop's counts and mode. A leaf;
  *      no request is served under it.
  *   The watchdog (src/fs/fs_watchdog.c) is a separate process: it shares no memory and
  *   takes no lock. The timer thread also makes objects cold (store_evict) when the

@@ -2,8 +2,8 @@
  * (struct fs), rendered contents (struct fs_blob), the inode table (fs_nodes.c), open
  * files (fs_handles.c), attributes and cache timeouts (fs_attr.c), cache invalidation
  * and poll wake-ups (fs_notify.c), the op table (fs_ops.c), the request loop
- * (fs_loop.c) and the command line (fs_opts.c, main.c). Only src/fs includes <fuse_lowlevel.h>; the
- * core never does.
+ * (fs_loop.c) and the command line (fs_opts.c, main.c). Only src/fs includes
+ * <fuse_lowlevel.h>; the core never does.
  *
  * Locks of the adapter, in the order they are taken (the one written lock design is the
  * LOCK DESIGN comment of include/claimfs/store.h): a handle lock (an op on an open file

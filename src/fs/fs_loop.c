@@ -175,6 +175,14 @@ static void stop(struct loop *lp, int rc)
 	eventfd_write(lp->exitfd, 1); /* fails only on overflow: readable then */
 }
 
+/* stop, from a thread that does not hold the loop lock. */
+static void stop_unlocked(struct loop *lp, int rc)
+{
+	pthread_mutex_lock(&lp->lock);
+	stop(lp, rc);
+	pthread_mutex_unlock(&lp->lock);
+}
+
 /* Changes the mode (loop lock held); with -d says so, as libfuse prints requests. */
 static void set_mode(struct loop *lp, enum loop_mode mode, const char *why)
 {
@@ -205,9 +213,7 @@ static int read_request(struct loop *lp, struct fuse_buf *buf)
 		buf->size = (size_t)res;
 		return 1;
 	}
-	pthread_mutex_lock(&lp->lock);
-	stop(lp, res < 0 ? res : 0); /* 0: the session ended (unmount) */
-	pthread_mutex_unlock(&lp->lock);
+	stop_unlocked(lp, res < 0 ? res : 0); /* 0: the session ended (unmount) */
 	return -1;
 }
 
@@ -258,9 +264,7 @@ static int solo_read(struct loop *lp, struct fuse_buf *buf)
 			last = fs_mono_ns();
 		} else if (fs_mono_ns() - last >= SPIN_US * 1000) {
 			if (poll(p, 2, -1) < 0 && errno != EINTR) {
-				pthread_mutex_lock(&lp->lock);
-				stop(lp, -errno);
-				pthread_mutex_unlock(&lp->lock);
+				stop_unlocked(lp, -errno);
 				return 0;
 			}
 			if (p[1].revents)
@@ -282,9 +286,7 @@ static void shared_serve(struct loop *lp, int ep, struct fuse_buf *buf)
 		/* level-triggered: returns at once while a request is queued */
 		int n = epoll_wait(ep, &ev, 1, -1);
 		if (n < 0 && errno != EINTR) {
-			pthread_mutex_lock(&lp->lock);
-			stop(lp, -errno);
-			pthread_mutex_unlock(&lp->lock);
+			stop_unlocked(lp, -errno);
 			break;
 		}
 		if (n > 0 && ev.data.fd != lp->fd)
@@ -408,11 +410,8 @@ int fs_loop_run(struct fs *fs)
 		pthread_mutex_unlock(&lp.lock);
 		if (done)
 			break;
-		if (ppoll(&p, 1, NULL, &open_mask) < 0 && errno != EINTR) {
-			pthread_mutex_lock(&lp.lock);
-			stop(&lp, -errno);
-			pthread_mutex_unlock(&lp.lock);
-		}
+		if (ppoll(&p, 1, NULL, &open_mask) < 0 && errno != EINTR)
+			stop_unlocked(&lp, -errno);
 	}
 	pthread_sigmask(SIG_SETMASK, &open_mask, NULL);
 	/* nthreads only grows, under the lock, and no thread starts once exiting */
