@@ -161,6 +161,12 @@ class Daemon:
                     return int(line.split()[1]) * 1024
         return 0
 
+    def cpu_s(self):
+        """The daemon's CPU time so far (user + system), seconds."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self, timeout=60):
         if not self.proc:
             return
@@ -253,6 +259,13 @@ def apply_stream(mnt, data):
     return time.perf_counter() - t0
 
 
+def machine_cpu():
+    """/proc/stat's cpu line: (busy, idle + iowait, steal) in clock ticks."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[0] + v[1] + v[2] + v[5] + v[6], v[3] + v[4], v[7] if len(v) > 7 else 0
+
+
 def gen(*args):
     return subprocess.run([sys.executable, GEN] + [str(a) for a in args], check=True,
                           capture_output=True).stdout
@@ -297,12 +310,20 @@ def section_apply(work, cluster_file):
     time.sleep(0.2)
     rss0 = d.rss_bytes()
     streams = []  # (existing claims, seconds)
+    where = []  # what each stream's time went to: the daemon's CPU, the machine's
+    t_start = time.perf_counter()
     n = 0
     while n < TOTAL:
         count = min(CLAIMS, TOTAL - n)
         data = gen("claims", "c", n, count)
+        c0, m0, at = d.cpu_s(), machine_cpu(), time.perf_counter() - t_start
         s = apply_stream(mnt, data)
+        c1, m1 = d.cpu_s(), machine_cpu()
         streams.append((n, count, s))
+        ticks = [b - a for a, b in zip(m0, m1)]
+        where.append({"at_s": round(at, 3), "daemon_cpu_s": round(c1 - c0, 3),
+                      "machine_busy": round(ticks[0] / max(1, ticks[0] + ticks[1]), 3),
+                      "steal_ticks": ticks[2]})
         n += count
     held = sum(1 for name in os.listdir(os.path.join(mnt, PVC)) if not name.startswith("."))
     if held != TOTAL:
@@ -351,7 +372,8 @@ def section_apply(work, cluster_file):
     figure("rss_per_claim_loaded", "memory per claim+PV after a mount (bytes)",
            (rss_loaded - rss0) / TOTAL, "B",
            note="daemon VmRSS %.0f MiB after loading the state, at rest" % (rss_loaded / 2**20))
-    return {"streams": [{"existing": a, "claims": b, "seconds": c} for a, b, c in streams]}
+    return {"streams": [dict({"existing": a, "claims": b, "seconds": c}, **w)
+                        for (a, b, c), w in zip(streams, where)]}
 
 
 def section_write(work, cluster_file):
