@@ -309,8 +309,9 @@ def section_apply(work, cluster_file):
     d = claimfs(state, mnt, logp, cluster_file).start()
     time.sleep(0.2)
     rss0 = d.rss_bytes()
-    streams = []  # (existing claims, seconds)
-    where = []  # what each stream's time went to: the daemon's CPU, the machine's
+    # each stream: its size, its time, and what the time went to (the daemon's CPU, the
+    # machine's share busy, stolen ticks)
+    streams = []
     t_start = time.perf_counter()
     n = 0
     while n < TOTAL:
@@ -319,11 +320,11 @@ def section_apply(work, cluster_file):
         c0, m0, at = d.cpu_s(), machine_cpu(), time.perf_counter() - t_start
         s = apply_stream(mnt, data)
         c1, m1 = d.cpu_s(), machine_cpu()
-        streams.append((n, count, s))
         ticks = [b - a for a, b in zip(m0, m1)]
-        where.append({"at_s": round(at, 3), "daemon_cpu_s": round(c1 - c0, 3),
-                      "machine_busy": round(ticks[0] / max(1, ticks[0] + ticks[1]), 3),
-                      "steal_ticks": ticks[2]})
+        streams.append({"existing": n, "claims": count, "seconds": s, "at_s": round(at, 3),
+                        "daemon_cpu_s": round(c1 - c0, 3),
+                        "machine_busy": round(ticks[0] / max(1, ticks[0] + ticks[1]), 3),
+                        "steal_ticks": ticks[2]})
         n += count
     held = sum(1 for name in os.listdir(os.path.join(mnt, PVC)) if not name.startswith("."))
     if held != TOTAL:
@@ -331,8 +332,8 @@ def section_apply(work, cluster_file):
     for name in ("c-%06d" % 0, "c-%06d" % (TOTAL - 1)):
         if read(os.path.join(mnt, PVC, name, "phase")) != "Bound":
             raise RuntimeError("claim %s is not Bound" % name)
-    n0, c0, s0 = streams[0]
-    nb, cb, sb = streams[-1]
+    c0, s0 = streams[0]["claims"], streams[0]["seconds"]
+    nb, cb, sb = streams[-1]["existing"], streams[-1]["claims"], streams[-1]["seconds"]
     r0, rb = c0 / s0, cb / sb
     figure("apply_rate_0", "bulk apply, cluster of 0 (claims/s)", r0, "claims/s", 20000,
            ">=", "one stream of %d claims to /apply, durable" % c0)
@@ -372,8 +373,7 @@ def section_apply(work, cluster_file):
     figure("rss_per_claim_loaded", "memory per claim+PV after a mount (bytes)",
            (rss_loaded - rss0) / TOTAL, "B",
            note="daemon VmRSS %.0f MiB after loading the state, at rest" % (rss_loaded / 2**20))
-    return {"streams": [dict({"existing": a, "claims": b, "seconds": c}, **w)
-                        for (a, b, c), w in zip(streams, where)]}
+    return {"streams": streams}
 
 
 def section_write(work, cluster_file):

@@ -187,9 +187,9 @@ int main(int argc, char **argv)
 	for (long i = 0; i < count; i++)
 		sum += lat[i];
 	qsort(lat, (size_t)count, sizeof(double), cmp);
-	printf("{\"ops\":%ld,\"threads\":%d,\"seconds\":%.6f,\"ops_per_s\":%.1f,\"lat_ms\":{"
-	       "\"mean\":%."
-	       "4f,\"median\":%.4f,\"p90\":%.4f,\"p99\":%.4f,\"max\":%.4f},\"warm_ops\":%ld}\n",
+	printf("{\"ops\":%ld,\"threads\":%d,\"seconds\":%.6f,\"ops_per_s\":%.1f,"
+	       "\"lat_ms\":{\"mean\":%.4f,\"median\":%.4f,\"p90\":%.4f,\"p99\":%.4f,"
+	       "\"max\":%.4f},\"warm_ops\":%ld}\n",
 	       count, threads, secs, count / secs, sum / count, lat[count / 2],
 	       lat[(long)(count * 0.9)], lat[(long)(count * 0.99)], lat[count - 1], warm_ops);
 	free(lat);
